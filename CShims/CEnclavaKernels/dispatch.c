@@ -1,0 +1,1 @@
+#include "enclava_kernels.h"

@@ -1,0 +1,3 @@
+#ifndef ENCLAVA_KERNELS_H
+#define ENCLAVA_KERNELS_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef ENCLAVA_ONNX_LOADER_H
+#define ENCLAVA_ONNX_LOADER_H
+#endif

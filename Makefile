@@ -1,0 +1,57 @@
+# Enclava — the project's vocabulary: setup, build, test, demo, bench, fuzz, protos, check.
+SHELL := /bin/bash
+SWIFT ?= swift
+CONFIG ?= debug
+SWIFT_BUILD_FLAGS ?= --explicit-target-dependency-import-check error
+# Debian/Ubuntu packages the build needs (C libraries reached through CShims/).
+APT_PACKAGES := libssl-dev libprotobuf-c-dev pkg-config
+APT_PROTO_PACKAGES := protobuf-compiler protobuf-c-compiler
+BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
+
+.PHONY: all setup deps build release test demo bench fuzz protos check clean
+
+all: build
+
+# Installs what a fresh Debian/Ubuntu machine lacks, then builds.
+setup: deps build
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> installing system packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS)
+
+release:
+	$(MAKE) build CONFIG=release
+
+test: deps
+	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) test --skip-build
+
+demo: deps
+	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
+	@bash Manifests/demo.sh "$$($(SWIFT) build -c release --show-bin-path)"
+
+# Regenerates the committed protobuf code (Swift for the wire and image headers, C for ONNX).
+protos:
+	@for p in $(APT_PROTO_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(APT_PROTO_PACKAGES); break; }; done
+	@command -v protoc-gen-swift >/dev/null || { $(SWIFT) package resolve && \
+	  $(SWIFT) build -c release --package-path .build/checkouts/swift-protobuf --product protoc-gen-swift && \
+	  cp .build/checkouts/swift-protobuf/.build/release/protoc-gen-swift /usr/local/bin/; }
+	cd Sources/Shared/EnclavaWire && protoc --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \
+	  --swift_out=Generated -I Protos -I /usr/include Protos/enclava.proto Protos/ttrpc.proto Protos/google/rpc/status.proto
+	@if ls Sources/Shared/EnclavaImage/Protos/*.proto >/dev/null 2>&1; then cd Sources/Shared/EnclavaImage && \
+	  protoc --swift_opt=Visibility=Public --swift_out=Generated -I Protos Protos/*.proto; fi
+	@if [ -f CShims/COnnx/onnx.proto ]; then cd CShims/COnnx && protoc-c --c_out=. onnx.proto && \
+	  mv onnx.pb-c.h include/; fi
+
+check:
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) -Xswiftc -warnings-as-errors
+
+clean:
+	rm -rf .build

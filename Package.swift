@@ -1,0 +1,170 @@
+// swift-tools-version:6.0
+//
+// Enclava: confidential AI inference inside hardware TEEs.
+//
+// The folder layout is the trust boundary (DESIGN.md §1):
+//   Sources/Shared     linked on both sides, holds no secrets of its own
+//   Sources/Trusted    only inside the enclave
+//   Sources/Untrusted  the host bridge; never decrypts
+//   Sources/Client     the verifying client
+//   Sources/Tools      the `enclava` CLI and the `enclava-runtime` process
+// Import rules are enforced by each target's dependency list (build with
+// `--explicit-target-dependency-import-check error`).
+//
+// Development aid: `ENCLAVA_ONLY=EnclavaCrypto,EnclavaWire swift test` keeps only the named
+// targets, their dependencies and their test targets, so one module can be built and tested
+// while another is half-written. Use it with `--manifest-cache local` and a scratch path of its own.
+
+import PackageDescription
+
+let nio: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let protobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let toml: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+var targets: [Target] = [
+    // MARK: C at the edge
+    .target(
+        name: "COpenSSL",
+        path: "CShims/COpenSSL",
+        linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+    ),
+    .systemLibrary(
+        name: "CProtobufC",
+        path: "CShims/CProtobufC",
+        pkgConfig: "libprotobuf-c",
+        providers: [.apt(["libprotobuf-c-dev"])]
+    ),
+    .target(
+        name: "COnnx",
+        dependencies: ["CProtobufC"],
+        path: "CShims/COnnx",
+        linkerSettings: [.linkedLibrary("protobuf-c")]
+    ),
+    .target(name: "CEnclaveSystem", path: "CShims/CEnclaveSystem"),
+    .target(
+        name: "CEnclavaKernels",
+        path: "CShims/CEnclavaKernels",
+        cSettings: [.unsafeFlags(["-O3"])],
+        linkerSettings: [.linkedLibrary("m")]
+    ),
+
+    // MARK: Shared
+    .target(name: "EnclavaWire", dependencies: [protobuf, nio, logging],
+            path: "Sources/Shared/EnclavaWire", exclude: ["Protos"], swiftSettings: strict),
+    .target(name: "EnclavaCrypto", dependencies: ["COpenSSL"],
+            path: "Sources/Shared/EnclavaCrypto", swiftSettings: strict),
+    .target(name: "EnclavaAttestation", dependencies: ["EnclavaCrypto"],
+            path: "Sources/Shared/EnclavaAttestation", swiftSettings: strict),
+    .target(name: "EnclavaImage", dependencies: ["EnclavaCrypto", protobuf, toml],
+            path: "Sources/Shared/EnclavaImage", exclude: ["Protos"], swiftSettings: strict),
+
+    // MARK: Trusted
+    .target(name: "EnclaveSealing", dependencies: ["EnclavaCrypto", "EnclavaImage", "CEnclaveSystem"],
+            path: "Sources/Trusted/EnclaveSealing", swiftSettings: strict),
+    .target(name: "EnclavePlatform", dependencies: ["EnclavaCrypto", "EnclavaAttestation", "EnclaveSealing"],
+            path: "Sources/Trusted/EnclavePlatform", swiftSettings: strict),
+    .target(name: "EnclaveKernels", dependencies: ["CEnclavaKernels"],
+            path: "Sources/Trusted/EnclaveKernels", swiftSettings: strict),
+    .target(name: "EnclaveInference", dependencies: ["COnnx", "EnclaveKernels", "EnclaveSealing"],
+            path: "Sources/Trusted/EnclaveInference", swiftSettings: strict),
+    .target(name: "EnclaveRuntime",
+            dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage",
+                           "EnclaveSealing", "EnclavePlatform", "EnclaveInference", nio, nioPosix, logging],
+            path: "Sources/Trusted/EnclaveRuntime", swiftSettings: strict),
+
+    // MARK: Untrusted
+    .target(name: "HostBridge", dependencies: ["EnclavaWire", nio, nioPosix, logging],
+            path: "Sources/Untrusted/HostBridge", swiftSettings: strict),
+
+    // MARK: Client
+    .target(name: "EnclavaClient",
+            dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage", nio, nioPosix],
+            path: "Sources/Client/EnclavaClient", swiftSettings: strict),
+
+    // MARK: Tools
+    .executableTarget(name: "enclava",
+                      dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage",
+                                     "HostBridge", "EnclavaClient", argumentParser, logging, nio, nioPosix],
+                      path: "Sources/Tools/enclava", swiftSettings: strict),
+    .executableTarget(name: "enclava-runtime",
+                      dependencies: ["EnclaveRuntime", argumentParser, logging],
+                      path: "Sources/Tools/enclava-runtime", swiftSettings: strict),
+
+    // MARK: Testing kit
+    .target(name: "EnclavaTesting",
+            dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage"],
+            path: "Sources/Testing/EnclavaTesting", swiftSettings: strict),
+
+    // MARK: Tests (mirror Sources/)
+    .testTarget(name: "EnclavaWireTests", dependencies: ["EnclavaWire", nio, protobuf],
+                path: "Tests/EnclavaWireTests"),
+    .testTarget(name: "EnclavaCryptoTests", dependencies: ["EnclavaCrypto"],
+                path: "Tests/EnclavaCryptoTests", resources: [.copy("Vectors")]),
+    .testTarget(name: "EnclavaAttestationTests", dependencies: ["EnclavaAttestation", "EnclavaCrypto"],
+                path: "Tests/EnclavaAttestationTests"),
+    .testTarget(name: "EnclavaImageTests", dependencies: ["EnclavaImage", "EnclavaCrypto"],
+                path: "Tests/EnclavaImageTests"),
+    .testTarget(name: "EnclaveSealingTests", dependencies: ["EnclaveSealing", "EnclavaCrypto"],
+                path: "Tests/EnclaveSealingTests"),
+    .testTarget(name: "EnclavePlatformTests", dependencies: ["EnclavePlatform", "EnclavaAttestation", "EnclavaCrypto"],
+                path: "Tests/EnclavePlatformTests"),
+    .testTarget(name: "EnclaveKernelsTests", dependencies: ["EnclaveKernels"],
+                path: "Tests/EnclaveKernelsTests"),
+    .testTarget(name: "EnclaveInferenceTests", dependencies: ["EnclaveInference", "EnclaveKernels"],
+                path: "Tests/EnclaveInferenceTests"),
+    .testTarget(name: "EnclaveRuntimeTests", dependencies: ["EnclaveRuntime", "EnclavaWire", "EnclavaCrypto"],
+                path: "Tests/EnclaveRuntimeTests"),
+    .testTarget(name: "HostBridgeTests", dependencies: ["HostBridge", "EnclavaWire", nio, nioPosix],
+                path: "Tests/HostBridgeTests"),
+    .testTarget(name: "EnclavaClientTests", dependencies: ["EnclavaClient", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation"],
+                path: "Tests/EnclavaClientTests"),
+    .testTarget(name: "IntegrationTests",
+                dependencies: ["EnclavaClient", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation",
+                               "EnclavaImage", "EnclavaTesting", nio, nioPosix],
+                path: "Tests/Integration"),
+]
+
+// Keep only the targets named in ENCLAVA_ONLY (plus their dependencies and test targets).
+if let only = Context.environment["ENCLAVA_ONLY"], !only.isEmpty {
+    let byName = Dictionary(uniqueKeysWithValues: targets.map { ($0.name, $0) })
+    var keep = Set<String>()
+    func visit(_ name: String) {
+        guard let target = byName[name], keep.insert(name).inserted else { return }
+        for dependency in target.dependencies {
+            if case .byNameItem(let depName, _) = dependency { visit(depName) }
+            if case .targetItem(let depName, _) = dependency { visit(depName) }
+        }
+    }
+    for name in only.split(separator: ",").map(String.init) {
+        visit(name)
+        visit(name + "Tests")
+    }
+    targets = targets.filter { keep.contains($0.name) }
+}
+
+let keptNames = Set(targets.map(\.name))
+var products: [Product] = []
+if keptNames.contains("enclava") { products.append(.executable(name: "enclava", targets: ["enclava"])) }
+if keptNames.contains("enclava-runtime") {
+    products.append(.executable(name: "enclava-runtime", targets: ["enclava-runtime"]))
+}
+
+let package = Package(
+    name: "Enclava",
+    platforms: [.macOS(.v14)],
+    products: products,
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+    ],
+    targets: targets,
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// EnclavaClient module. (placeholder: replaced as the module is written)

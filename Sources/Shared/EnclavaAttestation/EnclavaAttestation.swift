@@ -1,0 +1,1 @@
+// EnclavaAttestation module. (placeholder: replaced as the module is written)

@@ -1,0 +1,1 @@
+// EnclavaCrypto module. (placeholder: replaced as the module is written)

@@ -1,0 +1,1 @@
+// EnclavaImage module. (placeholder: replaced as the module is written)

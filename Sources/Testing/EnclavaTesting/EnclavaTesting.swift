@@ -1,0 +1,1 @@
+// EnclavaTesting module. (placeholder: replaced as the module is written)

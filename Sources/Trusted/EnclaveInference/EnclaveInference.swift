@@ -1,0 +1,1 @@
+// EnclaveInference module. (placeholder: replaced as the module is written)

@@ -1,0 +1,1 @@
+// EnclaveKernels module. (placeholder: replaced as the module is written)

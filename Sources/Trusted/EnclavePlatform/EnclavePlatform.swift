@@ -1,0 +1,1 @@
+// EnclavePlatform module. (placeholder: replaced as the module is written)

@@ -1,0 +1,1 @@
+// EnclaveRuntime module. (placeholder: replaced as the module is written)

@@ -1,0 +1,1 @@
+// HostBridge module. (placeholder: replaced as the module is written)

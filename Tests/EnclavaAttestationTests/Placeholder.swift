@@ -1,0 +1,1 @@
+// EnclavaAttestationTests (placeholder)

@@ -1,0 +1,1 @@
+// EnclavaCryptoTests (placeholder)

@@ -1,0 +1,1 @@
+// EnclavaWireTests (placeholder)

@@ -1,0 +1,1 @@
+// EnclaveInferenceTests (placeholder)

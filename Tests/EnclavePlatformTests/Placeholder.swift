@@ -1,0 +1,1 @@
+// EnclavePlatformTests (placeholder)

@@ -1,0 +1,1 @@
+// EnclaveRuntimeTests (placeholder)
