@@ -1,1 +1,0 @@
-// EnclavaCrypto module. (placeholder: replaced as the module is written)
