@@ -1,0 +1,151 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SwiftProtobuf
+
+/// An async ttrpc client over one connection (DESIGN.md §2).
+///
+/// Calls are multiplexed on odd, increasing stream ids; any number may be in flight. A call that gets a
+/// non-OK status throws ``RPCError``; when the connection is lost, every pending call fails with
+/// `UNAVAILABLE`.
+public final class TTRPCClient: Sendable {
+    /// Where a server listens (`.unix(path)` or `.tcp(host, port)`).
+    public typealias Endpoint = TTRPCEndpoint
+
+    private let channel: any Channel
+    private let handler: NIOLoopBound<TTRPCClientHandler>
+
+    /// The largest request payload this client sends (and response payload it accepts).
+    public let maxFrameBytes: Int
+    /// The endpoint this client is connected to.
+    public let endpoint: TTRPCEndpoint
+
+    private init(channel: any Channel, handler: NIOLoopBound<TTRPCClientHandler>, maxFrameBytes: Int,
+                 endpoint: TTRPCEndpoint) {
+        self.channel = channel
+        self.handler = handler
+        self.maxFrameBytes = maxFrameBytes
+        self.endpoint = endpoint
+    }
+
+    /// Connects to a ttrpc server.
+    ///
+    /// - Parameters:
+    ///   - endpoint: `.unix(path)` or `.tcp(host, port)`.
+    ///   - maxFrameBytes: the largest payload sent or accepted.
+    ///   - group: the event loops to run on.
+    ///   - connectTimeout: how long to wait for the connection.
+    ///   - logger: receives connection-level problems.
+    /// - Throws: ``RPCError`` `UNAVAILABLE` (reason `CONNECT_FAILED`) naming the endpoint and the cause.
+    public static func connect(to endpoint: TTRPCEndpoint, maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes,
+                               group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                               connectTimeout: Duration = .seconds(10),
+                               logger: Logger = Logger(label: "enclava.ttrpc.client")) async throws -> TTRPCClient {
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(.nanoseconds(Self.nanoseconds(connectTimeout)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
+                    try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+                    try sync.addHandler(TTRPCClientHandler(maxFrameBytes: maxFrameBytes, logger: logger))
+                }
+            }
+        let channel: any Channel
+        do {
+            switch endpoint {
+            case .unix(let path):
+                channel = try await bootstrap.connect(unixDomainSocketPath: path).get()
+            case .tcp(let host, let port):
+                channel = try await bootstrap.connect(host: host, port: port).get()
+            }
+        } catch {
+            throw RPCError.unavailable("CONNECT_FAILED", "cannot connect to \(endpoint): \(error)")
+        }
+        let handler = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: TTRPCClientHandler.self),
+                         eventLoop: channel.eventLoop)
+        }.get()
+        return TTRPCClient(channel: channel, handler: handler, maxFrameBytes: maxFrameBytes, endpoint: endpoint)
+    }
+
+    /// Calls a method of ``EnclaveService``.
+    ///
+    /// - Parameters:
+    ///   - method: the method.
+    ///   - request: the request message.
+    ///   - as: the response message type.
+    ///   - timeout: the deadline for the answer (also sent to the server as `timeout_nano`).
+    /// - Returns: the decoded response.
+    /// - Throws: ``RPCError``: the server's status if not OK; `DEADLINE_EXCEEDED` on timeout; `UNAVAILABLE` if
+    ///   the connection is lost; `RESOURCE_EXHAUSTED` if the request exceeds ``maxFrameBytes``;
+    ///   `INTERNAL` (reason `MALFORMED_RESPONSE`) if the answer does not parse.
+    public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: EnclaveService.Method, _ request: Request, as: Response.Type = Response.self,
+        timeout: Duration = .seconds(30)
+    ) async throws -> Response {
+        let payload: [UInt8]
+        do {
+            payload = try request.serializedBytes()
+        } catch {
+            throw RPCError(.invalidArgument, reason: "ENCODING_FAILED", message: "the request could not be serialized: \(error)")
+        }
+        let answer = try await self.call(service: EnclaveService.name, method: method.rawValue, payload: payload,
+                                         timeout: timeout)
+        do {
+            return try Response(serializedBytes: answer)
+        } catch {
+            throw RPCError(.internal, reason: "MALFORMED_RESPONSE",
+                           message: "the \(method.rawValue) response is not a valid \(Response.protoMessageName): \(error)")
+        }
+    }
+
+    /// Calls any ttrpc method with a raw serialized payload.
+    ///
+    /// - Returns: the raw serialized response payload.
+    /// - Throws: ``RPCError`` as ``call(_:_:as:timeout:)``.
+    public func call(service: String, method: String, payload: [UInt8], timeout: Duration = .seconds(30))
+        async throws -> [UInt8] {
+        var request = Ttrpc_Request()
+        request.service = service
+        request.method = method
+        request.payload = Data(payload)
+        request.timeoutNano = Self.nanoseconds(timeout)
+        let bytes: [UInt8] = try request.serializedBytes()
+        guard bytes.count <= self.maxFrameBytes else {
+            throw RPCError.frameTooLarge(length: bytes.count, limit: self.maxFrameBytes)
+        }
+        let eventLoop = self.channel.eventLoop
+        let promise = eventLoop.makePromise(of: Ttrpc_Response.self)
+        let handler = self.handler
+        let timeoutNanos = request.timeoutNano
+        eventLoop.execute {
+            handler.value.start(payload: bytes, timeoutNanos: timeoutNanos, method: method, promise: promise)
+        }
+        let response = try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            eventLoop.execute { handler.value.cancel(promise) }
+        }
+        guard response.status.code == RPCCode.ok.rawValue else {
+            throw RPCError(status: response.status)
+        }
+        return [UInt8](response.payload)
+    }
+
+    /// Closes the connection; pending calls fail with `UNAVAILABLE`.
+    public func close() async {
+        try? await self.channel.close()
+    }
+
+    /// `true` while the connection is open.
+    public var isConnected: Bool { self.channel.isActive }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? 0 : Int64.max }
+        return max(0, whole &+ attoseconds / 1_000_000_000)
+    }
+}

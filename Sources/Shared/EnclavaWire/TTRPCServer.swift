@@ -1,0 +1,111 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A ttrpc server on a Unix socket or a TCP port (DESIGN.md §2).
+///
+/// Every connection gets its own pipeline: ``FrameDecoder`` → ``FrameEncoder`` → a connection handler
+/// that parses `ttrpc.Request`s, calls the ``TTRPCServiceHandler`` (concurrently per connection) and
+/// writes the `ttrpc.Response` on the request's stream id.
+///
+/// * unknown service or method → `UNIMPLEMENTED`; a payload that is not a `ttrpc.Request` → `INVALID_ARGUMENT`;
+/// * a frame over `maxFrameBytes` → `RESOURCE_EXHAUSTED` on its stream, after its payload was discarded;
+/// * garbage or a truncated frame → that connection is closed with a logged reason; others are unaffected.
+public final class TTRPCServer: Sendable {
+    private let serverChannel: any Channel
+    private let connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
+    private let logger: Logger
+
+    /// The bound address (for TCP, read ``port`` to learn the port chosen for port 0).
+    public let localAddress: SocketAddress?
+
+    /// The bound TCP port, or `nil` for a Unix socket.
+    public var port: Int? { self.localAddress?.port }
+
+    private init(serverChannel: any Channel, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
+                 logger: Logger) {
+        self.serverChannel = serverChannel
+        self.connections = connections
+        self.logger = logger
+        self.localAddress = serverChannel.localAddress
+    }
+
+    /// Binds a server to a Unix socket path (an existing socket file at that path is replaced).
+    ///
+    /// - Parameters:
+    ///   - unixPath: the socket path (at most 107 bytes on Linux).
+    ///   - handler: answers the calls.
+    ///   - maxFrameBytes: the largest request payload accepted.
+    ///   - group: the event loops to run on.
+    ///   - logger: receives connection-level problems (malformed frames, closed connections).
+    /// - Throws: the socket error if the path cannot be bound.
+    public static func bind(unixPath: String, handler: some TTRPCServiceHandler,
+                            maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes,
+                            group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                            logger: Logger = Logger(label: "enclava.ttrpc.server")) async throws -> TTRPCServer {
+        let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        let bootstrap = Self.bootstrap(group: group, handler: handler, maxFrameBytes: maxFrameBytes,
+                                       connections: connections, logger: logger)
+        let channel = try await bootstrap.bind(unixDomainSocketPath: unixPath, cleanupExistingSocketFile: true).get()
+        logger.debug("ttrpc server listening", metadata: ["path": "\(unixPath)"])
+        return TTRPCServer(serverChannel: channel, connections: connections, logger: logger)
+    }
+
+    /// Binds a server to a TCP address; pass port 0 to let the system choose (see ``port``).
+    ///
+    /// - Parameters:
+    ///   - host: the address to listen on, e.g. `127.0.0.1`.
+    ///   - port: the port, or 0.
+    ///   - handler: answers the calls.
+    ///   - maxFrameBytes: the largest request payload accepted.
+    ///   - group: the event loops to run on.
+    ///   - logger: receives connection-level problems.
+    /// - Throws: the socket error if the address cannot be bound.
+    public static func bind(host: String, port: Int, handler: some TTRPCServiceHandler,
+                            maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes,
+                            group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                            logger: Logger = Logger(label: "enclava.ttrpc.server")) async throws -> TTRPCServer {
+        let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        let bootstrap = Self.bootstrap(group: group, handler: handler, maxFrameBytes: maxFrameBytes,
+                                       connections: connections, logger: logger)
+        let channel = try await bootstrap.bind(host: host, port: port).get()
+        logger.debug("ttrpc server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        return TTRPCServer(serverChannel: channel, connections: connections, logger: logger)
+    }
+
+    /// The number of open client connections.
+    public var connectionCount: Int { self.connections.withLockedValue { $0.count } }
+
+    /// Stops accepting, closes every open connection (in-flight calls are dropped) and waits.
+    public func close() async {
+        try? await self.serverChannel.close()
+        let open = self.connections.withLockedValue { Array($0.values) }
+        for channel in open {
+            try? await channel.close()
+        }
+    }
+
+    private static func bootstrap(group: any EventLoopGroup, handler: some TTRPCServiceHandler, maxFrameBytes: Int,
+                                  connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
+                                  logger: Logger) -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                let id = ObjectIdentifier(channel)
+                connections.withLockedValue { $0[id] = channel }
+                channel.closeFuture.whenComplete { _ in
+                    _ = connections.withLockedValue { $0.removeValue(forKey: id) }
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
+                    try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+                    try sync.addHandler(TTRPCServerConnectionHandler(service: handler, maxFrameBytes: maxFrameBytes,
+                                                                     logger: logger))
+                }
+            }
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+    }
+}

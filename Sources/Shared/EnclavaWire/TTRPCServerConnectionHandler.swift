@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import NIOCore
+import SwiftProtobuf
+
+/// One server connection: frames in, service calls out, responses back on the same stream id.
+final class TTRPCServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = FrameDecoderEvent
+    typealias OutboundOut = Frame
+
+    /// Concurrent calls allowed on one connection before new ones get `RESOURCE_EXHAUSTED`.
+    static let maxConcurrentCalls = 1024
+
+    private let service: any TTRPCServiceHandler
+    private let maxFrameBytes: Int
+    private var logger: Logger
+    private var context: ChannelHandlerContext?
+    private var inFlight: [UInt32: Task<Void, Never>] = [:]
+
+    init(service: any TTRPCServiceHandler, maxFrameBytes: Int, logger: Logger) {
+        self.service = service
+        self.maxFrameBytes = maxFrameBytes
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.logger[metadataKey: "peer"] = "\(context.channel.remoteAddress.map { "\($0)" } ?? "unix")"
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        for task in self.inFlight.values { task.cancel() }
+        self.inFlight.removeAll()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.logger.warning("closing ttrpc connection: \(error)")
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .oversized(let streamID, let type, let length):
+            self.logger.notice("discarded an oversized frame",
+                               metadata: ["stream": "\(streamID)", "length": "\(length)", "limit": "\(self.maxFrameBytes)"])
+            if type == FrameType.request.rawValue {
+                self.reply(streamID, .failure(.frameTooLarge(length: Int(length), limit: self.maxFrameBytes)))
+            }
+        case .frame(let frame):
+            guard frame.type == .request else {
+                self.logger.debug("ignoring a \(frame.type) frame", metadata: ["stream": "\(frame.streamID)"])
+                return
+            }
+            self.receive(frame)
+        }
+    }
+
+    private func receive(_ frame: Frame) {
+        let streamID = frame.streamID
+        let request: Ttrpc_Request
+        do {
+            request = try frame.decodeRequest()
+        } catch {
+            self.reply(streamID, .failure(RPCError(.invalidArgument, reason: "MALFORMED_REQUEST",
+                                                   message: "the request frame does not hold a ttrpc.Request: \(error)")))
+            return
+        }
+        guard streamID % 2 == 1 else {
+            self.reply(streamID, .failure(RPCError(.invalidArgument, reason: "INVALID_STREAM_ID",
+                                                   message: "client stream ids must be odd, got \(streamID)")))
+            return
+        }
+        guard self.inFlight[streamID] == nil else {
+            self.reply(streamID, .failure(RPCError(.invalidArgument, reason: "DUPLICATE_STREAM_ID",
+                                                   message: "stream \(streamID) already has a call in flight")))
+            return
+        }
+        guard self.service.supports(service: request.service, method: request.method) else {
+            self.reply(streamID, .failure(RPCError(.unimplemented, reason: "UNKNOWN_METHOD",
+                                                   message: "\(request.service)/\(request.method) is not served here")))
+            return
+        }
+        guard self.inFlight.count < Self.maxConcurrentCalls else {
+            self.reply(streamID, .failure(RPCError(.resourceExhausted, reason: "TOO_MANY_CALLS",
+                                                   message: "more than \(Self.maxConcurrentCalls) concurrent calls on one connection; wait for answers")))
+            return
+        }
+        guard let context = self.context else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let service = self.service
+        let payload = [UInt8](request.payload)
+        self.inFlight[streamID] = Task {
+            let result = await service.handle(method: request.method, service: request.service, payload: payload)
+            eventLoop.execute {
+                loopBound.value.finish(streamID, result)
+            }
+        }
+    }
+
+    private func finish(_ streamID: UInt32, _ result: Result<[UInt8], RPCError>) {
+        guard self.inFlight.removeValue(forKey: streamID) != nil else { return }  // connection closed meanwhile
+        self.reply(streamID, result)
+    }
+
+    private func reply(_ streamID: UInt32, _ result: Result<[UInt8], RPCError>) {
+        guard let context = self.context, context.channel.isActive else { return }
+        let frame: Frame
+        switch result {
+        case .success(let payload):
+            var response = Ttrpc_Response()
+            response.status = Google_Rpc_Status()
+            response.payload = Data(payload)
+            let encoded = try? Frame.response(streamID: streamID, response, allocator: context.channel.allocator)
+            if let encoded, encoded.payload.readableBytes <= self.maxFrameBytes {
+                frame = encoded
+            } else {
+                frame = .errorResponse(streamID: streamID, RPCError(
+                    .resourceExhausted, reason: "RESPONSE_TOO_LARGE",
+                    message: "the \(payload.count)-byte response exceeds the \(self.maxFrameBytes)-byte frame limit"),
+                    allocator: context.channel.allocator)
+            }
+        case .failure(let error):
+            frame = .errorResponse(streamID: streamID, error, allocator: context.channel.allocator)
+        }
+        context.writeAndFlush(self.wrapOutboundOut(frame), promise: nil)
+    }
+}

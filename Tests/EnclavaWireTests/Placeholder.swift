@@ -1,1 +1,0 @@
-// EnclavaWireTests (placeholder)
