@@ -1,1 +1,0 @@
-// EnclavaAttestation module. (placeholder: replaced as the module is written)

@@ -1,1 +1,0 @@
-// EnclavePlatform module. (placeholder: replaced as the module is written)
