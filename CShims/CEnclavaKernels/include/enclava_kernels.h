@@ -1,3 +1,125 @@
+/*
+ * Enclava compute kernels (DESIGN.md §5).
+ *
+ * Every op has a scalar reference variant, `enclava_<type>_<op>__ref`, that is always built. Faster
+ * variants are named after their ISA and shape (`enclava_f32_gemm__avx512_6x32`) and live in per-ISA
+ * folders (x86/avx2, x86/avx512, arm/neon); each is compiled with `__attribute__((target(...)))` on the
+ * function, never with global ISA flags. The variant used for each op is chosen ONCE, at the first call
+ * of enclava_kernels_table(), from CPUID and XCR0 (an ISA counts only when the OS saves its registers),
+ * into an immutable table that is then safe to read from any thread.
+ *
+ * OUT-OF-BOUNDS CONTRACT (every variant, present and future):
+ *   - A kernel reads only the elements inside the extents its arguments describe and writes only the
+ *     elements of its output extent. It never reads past the end of an input and never writes past the
+ *     end of an output, not even "harmless" over-reads of a vector tail: buffers may end at a guard page
+ *     (SealedRegion), so tails must use masked or scalar loads.
+ *   - Extents are element counts (not bytes). Strides (`lda`, `inc_*`) are in elements. An increment of
+ *     0 broadcasts one element.
+ *   - n == 0 (or m, n == 0) is allowed and touches no memory; a pointer may then be NULL.
+ *   - Aliasing: elementwise and softmax kernels allow `y == x` (or `y == a` / `y == b` with increment 1),
+ *     exactly in place; any other overlap is undefined. GEMM's C must not overlap A or B.
+ *   - Kernels do not allocate, do not block and have no global state; they are safe to call concurrently
+ *     on disjoint outputs.
+ *   - Callers (EnclaveKernels in Swift) check every extent against the buffer sizes before calling.
+ */
 #ifndef ENCLAVA_KERNELS_H
 #define ENCLAVA_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+/* MARK: kernel signatures */
+
+/**
+ * C[m x n] = alpha * op(A) * op(B) + beta * C, row-major.
+ * op(A) is m x k: A is m x k with row stride lda (trans_a == 0) or k x m with row stride lda (trans_a != 0).
+ * op(B) is k x n: B is k x n with row stride ldb (trans_b == 0) or n x k with row stride ldb (trans_b != 0).
+ * When beta == 0, C is not read (it may hold NaN or garbage).
+ */
+typedef void (*enclava_f32_gemm_fn)(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                                    const float *a, size_t lda, const float *b, size_t ldb, float beta,
+                                    float *c, size_t ldc);
+
+/** y[i] = a[i * inc_a] (op) b[i * inc_b] for i < n; y is contiguous. */
+typedef void (*enclava_f32_binary_fn)(size_t n, const float *a, size_t inc_a, const float *b, size_t inc_b, float *y);
+
+/** y[i] = f(x[i]) for i < n, contiguous. */
+typedef void (*enclava_f32_unary_fn)(size_t n, const float *x, float *y);
+
+/** y[i] = x[i * inc_x] for i < n (inc_x == 0 broadcasts x[0]); y is contiguous. */
+typedef void (*enclava_f32_copy_fn)(size_t n, const float *x, size_t inc_x, float *y);
+
+/**
+ * Softmax over the middle axis of a contiguous [outer, axis, inner] view:
+ * y[o, a, i] = exp(x[o, a, i] - max_a x[o, ., i]) / sum_a exp(x[o, ., i] - max).
+ */
+typedef void (*enclava_f32_softmax_fn)(size_t outer, size_t axis, size_t inner, const float *x, float *y);
+
+/* MARK: reference variants (always built, ref/) */
+
+void enclava_f32_gemm__ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                           const float *a, size_t lda, const float *b, size_t ldb, float beta,
+                           float *c, size_t ldc);
+void enclava_f32_add__ref(size_t n, const float *a, size_t inc_a, const float *b, size_t inc_b, float *y);
+void enclava_f32_sub__ref(size_t n, const float *a, size_t inc_a, const float *b, size_t inc_b, float *y);
+void enclava_f32_mul__ref(size_t n, const float *a, size_t inc_a, const float *b, size_t inc_b, float *y);
+void enclava_f32_div__ref(size_t n, const float *a, size_t inc_a, const float *b, size_t inc_b, float *y);
+void enclava_f32_relu__ref(size_t n, const float *x, float *y);
+void enclava_f32_sigmoid__ref(size_t n, const float *x, float *y);
+void enclava_f32_copy__ref(size_t n, const float *x, size_t inc_x, float *y);
+void enclava_f32_softmax__ref(size_t outer, size_t axis, size_t inner, const float *x, float *y);
+
+/* MARK: the dispatch table */
+
+/** One table entry: the function and its variant name (for logs, benchmarks and tests). */
+typedef struct enclava_f32_gemm_kernel { enclava_f32_gemm_fn fn; const char *name; } enclava_f32_gemm_kernel;
+typedef struct enclava_f32_binary_kernel { enclava_f32_binary_fn fn; const char *name; } enclava_f32_binary_kernel;
+typedef struct enclava_f32_unary_kernel { enclava_f32_unary_fn fn; const char *name; } enclava_f32_unary_kernel;
+typedef struct enclava_f32_copy_kernel { enclava_f32_copy_fn fn; const char *name; } enclava_f32_copy_kernel;
+typedef struct enclava_f32_softmax_kernel { enclava_f32_softmax_fn fn; const char *name; } enclava_f32_softmax_kernel;
+
+/** The kernels in use. Never modified after it is filled. Every entry is non-NULL. */
+typedef struct enclava_kernel_table {
+    const char *isa;                       /* best ISA the table uses: "ref", "avx2", "avx512", "neon" */
+    uint64_t cpu_features;                 /* ENCLAVA_CPU_* bits detected at start */
+    enclava_f32_gemm_kernel f32_gemm;
+    enclava_f32_binary_kernel f32_add;
+    enclava_f32_binary_kernel f32_sub;
+    enclava_f32_binary_kernel f32_mul;
+    enclava_f32_binary_kernel f32_div;
+    enclava_f32_unary_kernel f32_relu;
+    enclava_f32_unary_kernel f32_sigmoid;
+    enclava_f32_copy_kernel f32_copy;
+    enclava_f32_softmax_kernel f32_softmax;
+} enclava_kernel_table;
+
+/* CPU feature bits (usable = CPUID says present AND XCR0 says the OS saves the state). */
+#define ENCLAVA_CPU_SSE42     (1ull << 0)
+#define ENCLAVA_CPU_AVX       (1ull << 1)
+#define ENCLAVA_CPU_AVX2      (1ull << 2)
+#define ENCLAVA_CPU_FMA       (1ull << 3)
+#define ENCLAVA_CPU_F16C      (1ull << 4)
+#define ENCLAVA_CPU_AVX512F   (1ull << 5)
+#define ENCLAVA_CPU_AVX512BW  (1ull << 6)
+#define ENCLAVA_CPU_AVX512DQ  (1ull << 7)
+#define ENCLAVA_CPU_AVX512VL  (1ull << 8)
+#define ENCLAVA_CPU_NEON      (1ull << 16)
+
+/** Usable CPU features (detected once; later calls return the cached value). */
+uint64_t enclava_cpu_features(void);
+
+/** The dispatch table: chosen once on first use (thread-safe), then immutable. */
+const enclava_kernel_table *enclava_kernels_table(void);
+
+/** The table of reference variants only (what every variant is tested against). */
+const enclava_kernel_table *enclava_kernels_reference_table(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ENCLAVA_KERNELS_H */

@@ -1,1 +1,0 @@
-// EnclaveInference module. (placeholder: replaced as the module is written)

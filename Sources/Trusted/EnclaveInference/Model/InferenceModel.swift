@@ -1,0 +1,80 @@
+import EnclaveKernels
+import EnclaveSealing
+
+/// An ONNX model loaded for inference inside the enclave.
+///
+/// Loading decodes the file under ``ModelLimits`` (in C, with protobuf-c, into sealed memory), copies every
+/// weight into a sealed, read-only region, checks that every operator and the opset are supported, orders
+/// the graph and builds its operators. After `init` returns, the model is immutable: ``run(_:)`` may be
+/// called from any number of threads at once, and each call works in its own sealed workspace.
+///
+/// Supported: default-domain opsets 13…28; float32 compute; MatMul, Gemm, Add, Sub, Mul, Div, Relu,
+/// Sigmoid, Softmax, Flatten, Identity, Constant; numpy broadcasting; dynamic dimensions resolved per request.
+public final class InferenceModel: Sendable {
+    private let plan: ExecutionPlan
+    private let weights: WeightStore
+    /// The limits the model was loaded with; requests are held to them too.
+    public let limits: ModelLimits
+    /// How sealed memory treats `mlock` failures.
+    public let memoryLockPolicy: MemoryLockPolicy
+
+    /// The inputs a request must supply, in the model's order.
+    public var inputs: [TensorSpec] { plan.inputs }
+    /// The outputs ``run(_:)`` returns, in the model's order.
+    public var outputs: [TensorSpec] { plan.outputs }
+    /// The default-domain ONNX opset the model imports.
+    public var opsetVersion: Int { Int(plan.opset) }
+    /// Bytes of sealed memory the weights occupy.
+    public var weightByteCount: Int { weights.byteCount }
+
+    /// Loads a model.
+    /// - Parameters:
+    ///   - bytes: the ONNX file (for example decrypted into a `SealedRegion`); read only during the call.
+    ///   - limits: size limits for the file and for each request.
+    ///   - memoryLockPolicy: `.required` (production) refuses to run when sealed memory cannot be locked;
+    ///     `.allowUnlocked` is for development runs with a small `RLIMIT_MEMLOCK`.
+    /// - Throws: ``InferenceError``: `malformedModel`, `unsupportedOperator` (listing every missing op),
+    ///   `unsupportedOpset`, `unsupportedDataType` or `resourceLimit` (including sealed memory that cannot be locked).
+    public convenience init(onnx bytes: UnsafeRawBufferPointer, limits: ModelLimits = ModelLimits(),
+                            memoryLockPolicy: MemoryLockPolicy = .required) throws {
+        let (plan, weights) = try Self.load(bytes, limits: limits, memoryLockPolicy: memoryLockPolicy)
+        self.init(plan: plan, weights: weights, limits: limits, memoryLockPolicy: memoryLockPolicy)
+    }
+
+    /// Loads a model from bytes in an array (tests, tools). Prefer the `UnsafeRawBufferPointer` form for
+    /// decrypted models, so the plaintext never sits in an ordinary array.
+    /// - Throws: as ``init(onnx:limits:memoryLockPolicy:)-(UnsafeRawBufferPointer,_,_)``.
+    public convenience init(onnx bytes: [UInt8], limits: ModelLimits = ModelLimits(),
+                            memoryLockPolicy: MemoryLockPolicy = .required) throws {
+        let (plan, weights) = try bytes.withUnsafeBytes {
+            try Self.load($0, limits: limits, memoryLockPolicy: memoryLockPolicy)
+        }
+        self.init(plan: plan, weights: weights, limits: limits, memoryLockPolicy: memoryLockPolicy)
+    }
+
+    private init(plan: ExecutionPlan, weights: WeightStore, limits: ModelLimits, memoryLockPolicy: MemoryLockPolicy) {
+        self.plan = plan
+        self.weights = weights
+        self.limits = limits
+        self.memoryLockPolicy = memoryLockPolicy
+    }
+
+    private static func load(_ bytes: UnsafeRawBufferPointer, limits: ModelLimits,
+                             memoryLockPolicy: MemoryLockPolicy) throws -> (ExecutionPlan, WeightStore) {
+        let (graph, weights) = try OnnxModelDecoder.decode(bytes, limits: limits, lockPolicy: memoryLockPolicy)
+        return (try GraphPlanner.plan(graph, limits: limits), weights)
+    }
+
+    /// Runs the model on one request. Thread-safe.
+    /// - Parameter inputs: one tensor per entry of ``inputs``, by name.
+    /// - Returns: one tensor per entry of ``outputs``, by name.
+    /// - Throws: ``InferenceError`` `invalidArgument` naming the input (unknown or missing name, wrong dtype,
+    ///   rank, dimension or byte count, too many elements) before anything is allocated; `resourceLimit` when
+    ///   intermediate values or the workspace would exceed the limits.
+    public func run(_ inputs: [String: HostTensor]) throws -> [String: HostTensor] {
+        let ordered = try InputValidator(specs: plan.inputs, limits: limits).validate(inputs)
+        let executor = GraphExecutor(plan: plan, weights: weights, limits: limits, lockPolicy: memoryLockPolicy,
+                                     kernels: .selected)
+        return try executor.run(ordered)
+    }
+}

@@ -1,1 +1,0 @@
-// EnclaveKernels module. (placeholder: replaced as the module is written)

@@ -1,1 +1,0 @@
-// EnclaveInferenceTests (placeholder)

@@ -1,0 +1,3 @@
+import Testing
+import EnclaveInference
+@Test func smoke() {}
