@@ -52,7 +52,7 @@ public enum CertificateChain {
         let failing = X509_STORE_CTX_get_current_cert(ctx).map { Certificate.nameText(X509_get_subject_name($0)) } ?? leaf.subject
         OpenSSLErrors.clear()
         throw CryptoError(.chainInvalid,
-                          "certificate \"\(failing)\" (depth \(depth) above the leaf) did not verify at \(Self.format(time)): \(reason) (X509_V_ERR \(code))")
+                          "certificate \"\(failing)\" (chain position \(depth), 0 = leaf) did not verify at \(Self.format(time)): \(reason) (OpenSSL X509_V_ERR \(code)); check the intermediates, the trust anchor and the verification time")
     }
 
     private static func format(_ time: Date) -> String {

@@ -1,31 +1,5 @@
 internal import COpenSSL
 
-/// The NIST curves Enclava signs with.
-public enum ECCurve: Sendable, Equatable, Hashable, CustomStringConvertible {
-    case p256, p384
-
-    /// Size of a field element, coordinate, `r` or `s` in bytes (32 or 48).
-    public var coordinateByteCount: Int { self == .p256 ? 32 : 48 }
-
-    /// The digest that matches the curve's strength (SHA-256 or SHA-384).
-    public var defaultDigest: DigestAlgorithm { self == .p256 ? .sha256 : .sha384 }
-
-    public var description: String { self == .p256 ? "P-256" : "P-384" }
-
-    var nid: Int32 { self == .p256 ? NID_X9_62_prime256v1 : NID_secp384r1 }
-
-    /// OpenSSL's group name.
-    var groupName: String { self == .p256 ? "prime256v1" : "secp384r1" }
-
-    init?(groupName: String) {
-        switch groupName {
-        case "prime256v1", "P-256": self = .p256
-        case "secp384r1", "P-384": self = .p384
-        default: return nil
-        }
-    }
-}
-
 /// An ECDSA signature as the integers `r` and `s`.
 public struct ECDSASignature: Sendable, Equatable {
     /// `r` and `s` without leading zero bytes.
@@ -103,22 +77,5 @@ public struct ECDSASignature: Sendable, Equatable {
 
     private static func padded(_ bytes: [UInt8], to width: Int) -> [UInt8] {
         bytes.count >= width ? bytes : [UInt8](repeating: 0, count: width - bytes.count) + bytes
-    }
-}
-
-/// BIGNUM conversions.
-enum BigNumber {
-    /// The magnitude of `bn`, big-endian, without leading zeros (empty for zero).
-    static func bytes(_ bn: OpaquePointer) -> [UInt8] {
-        let count = (Int(BN_num_bits(bn)) + 7) / 8
-        var output = [UInt8](repeating: 0, count: count)
-        if count > 0 { _ = BN_bn2bin(bn, &output) }
-        return output
-    }
-
-    /// A new BIGNUM (caller owns it) from big-endian bytes.
-    static func make(_ bytes: [UInt8]) -> OpaquePointer {
-        guard let bn = BN_bin2bn(bytes, Int32(bytes.count), nil) else { opensslFatal("allocate a BIGNUM") }
-        return bn
     }
 }
