@@ -121,11 +121,14 @@ public enum AESGCM {
 
         func addAAD(_ aad: [UInt8]) throws {
             guard !aad.isEmpty else { return }
+            guard aad.count <= Int(Int32.max) else {
+                throw CryptoError(.invalidInput, "AES-GCM AAD of \(aad.count) bytes is too long")
+            }
             var outLength: Int32 = 0
             let ok = encrypting
                 ? EVP_EncryptUpdate(pointer, nil, &outLength, aad, Int32(aad.count)) == 1
                 : EVP_DecryptUpdate(pointer, nil, &outLength, aad, Int32(aad.count)) == 1
-            guard ok, aad.count <= Int(Int32.max) else { throw CryptoError.openSSL(.invalidInput, "AES-GCM rejected the AAD") }
+            guard ok else { throw CryptoError.openSSL(.invalidInput, "AES-GCM rejected the AAD") }
         }
 
         /// Processes `input` in chunks below OpenSSL's `int` length limit, writing the same count to `output`.
