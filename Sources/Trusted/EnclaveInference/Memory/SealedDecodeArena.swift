@@ -7,7 +7,7 @@ import EnclaveSealing
 ///
 /// Used from one thread at a time (the decoding call).
 final class SealedDecodeArena {
-    private static let chunkSize = 1 << 20
+    private let chunkSize: Int
     private let lockPolicy: MemoryLockPolicy
     private var blocks: [SealedBlock] = []
     private var cursor: UnsafeMutableRawPointer?
@@ -15,15 +15,18 @@ final class SealedDecodeArena {
     /// The first sealed-memory failure, reported instead of protobuf-c's generic one.
     private(set) var failure: InferenceError?
 
-    init(lockPolicy: MemoryLockPolicy) {
+    /// - Parameter expectedBytes: the encoded size; chunks are sized from it (64 KiB … 4 MiB) so a small
+    ///   model locks little memory and a large one needs few chunks.
+    init(lockPolicy: MemoryLockPolicy, expectedBytes: Int) {
         self.lockPolicy = lockPolicy
+        self.chunkSize = min(max(expectedBytes / 2, 64 << 10), 4 << 20)
     }
 
     func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
         let aligned = (max(size, 1) + 15) & ~15
         if aligned > remaining {
             do {
-                let block = try SealedBlock(count: max(Self.chunkSize, aligned), lockPolicy: lockPolicy,
+                let block = try SealedBlock(count: max(chunkSize, aligned), lockPolicy: lockPolicy,
                                             purpose: "decoding the model")
                 blocks.append(block)
                 cursor = block.base

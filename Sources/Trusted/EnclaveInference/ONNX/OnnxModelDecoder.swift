@@ -24,7 +24,7 @@ enum OnnxModelDecoder {
             max_bytes: UInt64(limits.maxModelBytes), max_decoded_bytes: UInt64(limits.maxDecodedBytes), max_depth: 64,
             max_nodes: UInt64(limits.maxNodes), max_initializers: UInt64(limits.maxInitializers),
             max_dims: UInt64(limits.maxRank), max_elements: UInt64(limits.maxTensorElements))
-        let arena = SealedDecodeArena(lockPolicy: lockPolicy)
+        let arena = SealedDecodeArena(lockPolicy: lockPolicy, expectedBytes: bytes.count)
         var error = enclava_onnx_error()
         return try arena.withAllocator { allocator in
             guard let model = enclava_onnx_model_unpack(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count,

@@ -1,3 +1,0 @@
-import Testing
-import EnclaveInference
-@Test func smoke() {}
