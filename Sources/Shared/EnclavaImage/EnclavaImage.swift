@@ -1,1 +1,0 @@
-// EnclavaImage module. (placeholder: replaced as the module is written)
