@@ -1,0 +1,145 @@
+import EnclavaAttestation
+import EnclavaCrypto
+import EnclavaWire
+import Foundation
+import SwiftProtobuf
+
+/// An attested, encrypted session with one enclave (DESIGN.md §3).
+///
+/// ``connect(to:policy:verifier:at:timeout:)`` sends a fresh nonce, verifies the evidence against the
+/// policy — only a ``VerifiedEvidence`` can open a session — sets up HPKE to the verified key bound to that
+/// evidence, and opens the session. ``infer(_:texts:)`` then encrypts each request under the next sequence
+/// number and decrypts its response.
+///
+/// A session that fails to decrypt (a tampered request the enclave refused, or a response this side
+/// refused) cannot be used again: open a new one.
+public actor ConfidentialSession {
+    /// What the enclave proved about itself.
+    public nonisolated let verifiedEvidence: VerifiedEvidence
+    /// The enclave's session id (16 bytes).
+    public nonisolated let sessionID: [UInt8]
+    /// The model name the enclave reported (unverified display text).
+    public nonisolated let modelName: String
+    /// The backend the enclave reported (unverified display text; trust ``verifiedEvidence``).
+    public nonisolated let backend: String
+
+    let transport: any EnclaveTransport
+    let timeout: Duration
+    var sender: HPKE.Sender
+    let schedule: SessionKeySchedule
+    var nextSequence: UInt64 = 0
+    var unusableReason: String?
+    var busy = false
+    var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(transport: any EnclaveTransport, verifiedEvidence: VerifiedEvidence, sessionID: [UInt8],
+         sender: HPKE.Sender, schedule: SessionKeySchedule, modelName: String, backend: String, timeout: Duration) {
+        self.transport = transport
+        self.verifiedEvidence = verifiedEvidence
+        self.sessionID = sessionID
+        self.sender = sender
+        self.schedule = schedule
+        self.modelName = modelName
+        self.backend = backend
+        self.timeout = timeout
+    }
+
+    /// Connects to an enclave (or a host bridge in front of one), attests it and opens a session.
+    /// - Parameters:
+    ///   - endpoint: `.unix(path)` or `.tcp(host:port:)`.
+    ///   - policy: what evidence to accept.
+    ///   - verifier: the evidence verifier (pass the simulated ARK for local simulation).
+    ///   - time: the time at which certificates must be valid.
+    ///   - timeout: the deadline of each call.
+    /// - Throws: ``ClientError`` (`attestationFailed` with the verifier's code, `remote`, …).
+    public static func connect(to endpoint: TTRPCEndpoint, policy: AttestationPolicy,
+                               verifier: EvidenceVerifier = EvidenceVerifier(), at time: Date = Date(),
+                               timeout: Duration = .seconds(60)) async throws -> ConfidentialSession {
+        let client: TTRPCClient
+        do {
+            client = try await TTRPCClient.connect(to: endpoint)
+        } catch let error as RPCError {
+            throw ClientError.remote(error)
+        }
+        do {
+            return try await connect(using: client, policy: policy, verifier: verifier, at: time, timeout: timeout)
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
+    /// Attests an enclave and opens a session over an existing transport (tests wrap one to tamper).
+    /// The session closes the transport in ``close()``.
+    /// - Throws: ``ClientError``.
+    public static func connect(using transport: any EnclaveTransport, policy: AttestationPolicy,
+                               verifier: EvidenceVerifier = EvidenceVerifier(), at time: Date = Date(),
+                               timeout: Duration = .seconds(60)) async throws -> ConfidentialSession {
+        let nonce = SecureRandom.bytes(count: 32)
+        var evidenceRequest = Enclava_V1_GetEvidenceRequest()
+        evidenceRequest.nonce = Data(nonce)
+        let answer = try await call(transport, .getEvidence, evidenceRequest,
+                                    as: Enclava_V1_GetEvidenceResponse.self, timeout: timeout)
+        let verified = try verify(answer, nonce: nonce, policy: policy, verifier: verifier, at: time)
+
+        let info = SessionKeySchedule.info(evidenceDigest: verified.evidenceDigest)
+        let sender: HPKE.Sender
+        let schedule: SessionKeySchedule
+        do {
+            sender = try HPKE.Sender(recipientPublicKey: verified.hpkePublicKey, info: info)
+            schedule = try SessionKeySchedule(sender: sender)
+        } catch {
+            throw ClientError(.invalidEvidenceResponse, "cannot set up HPKE to the enclave's verified key: \(error)")
+        }
+        var open = Enclava_V1_OpenSessionRequest()
+        open.enc = Data(sender.encapsulatedKey)
+        open.evidenceDigest = Data(verified.evidenceDigest)
+        let opened = try await call(transport, .openSession, open, as: Enclava_V1_OpenSessionResponse.self,
+                                    timeout: timeout)
+        guard opened.sessionID.count == 16 else {
+            throw ClientError(.invalidEvidenceResponse,
+                              "the enclave returned a \(opened.sessionID.count)-byte session id; expected 16")
+        }
+        return ConfidentialSession(transport: transport, verifiedEvidence: verified, sessionID: [UInt8](opened.sessionID),
+                                   sender: sender, schedule: schedule, modelName: answer.modelName,
+                                   backend: answer.backend, timeout: timeout)
+    }
+
+    /// Closes the transport. The session cannot be used afterwards.
+    public func close() async {
+        if unusableReason == nil { unusableReason = "the session was closed" }
+        await transport.close()
+    }
+
+    /// Whether the session can still send requests.
+    public var isUsable: Bool { unusableReason == nil }
+
+    /// The sequence number the next request will carry.
+    public var nextRequestSequence: UInt64 { nextSequence }
+
+    static func verify(_ answer: Enclava_V1_GetEvidenceResponse, nonce: [UInt8], policy: AttestationPolicy,
+                       verifier: EvidenceVerifier, at time: Date) throws -> VerifiedEvidence {
+        guard let platform = EvidenceFormatMapping.platform(answer.format) else {
+            throw ClientError(.invalidEvidenceResponse, "the enclave sent evidence in an unknown format (\(answer.format))")
+        }
+        let evidence = Evidence(platform: platform, blob: [UInt8](answer.evidence),
+                                certificates: answer.certificates.map { [UInt8]($0) })
+        do {
+            return try verifier.verify(evidence, nonce: nonce, manifestDigest: [UInt8](answer.manifestDigest),
+                                       hpkePublicKey: [UInt8](answer.hpkePublicKey), policy: policy, at: time)
+        } catch let error as AttestationError {
+            throw ClientError.attestationFailed(error)
+        }
+    }
+
+    static func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ transport: any EnclaveTransport, _ method: EnclaveService.Method, _ request: Request,
+        as type: Response.Type, timeout: Duration
+    ) async throws -> Response {
+        do {
+            return try await transport.call(method, request, as: type, timeout: timeout)
+        } catch let error as RPCError {
+            throw ClientError.remote(error)
+        }
+    }
+}

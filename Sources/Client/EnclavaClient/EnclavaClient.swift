@@ -1,1 +1,0 @@
-// EnclavaClient module. (placeholder: replaced as the module is written)
