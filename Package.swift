@@ -74,7 +74,7 @@ var targets: [Target] = [
             path: "Sources/Trusted/EnclaveInference", swiftSettings: strict),
     .target(name: "EnclaveRuntime",
             dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage",
-                           "EnclaveSealing", "EnclavePlatform", "EnclaveInference", nio, nioPosix, logging],
+                           "EnclaveSealing", "EnclavePlatform", "EnclaveInference", nio, nioPosix, logging, protobuf],
             path: "Sources/Trusted/EnclaveRuntime", swiftSettings: strict),
 
     // MARK: Untrusted
@@ -83,7 +83,7 @@ var targets: [Target] = [
 
     // MARK: Client
     .target(name: "EnclavaClient",
-            dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage", nio, nioPosix],
+            dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage", nio, nioPosix, protobuf],
             path: "Sources/Client/EnclavaClient", swiftSettings: strict),
 
     // MARK: Tools
@@ -117,11 +117,15 @@ var targets: [Target] = [
                 path: "Tests/EnclaveKernelsTests"),
     .testTarget(name: "EnclaveInferenceTests", dependencies: ["EnclaveInference", "EnclaveKernels"],
                 path: "Tests/EnclaveInferenceTests"),
-    .testTarget(name: "EnclaveRuntimeTests", dependencies: ["EnclaveRuntime", "EnclavaWire", "EnclavaCrypto"],
+    .testTarget(name: "EnclaveRuntimeTests",
+                dependencies: ["EnclaveRuntime", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage",
+                               "EnclaveSealing", "EnclavePlatform", "EnclaveInference", "EnclavaClient",
+                               nio, nioPosix, logging, protobuf],
                 path: "Tests/EnclaveRuntimeTests"),
     .testTarget(name: "HostBridgeTests", dependencies: ["HostBridge", "EnclavaWire", nio, nioPosix],
                 path: "Tests/HostBridgeTests"),
-    .testTarget(name: "EnclavaClientTests", dependencies: ["EnclavaClient", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation"],
+    .testTarget(name: "EnclavaClientTests",
+                dependencies: ["EnclavaClient", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", protobuf],
                 path: "Tests/EnclavaClientTests"),
     .testTarget(name: "IntegrationTests",
                 dependencies: ["EnclavaClient", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation",
