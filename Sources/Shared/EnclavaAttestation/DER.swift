@@ -1,8 +1,7 @@
-/// The few DER primitives the AMD VCEK extensions use (INTEGER, IA5String, OCTET STRING): encoding for
+/// The few DER primitives the AMD VCEK extensions use (INTEGER, IA5String): encoding for
 /// the simulator, and bounded decoding of extension values from untrusted certificates.
 enum DER {
     static let integerTag: UInt8 = 0x02
-    static let octetStringTag: UInt8 = 0x04
     static let ia5StringTag: UInt8 = 0x16
 
     static func encodeLength(_ count: Int) -> [UInt8] {
@@ -28,7 +27,6 @@ enum DER {
         return encode(tag: integerTag, bytes)
     }
 
-    static func octetString(_ bytes: [UInt8]) -> [UInt8] { encode(tag: octetStringTag, bytes) }
 
     static func ia5String(_ text: String) -> [UInt8] { encode(tag: ia5StringTag, Array(text.utf8)) }
 
