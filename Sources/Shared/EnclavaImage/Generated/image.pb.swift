@@ -67,8 +67,9 @@ public nonisolated struct Enclava_Image_V1_ImageHeader: Sendable {
   /// Currently 1.
   public var formatVersion: UInt32 = 0
 
-  /// The manifest, as the packager read it (UTF-8 TOML).
-  public var manifestToml: String = String()
+  /// The manifest, as the packager read it (UTF-8 TOML; bytes so that decoding never
+  /// depends on the text before the signature has been checked).
+  public var manifestToml: Data = Data()
 
   /// SHA-384 over the canonical manifest and every asset's plaintext SHA-256 (48 bytes).
   public var manifestDigest: Data = Data()
@@ -256,7 +257,7 @@ nonisolated extension Enclava_Image_V1_ImageHeader: SwiftProtobuf.Message, Swift
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.formatVersion) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.manifestToml) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.manifestToml) }()
       case 3: try { try decoder.decodeSingularBytesField(value: &self.manifestDigest) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.assets) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.keyWrappings) }()
@@ -273,7 +274,7 @@ nonisolated extension Enclava_Image_V1_ImageHeader: SwiftProtobuf.Message, Swift
       try visitor.visitSingularUInt32Field(value: self.formatVersion, fieldNumber: 1)
     }
     if !self.manifestToml.isEmpty {
-      try visitor.visitSingularStringField(value: self.manifestToml, fieldNumber: 2)
+      try visitor.visitSingularBytesField(value: self.manifestToml, fieldNumber: 2)
     }
     if !self.manifestDigest.isEmpty {
       try visitor.visitSingularBytesField(value: self.manifestDigest, fieldNumber: 3)

@@ -61,16 +61,30 @@ final class AtomicOutputFile {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
-    /// Flushes, closes and renames the temporary file over the destination.
-    func commit() throws {
+    /// Flushes, closes and moves the temporary file to the destination.
+    ///
+    /// - Parameter overwrite: When `false`, an existing destination is an error (checked
+    ///   atomically with `link(2)`); when `true`, it is replaced with `rename(2)`.
+    func commit(overwrite: Bool = true) throws {
         guard fsync(fd) == 0 else {
             throw ImageError(.outputUnwritable, "fsync failed: \(systemError())", path: destination)
         }
         let closed = close(fd)
         fd = -1
         guard closed == 0 else { throw ImageError(.outputUnwritable, "close failed: \(systemError())", path: destination) }
-        guard rename(temporaryPath, destination) == 0 else {
-            throw ImageError(.outputUnwritable, "cannot rename into place: \(systemError())", path: destination)
+        if overwrite {
+            guard rename(temporaryPath, destination) == 0 else {
+                throw ImageError(.outputUnwritable, "cannot rename into place: \(systemError())", path: destination)
+            }
+        } else {
+            guard link(temporaryPath, destination) == 0 else {
+                let code = errno
+                if code == EEXIST {
+                    throw ImageError(.outputUnwritable, "already exists; remove it or choose another path", path: destination)
+                }
+                throw ImageError(.outputUnwritable, "cannot create: \(systemError(code))", path: destination)
+            }
+            unlink(temporaryPath)
         }
         committed = true
     }
