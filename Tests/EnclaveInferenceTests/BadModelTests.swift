@@ -201,4 +201,32 @@ struct BadModelTests {
         #expect(error?.code == .unsupportedOperator)
         #expect(error?.message.contains("mystery") == true)
     }
+
+    @Test func decodingMemoryIsBudgeted() {
+        // 50,000 empty nodes: 2 bytes each on the wire, far more once decoded. The decoder's allocator
+        // refuses to go past maxDecodedBytes instead of following the file's lead.
+        var graph = ProtoWriter()
+        for _ in 0..<50_000 { graph.data(1, []) }
+        var model = ProtoWriter()
+        model.message(8) { o in o.int(2, 13) }
+        model.data(7, graph.bytes)
+        let error = inferenceError { try loadModel(model.bytes, limits: ModelLimits(maxDecodedBytes: 1 << 20)) }
+        #expect(error?.code == .resourceLimit, "\(String(describing: error))")
+        #expect(error?.message.contains("memory") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func garbageTensorProtoIsRefused() {
+        let error = inferenceError { try HostTensor(onnxTensorProto: [0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2]) }
+        #expect(error?.code == .malformedModel)
+        let valid = try? HostTensor(onnxTensorProto: {
+            var w = ProtoWriter()
+            w.int(1, 2)
+            w.int(2, 7)
+            w.tag(7, 0); w.varint(UInt64(bitPattern: -5))
+            w.tag(7, 0); w.varint(9)
+            return w.bytes
+        }())
+        #expect(valid?.int64Values == [-5, 9])
+        #expect(valid?.shape == [2])
+    }
 }

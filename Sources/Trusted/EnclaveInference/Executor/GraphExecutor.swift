@@ -34,9 +34,9 @@ struct GraphExecutor {
                 throw InferenceError.limit("value '\(plan.values[slot].name)' would have shape \(Shape.text(shape)), more than "
                                            + "\(limits.maxTensorElements) elements (the per-tensor limit); send a smaller batch")
             }
-            let bytes = count * dtype.byteCount
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteCount)
             let offset = WeightStore.align(workspaceBytes)
-            guard offset <= limits.maxWorkspaceBytes - bytes else {
+            guard !overflow, offset <= limits.maxWorkspaceBytes - bytes else {
                 throw InferenceError.limit("this request needs more than \(limits.maxWorkspaceBytes) bytes of working memory; "
                                            + "send a smaller batch")
             }

@@ -4,14 +4,7 @@
 /// element types. Everything here runs once, at load time.
 enum GraphPlanner {
     static func plan(_ graph: ModelGraph, limits: ModelLimits) throws -> ExecutionPlan {
-        let opset = try checkOpset(graph)
-        let missing = OperatorRegistry.unsupported(in: graph.nodes)
-        guard missing.isEmpty else {
-            throw InferenceError(.unsupportedOperator,
-                                 "the model uses operators Enclava does not support: \(missing.joined(separator: ", ")); "
-                                 + "export it with supported operators or wait for a release that adds them",
-                                 operators: missing)
-        }
+        let opset = try checkSupport(opsets: graph.opsets, nodes: graph.nodes)
 
         var values: [ExecutionPlan.Value] = []
         var slotByName: [String: Int] = [:]
@@ -73,9 +66,25 @@ enum GraphPlanner {
                              outputs: outputs, outputSlots: outputSlots, opset: opset)
     }
 
-    private static func checkOpset(_ graph: ModelGraph) throws -> Int64 {
-        guard let version = graph.opsets[""] else {
-            if graph.nodes.isEmpty { return OperatorRegistry.opsetRange.lowerBound }
+    /// Checks the opset and that every operator is supported; the decoder calls it as soon as it has read
+    /// the nodes, so these two errors come before any about the weights.
+    /// - Returns: the default-domain opset version.
+    /// - Throws: ``InferenceError`` `unsupportedOpset`, or `unsupportedOperator` listing every missing op.
+    static func checkSupport(opsets: [String: Int64], nodes: [GraphNode]) throws -> Int64 {
+        let opset = try checkOpset(opsets, nodes: nodes)
+        let missing = OperatorRegistry.unsupported(in: nodes)
+        guard missing.isEmpty else {
+            throw InferenceError(.unsupportedOperator,
+                                 "the model uses operators Enclava does not support: \(missing.joined(separator: ", ")); "
+                                 + "export it with supported operators or wait for a release that adds them",
+                                 operators: missing)
+        }
+        return opset
+    }
+
+    private static func checkOpset(_ opsets: [String: Int64], nodes: [GraphNode]) throws -> Int64 {
+        guard let version = opsets[""] else {
+            if nodes.isEmpty { return OperatorRegistry.opsetRange.lowerBound }
             throw InferenceError(.unsupportedOpset, "the model imports no version of the default ONNX opset; re-export it with opset 13 or later")
         }
         let range = OperatorRegistry.opsetRange
@@ -115,6 +124,8 @@ enum GraphPlanner {
             case ("value", .tensor(let w)), ("value_float", .tensor(let w)), ("value_floats", .tensor(let w)),
                  ("value_int", .tensor(let w)), ("value_ints", .tensor(let w)):
                 found.append(w)
+            case ("value", .unsupported(let why)):
+                throw InferenceError(.unsupportedDataType, "\(node.label): \(why)")
             default:
                 throw InferenceError(.unsupportedOperator, "\(node.label): attribute '\(key)' is not supported",
                                      operators: ["Constant(\(key))"])

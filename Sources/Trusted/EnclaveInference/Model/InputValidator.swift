@@ -61,8 +61,8 @@ struct InputValidator {
             throw InferenceError.invalidInput(name, "shape \(Shape.text(tensor.shape)) has more than \(limits.maxTensorElements) "
                                               + "elements (the per-tensor limit)")
         }
-        let expectedBytes = count * spec.dtype.byteCount
-        guard tensor.data.count == expectedBytes else {
+        let (expectedBytes, overflow) = count.multipliedReportingOverflow(by: spec.dtype.byteCount)
+        guard !overflow, tensor.data.count == expectedBytes else {
             throw InferenceError.invalidInput(name, "shape \(Shape.text(tensor.shape)) needs \(expectedBytes) bytes of "
                                               + "\(spec.dtype) data, got \(tensor.data.count)")
         }

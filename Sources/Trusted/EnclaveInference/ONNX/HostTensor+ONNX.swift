@@ -7,9 +7,9 @@ extension HostTensor {
     ///   for element types other than float32, int64, int32 and bool, `resourceLimit` over the limits.
     public init(onnxTensorProto bytes: [UInt8], limits: ModelLimits = ModelLimits()) throws {
         var cLimits = enclava_onnx_limits(
-            max_bytes: UInt64(limits.maxModelBytes), max_decoded_bytes: UInt64(limits.maxDecodedBytes), max_depth: 64,
-            max_nodes: UInt64(limits.maxNodes), max_initializers: UInt64(limits.maxInitializers),
-            max_dims: UInt64(limits.maxRank), max_elements: UInt64(limits.maxTensorElements))
+            max_bytes: UInt64(clamping: limits.maxModelBytes), max_decoded_bytes: UInt64(clamping: limits.maxDecodedBytes), max_depth: 64,
+            max_nodes: UInt64(clamping: limits.maxNodes), max_initializers: UInt64(clamping: limits.maxInitializers),
+            max_dims: UInt64(clamping: limits.maxRank), max_elements: UInt64(clamping: limits.maxTensorElements))
         var error = enclava_onnx_error()
         let decoded = bytes.withUnsafeBufferPointer { buffer in
             enclava_onnx_tensor_unpack(buffer.baseAddress, buffer.count, &cLimits, nil, &error)

@@ -21,9 +21,9 @@ enum OnnxModelDecoder {
         }
         guard !bytes.isEmpty else { throw InferenceError.malformed("the model file is empty") }
         var cLimits = enclava_onnx_limits(
-            max_bytes: UInt64(limits.maxModelBytes), max_decoded_bytes: UInt64(limits.maxDecodedBytes), max_depth: 64,
-            max_nodes: UInt64(limits.maxNodes), max_initializers: UInt64(limits.maxInitializers),
-            max_dims: UInt64(limits.maxRank), max_elements: UInt64(limits.maxTensorElements))
+            max_bytes: UInt64(clamping: limits.maxModelBytes), max_decoded_bytes: UInt64(clamping: limits.maxDecodedBytes), max_depth: 64,
+            max_nodes: UInt64(clamping: limits.maxNodes), max_initializers: UInt64(clamping: limits.maxInitializers),
+            max_dims: UInt64(clamping: limits.maxRank), max_elements: UInt64(clamping: limits.maxTensorElements))
         let arena = SealedDecodeArena(lockPolicy: lockPolicy, expectedBytes: bytes.count)
         var error = enclava_onnx_error()
         return try arena.withAllocator { allocator in
@@ -47,23 +47,8 @@ enum OnnxModelDecoder {
         }
         guard let graphPointer = m.graph else { throw InferenceError.malformed("the model has no graph") }
         let graph = graphPointer.pointee
-        if graph.n_sparse_initializer > 0 {
-            throw InferenceError(.unsupportedDataType, "the model has sparse initializers, which Enclava does not support; "
-                                 + "store them dense")
-        }
-
         var layout = WeightLayout(limit: limits.maxWeightBytes)
         var pending: [(Source, WeightRef)] = []
-        var initializers: [(name: String, weight: WeightRef)] = []
-        for tensor in try OnnxC.messages(graph.initializer, graph.n_initializer, "initializer") {
-            let name = OnnxC.string(tensor.pointee.name)
-            guard !name.isEmpty else { throw InferenceError.malformed("the model has an initializer without a name") }
-            let (dtype, shape) = try OnnxTensorReader.describe(tensor, role: "initializer")
-            let weight = try layout.reserve(dtype: dtype, shape: shape, name: name)
-            pending.append((.proto(UnsafePointer(tensor)), weight))
-            initializers.append((name, weight))
-        }
-
         var nodes: [GraphNode] = []
         for node in try OnnxC.messages(graph.node, graph.n_node, "node") {
             let n = node.pointee
@@ -77,6 +62,23 @@ enum OnnxModelDecoder {
             nodes.append(GraphNode(name: OnnxC.string(n.name), opType: opType, domain: OnnxC.string(n.domain),
                                    inputs: OnnxC.strings(n.input, n.n_input), outputs: OnnxC.strings(n.output, n.n_output),
                                    attributes: attributes))
+        }
+
+        // Opset and operator support first: an unsupported model is named as such before its weights are read.
+        _ = try GraphPlanner.checkSupport(opsets: opsets, nodes: nodes)
+        if graph.n_sparse_initializer > 0 {
+            throw InferenceError(.unsupportedDataType, "the model has sparse initializers, which Enclava does not support; "
+                                 + "store them dense")
+        }
+
+        var initializers: [(name: String, weight: WeightRef)] = []
+        for tensor in try OnnxC.messages(graph.initializer, graph.n_initializer, "initializer") {
+            let name = OnnxC.string(tensor.pointee.name)
+            guard !name.isEmpty else { throw InferenceError.malformed("the model has an initializer without a name") }
+            let (dtype, shape) = try OnnxTensorReader.describe(tensor, role: "initializer")
+            let weight = try layout.reserve(dtype: dtype, shape: shape, name: name)
+            pending.append((.proto(UnsafePointer(tensor)), weight))
+            initializers.append((name, weight))
         }
 
         let block = try SealedBlock(count: layout.totalBytes, lockPolicy: lockPolicy, purpose: "the model's weights")
@@ -112,7 +114,12 @@ enum OnnxModelDecoder {
         case 3: return .string(OnnxC.text(a.s))
         case 4:
             guard let tensor = a.t else { throw InferenceError.malformed("\(opType) attribute '\(name)' has no tensor") }
-            let (dtype, shape) = try OnnxTensorReader.describe(tensor, role: "\(opType) attribute")
+            let dtype: TensorDataType, shape: [Int]
+            do {
+                (dtype, shape) = try OnnxTensorReader.describe(tensor, role: "\(opType) attribute '\(name)'")
+            } catch let error as InferenceError where error.code == .unsupportedDataType {
+                return .unsupported(error.message)   // reported by the operator that reads it, if any
+            }
             let weight = try layout.reserve(dtype: dtype, shape: shape, name: name)
             pending.append((.proto(UnsafePointer(tensor)), weight))
             return .tensor(weight)
