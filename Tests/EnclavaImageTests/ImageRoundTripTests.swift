@@ -135,6 +135,32 @@ import Testing
         #expect(buffer.allSatisfy { $0 == 0xA5 })
     }
 
+    @Test func existingOwnerKeyIsNeverReplaced() throws {
+        let fixture = try PackagingFixture()
+        try fixture.folder.write("out.key", [1, 2, 3])
+        let error = try #require(throws: ImageError.self) {
+            try ImagePackager.package(manifestPath: fixture.manifestPath, signer: fixture.signer,
+                                      outputPath: fixture.folder.file("out.eimg"),
+                                      wrapping: .owner(keyOutputPath: fixture.folder.file("out.key")), progress: nil)
+        }
+        #expect(error.code == .outputUnwritable)
+        #expect(try fixture.folder.read("out.key") == [1, 2, 3])
+        #expect(try fixture.folder.contents() == ["manifest.toml", "model.onnx", "out.key", "vocab.txt"])
+    }
+
+    @Test func hostileEnvelopesNeverCrash() throws {
+        let folder = try TemporaryFolder()
+        var codes: Set<String> = []
+        for seed in UInt64(1)...200 {
+            let body = patternBytes(count: Int(seed % 64) * 7, seed: seed)
+            let length = UInt32(truncatingIfNeeded: seed % 3 == 0 ? UInt64(body.count) : seed &* 0x9E37_79B9)
+            try folder.write("h.eimg", ImageFormat.magic + bigEndian(length) + body)
+            let error = try #require(throws: ImageError.self) { try EnclaveImage.open(path: folder.file("h.eimg")) }
+            codes.insert(error.code.rawValue)
+        }
+        #expect(codes.isSubset(of: ["truncated", "corruptHeader", "signatureInvalid"]))
+    }
+
     @Test func packagingRefusesToOverwriteItsInputs() throws {
         let fixture = try PackagingFixture()
         let error = try #require(throws: ImageError.self) {

@@ -3,13 +3,21 @@
 public struct ImageInspection: Codable, Sendable, Equatable {
     /// One asset row.
     public struct Asset: Codable, Sendable, Equatable {
+        /// Normalized path relative to the manifest's folder.
         public var name: String
+        /// `"model"` or `"tokenizer"`.
         public var role: String
+        /// Plaintext bytes.
         public var plaintextSize: UInt64
+        /// Lowercase hex SHA-256 of the plaintext.
         public var sha256: String
+        /// Plaintext bytes per chunk.
         public var chunkSize: Int
+        /// Number of AES-GCM chunks.
         public var chunks: UInt64
+        /// Offset of the ciphertext after the header envelope.
         public var ciphertextOffset: UInt64
+        /// Ciphertext bytes, tags included.
         public var ciphertextSize: UInt64
 
         enum CodingKeys: String, CodingKey {
@@ -40,20 +48,29 @@ public struct ImageInspection: Codable, Sendable, Equatable {
         }
     }
 
+    /// The image file.
     public var path: String
+    /// `[image] name`.
     public var name: String
+    /// `[image] version`.
     public var version: String
+    /// `ImageHeader.format_version`.
     public var formatVersion: UInt32
     /// Lowercase hex SHA-384.
     public var manifestDigest: String
     /// Lowercase hex SHA-256 of the signer's SubjectPublicKeyInfo.
     public var signerFingerprint: String
+    /// `"ecdsa-p384-sha384"`.
     public var signatureAlgorithm: String
+    /// `[pipeline] kind`.
     public var pipeline: String
     /// The manifest's `[keys] release`.
     public var keyRelease: String
+    /// The image's size in bytes.
     public var fileSize: UInt64
+    /// The encrypted assets.
     public var assets: [Asset]
+    /// The key wrappings.
     public var wrappings: [Wrapping]
     /// The embedded manifest (TOML).
     public var manifest: String

@@ -19,7 +19,8 @@ public struct ImagePackager {
     ///   - manifestPath: The TOML manifest; asset paths are relative to its folder.
     ///   - signer: An ECDSA P-384 key (see ``SignerKey``).
     ///   - outputPath: The image to write (replaced if it exists).
-    ///   - wrapping: How the DEK is made recoverable.
+    ///   - wrapping: How the DEK is made recoverable. An owner key file is never replaced: an
+    ///     existing one is an error, checked before any work is done.
     ///   - progress: Called with one-line human-readable progress messages.
     /// - Throws: ``ManifestError`` for a bad manifest or asset path (with its line), ``ImageError``
     ///   for I/O, key and size problems.
@@ -67,7 +68,8 @@ public struct ImagePackager {
             try encrypt(asset, from: source, dek: dek, manifestDigest: measured.digest, to: output, progress: progress)
         }
 
-        try ownerKeyFile?.commit()
+        // Never replace an existing owner key: it may be the only key of an earlier image.
+        try ownerKeyFile?.commit(overwrite: false)
         do {
             try output.commit()
         } catch {
@@ -143,6 +145,10 @@ public struct ImagePackager {
         if let manifest = realPath(measured.manifestPath) { inputs.insert(manifest) }
         var outputs = [outputPath]
         if case .owner(let keyPath) = wrapping { outputs.append(keyPath) }
+        if case .owner(let keyPath) = wrapping, access(keyPath, F_OK) == 0 {
+            throw ImageError(.outputUnwritable,
+                             "already exists and may be the only key of another image; remove it or choose another path", path: keyPath)
+        }
         for output in outputs {
             if let real = realPath(output), inputs.contains(real) {
                 throw ImageError(.invalidArgument, "is an input of the image; write the output elsewhere", path: output)
