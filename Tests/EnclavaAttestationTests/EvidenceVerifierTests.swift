@@ -133,6 +133,8 @@ import Testing
         // A host that swaps the manifest digest in the answer breaks the binding too.
         let swapped = attestationError { _ = try verify(evidence, manifestDigest: SHA2.sha384([9])) }
         #expect(swapped?.code == .reportDataMismatch)
+        let short = attestationError { _ = try verify(evidence, nonce: []) }
+        #expect(short?.code == .reportDataMismatch && short?.field == "nonce")
     }
 
     @Test func substitutedHPKEKeyIsHPKEKeyMismatch() throws {

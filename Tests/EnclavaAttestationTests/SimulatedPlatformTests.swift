@@ -93,3 +93,54 @@ import Testing
         }
     }
 }
+
+@Suite struct SimulatedPlatformWriteTests {
+    /// The fixture's files, with a chosen platform secret.
+    func files(secret: SecureBytes) throws -> [(String, SecureBytes)] {
+        let source = try SimFixture.platform().directory
+        return try ["ark.pem", "ask.pem", "vcek.pem", "vcek-key.pem"].map { name in
+            (name, SecureBytes(Array(try Data(contentsOf: URL(fileURLWithPath: source + "/" + name)))))
+        } + [("platform-secret", secret)]
+    }
+
+    @Test func aFailedWriteLeavesNothingBehind() throws {
+        let home = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        var files = try files(secret: .random(count: 32))
+        files.insert(("no-such-folder/ask.pem", SecureBytes([1, 2, 3])), at: 2)
+        let error = #expect(throws: SimulatedPlatformError.self) {
+            try SimulatedPlatform.write(files: files, home: home, force: false)
+        }
+        #expect(error?.code == .writeFailed)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: home).isEmpty)
+    }
+
+    @Test func forceReplacesTheWholePlatformAndNothingElse() throws {
+        let home = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let measurement = SHA2.sha384([7])
+        try SimulatedPlatform.write(files: files(secret: .random(count: 32)), home: home, force: false)
+        let first = try SimulatedPlatform.load(home: home).sealingKey(measurement: measurement, purpose: "p")
+
+        let refused = #expect(throws: SimulatedPlatformError.self) {
+            try SimulatedPlatform.write(files: files(secret: .random(count: 32)), home: home, force: false)
+        }
+        #expect(refused?.code == .alreadyInitialized)
+        #expect(try SimulatedPlatform.load(home: home).sealingKey(measurement: measurement, purpose: "p") == first)
+
+        try SimulatedPlatform.write(files: files(secret: .random(count: 32)), home: home, force: true)
+        #expect(try SimulatedPlatform.load(home: home).sealingKey(measurement: measurement, purpose: "p") != first)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: home) == ["sim"])
+    }
+
+    @Test func aHomeThatIsAFileIsAWriteError() throws {
+        let home = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let file = home + "/not-a-folder"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data([1])))
+        let error = #expect(throws: SimulatedPlatformError.self) {
+            try SimulatedPlatform.write(files: files(secret: .random(count: 32)), home: file, force: false)
+        }
+        #expect(error?.code == .writeFailed)
+    }
+}

@@ -15,6 +15,8 @@ public struct EvidenceVerifier: Sendable {
     /// Limits on host-supplied certificate lists.
     static let maxCertificates = 8
     static let maxCertificateBytes = 16 << 10
+    /// The shortest nonce accepted (the protocol sends 32 bytes).
+    public static let minimumNonceByteCount = 16
 
     /// Simulated roots the verifier trusts when the policy allows simulation and pins no fingerprint
     /// (normally the local `$ENCLAVA_HOME` ARK, ``SimulatedPlatform/ark``).
@@ -39,7 +41,7 @@ public struct EvidenceVerifier: Sendable {
     ///
     /// - Parameters:
     ///   - evidence: what the enclave sent (untrusted).
-    ///   - nonce: the fresh nonce this client sent with `GetEvidence`.
+    ///   - nonce: the fresh nonce this client sent with `GetEvidence` (at least ``minimumNonceByteCount`` bytes).
     ///   - manifestDigest: the manifest digest the enclave reported (bound through the report data).
     ///   - hpkePublicKey: the HPKE public key the enclave reported (must equal report data 32..<64).
     ///   - policy: what to accept.
@@ -50,6 +52,12 @@ public struct EvidenceVerifier: Sendable {
         _ evidence: Evidence, nonce: [UInt8], manifestDigest: [UInt8], hpkePublicKey: [UInt8],
         policy: AttestationPolicy, at time: Date = Date()
     ) throws -> VerifiedEvidence {
+        guard nonce.count >= Self.minimumNonceByteCount else {
+            throw AttestationError(
+                .reportDataMismatch, field: "nonce", expected: "at least \(Self.minimumNonceByteCount) bytes",
+                actual: "\(nonce.count) bytes",
+                "a nonce this short cannot prove the evidence is fresh; send 32 fresh random bytes")
+        }
         guard policy.allowedPlatforms.contains(evidence.platform) else {
             throw AttestationError(
                 .platformNotAllowed, field: "platform",
