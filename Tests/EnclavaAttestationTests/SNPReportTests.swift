@@ -6,18 +6,21 @@ import Testing
 /// A real report from `shared/testdata/attestation/sev-snp`, with the VCEK that signed it.
 struct RealReport: CustomTestStringConvertible, Sendable {
     let file: String
+    /// The VCEK (or VLEK) that signed it.
     let vcek: String
+    /// The AMD KDS chain for it: ASK (or ASVK), then ARK.
+    let chain: String
     var testDescription: String { file }
 
     static let all: [RealReport] = [
-        RealReport(file: "go-sev-guest/attestation.bin", vcek: "go-sev-guest/vcek.testcer"),
-        RealReport(file: "trustee/test-report.bin", vcek: "trustee/test-vcek.der"),
-        RealReport(file: "trustee/test-vlek-report.bin", vcek: "trustee/test-vlek.der"),
-        RealReport(file: "trustee/evidence.report.DERIVED.bin", vcek: "trustee/evidence.vcek.DERIVED.der"),
-        RealReport(file: "teekit-gcp/sev-gcp.bin", vcek: "teekit-gcp/sev-gcp-vcek.pem"),
-        RealReport(file: "teekit-gcp/sev-gcp-reportdata.bin", vcek: "teekit-gcp/sev-gcp-vcek.pem"),
-        RealReport(file: "teekit-gcp/sev-gcp-x25519-bound.bin", vcek: "teekit-gcp/sev-gcp-x25519-vcek.pem"),
-        RealReport(file: "virtee-sev/report_milan.hex", vcek: "virtee-sev/vcek_milan.der"),
+        RealReport(file: "go-sev-guest/attestation.bin", vcek: "go-sev-guest/vcek.testcer", chain: "go-sev-guest/ask_ark_milan.pem"),
+        RealReport(file: "trustee/test-report.bin", vcek: "trustee/test-vcek.der", chain: "go-sev-guest/ask_ark_milan.pem"),
+        RealReport(file: "trustee/test-vlek-report.bin", vcek: "trustee/test-vlek.der", chain: "go-sev-guest/ask_ark_milan_vlek.pem"),
+        RealReport(file: "trustee/evidence.report.DERIVED.bin", vcek: "trustee/evidence.vcek.DERIVED.der", chain: "go-sev-guest/ask_ark_genoa.pem"),
+        RealReport(file: "teekit-gcp/sev-gcp.bin", vcek: "teekit-gcp/sev-gcp-vcek.pem", chain: "teekit-gcp/sev-gcp-cert-chain.pem"),
+        RealReport(file: "teekit-gcp/sev-gcp-reportdata.bin", vcek: "teekit-gcp/sev-gcp-vcek.pem", chain: "teekit-gcp/sev-gcp-cert-chain.pem"),
+        RealReport(file: "teekit-gcp/sev-gcp-x25519-bound.bin", vcek: "teekit-gcp/sev-gcp-x25519-vcek.pem", chain: "teekit-gcp/sev-gcp-cert-chain.pem"),
+        RealReport(file: "virtee-sev/report_milan.hex", vcek: "virtee-sev/vcek_milan.der", chain: "go-sev-guest/ask_ark_milan.pem"),
     ]
 }
 
@@ -114,6 +117,30 @@ struct RealReport: CustomTestStringConvertible, Sendable {
         wrongTCB.reportedTCB = report.currentTCB == report.reportedTCB
             ? TCBVersion(rawValue: report.reportedTCB.rawValue ^ 1) : report.currentTCB
         #expect(throws: AttestationError.self) { try VCEKExtensions(vcek).check(against: wrongTCB, leafName: "") }
+    }
+
+    /// The verifier's signature, chain and VCEK checks pass on every real sample when its own AMD ARK is
+    /// pinned as the vendor root, at a time inside the VCEK's validity (several have expired since).
+    @Test(arguments: RealReport.all)
+    func fullAMDChainVerifies(sample: RealReport) throws {
+        let leaf = try TestData.certificate(sample.vcek)
+        let chain = try TestData.chain(sample.chain)
+        let evidence = Evidence(
+            platform: .sevSNP, blob: try TestData.bytes(sample.file),
+            certificates: [leaf.derRepresentation] + chain.map(\.derRepresentation))
+        let verifier = EvidenceVerifier(simulatedRoots: [], vendorRoots: [chain[1]])
+        let time = leaf.notBefore.addingTimeInterval(24 * 3600)
+        let checked = try verifier.verifySNPSignatureAndChain(evidence, policy: AttestationPolicy(), at: time)
+        #expect(!checked.isSimulated)
+        #expect(checked.root == chain[1] && checked.root.subjectCommonName?.hasPrefix("ARK-") == true)
+        // Not trusted once the VCEK has expired, nor by a verifier without that root.
+        #expect(throws: AttestationError.self) {
+            _ = try verifier.verifySNPSignatureAndChain(
+                evidence, policy: AttestationPolicy(), at: leaf.notAfter.addingTimeInterval(24 * 3600))
+        }
+        #expect(throws: AttestationError.self) {
+            _ = try EvidenceVerifier().verifySNPSignatureAndChain(evidence, policy: AttestationPolicy(), at: time)
+        }
     }
 
     @Test func goSEVGuestValues() throws {
