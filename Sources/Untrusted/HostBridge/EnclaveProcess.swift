@@ -1,0 +1,143 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// A launched enclave child process: its stderr tail, its exit, and signals to it.
+final class EnclaveProcess: Sendable {
+    private struct State {
+        var stderrLines: [String] = []
+        var partialLine = ""
+        var exitStatus: Int32?
+        var exitDescription: String?
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// How many stderr lines are kept for error messages.
+    static let keptStderrLines = 30
+
+    private let process: UncheckedProcess
+    private let shared = NIOLockedValueBox(State())
+
+    /// The child's process id (valid once launched).
+    var pid: Int32 { self.process.value.processIdentifier }
+
+    private struct UncheckedProcess: @unchecked Sendable { let value: Process }
+
+    private init(process: Process) {
+        self.process = UncheckedProcess(value: process)
+    }
+
+    /// Starts `executable` with `arguments`; stderr lines go to `logger` and to the kept tail.
+    ///
+    /// - Throws: ``HostBridgeError`` `launchFailed` naming the executable and the cause.
+    static func launch(executablePath: String, arguments: [String], environment: [String: String]?,
+                       logger: Logger) throws -> EnclaveProcess {
+        guard FileManager.default.isExecutableFile(atPath: executablePath) else {
+            throw HostBridgeError(.launchFailed, "the enclave executable \(executablePath) does not exist or is not executable")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executablePath)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let stderr = Pipe()
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        let launched = EnclaveProcess(process: process)
+        stderr.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                launched.flushPartialLine(logger: logger)
+            } else {
+                launched.appendStderr(data, logger: logger)
+            }
+        }
+        process.terminationHandler = { finished in
+            launched.markExited(status: finished.terminationStatus,
+                                signalled: finished.terminationReason == .uncaughtSignal)
+        }
+        do {
+            try process.run()
+        } catch {
+            stderr.fileHandleForReading.readabilityHandler = nil
+            throw HostBridgeError(.launchFailed, "cannot start the enclave \(executablePath): \(error)")
+        }
+        return launched
+    }
+
+    private func appendStderr(_ data: Data, logger: Logger) {
+        let text = String(decoding: data, as: UTF8.self)
+        let lines: [String] = self.shared.withLockedValue { state in
+            var pieces = (state.partialLine + text).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            state.partialLine = pieces.removeLast()
+            state.stderrLines.append(contentsOf: pieces)
+            if state.stderrLines.count > Self.keptStderrLines {
+                state.stderrLines.removeFirst(state.stderrLines.count - Self.keptStderrLines)
+            }
+            return pieces
+        }
+        for line in lines { logger.info("enclave: \(line)") }
+    }
+
+    private func flushPartialLine(logger: Logger) {
+        let line: String? = self.shared.withLockedValue { state in
+            guard !state.partialLine.isEmpty else { return nil }
+            let line = state.partialLine
+            state.partialLine = ""
+            state.stderrLines.append(line)
+            return line
+        }
+        if let line { logger.info("enclave: \(line)") }
+    }
+
+    private func markExited(status: Int32, signalled: Bool) {
+        let waiters: [CheckedContinuation<Void, Never>] = self.shared.withLockedValue { state in
+            state.exitStatus = status
+            state.exitDescription = signalled ? "was killed by signal \(status)" : "exited with status \(status)"
+            let waiters = state.waiters
+            state.waiters = []
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The last lines the enclave wrote to stderr.
+    var stderrTail: [String] {
+        self.shared.withLockedValue { state in
+            state.partialLine.isEmpty ? state.stderrLines : state.stderrLines + [state.partialLine]
+        }
+    }
+
+    /// `nil` while running; otherwise "exited with status N" or "was killed by signal N".
+    var exitDescription: String? { self.shared.withLockedValue { $0.exitDescription } }
+
+    /// Whether the process has exited.
+    var hasExited: Bool { self.exitDescription != nil }
+
+    /// Returns once the process has exited.
+    func waitForExit() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = self.shared.withLockedValue { state -> Bool in
+                if state.exitStatus != nil { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Waits for the exit at most `timeout`. Returns whether the process exited.
+    func waitForExit(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !self.hasExited, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return self.hasExited
+    }
+
+    /// Sends `signal` unless the process has exited.
+    func send(signal: Int32) {
+        guard !self.hasExited else { return }
+        _ = kill(self.pid, signal)
+    }
+}

@@ -1,0 +1,58 @@
+import EnclavaWire
+import Foundation
+
+extension EnclaveSupervisor {
+    /// Polls `Health` on `socketPath` until the enclave says it is ready.
+    ///
+    /// - Throws: ``HostBridgeError`` `enclaveExited` if the process dies first, `enclaveFailed` if it reports
+    ///   `STATE_FAILED`, `readyTimeout` when the configured timeout passes; `CancellationError` if stopped.
+    func waitUntilReady(socketPath: String, process: EnclaveProcess?) async throws {
+        let configuration = self.configuration
+        let deadline = ContinuousClock.now + configuration.readyTimeout
+        var lastProblem = "its socket \(socketPath) did not appear"
+        while ContinuousClock.now < deadline {
+            try Task.checkCancellation()
+            if self.stopping { throw CancellationError() }
+            if let process, let how = process.exitDescription {
+                throw HostBridgeError(.enclaveExited, "the enclave \(how) before it was ready; see its stderr below",
+                                     enclaveStderr: process.stderrTail)
+            }
+            if FileManager.default.fileExists(atPath: socketPath) {
+                do {
+                    let client = try await TTRPCClient.connect(to: .unix(socketPath), group: self.group,
+                                                               connectTimeout: .seconds(1))
+                    let health: Enclava_V1_HealthResponse
+                    do {
+                        health = try await client.call(.health, Enclava_V1_HealthRequest(), as: Enclava_V1_HealthResponse.self,
+                                                       timeout: .seconds(2))
+                    } catch {
+                        await client.close()
+                        throw error
+                    }
+                    await client.close()
+                    switch health.state {
+                    case .ready:
+                        return
+                    case .waitingForKey where configuration.serveWhileWaitingForKey:
+                        return
+                    case .failed:
+                        throw HostBridgeError(.enclaveFailed,
+                                             "the enclave reported FAILED: \(health.message.isEmpty ? "no reason given" : health.message)",
+                                             enclaveStderr: process?.stderrTail ?? [])
+                    default:
+                        lastProblem = "it reported \(health.state)"
+                    }
+                } catch let error as HostBridgeError {
+                    throw error
+                } catch {
+                    lastProblem = "\(error)"
+                }
+            }
+            try await Task.sleep(for: configuration.healthPollInterval)
+        }
+        throw HostBridgeError(.readyTimeout,
+                             "the enclave was not ready within \(configuration.readyTimeout) (last: \(lastProblem)); "
+                                 + "raise the ready timeout or check the enclave's stderr below",
+                             enclaveStderr: process?.stderrTail ?? [])
+    }
+}

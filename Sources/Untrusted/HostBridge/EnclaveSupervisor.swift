@@ -1,0 +1,177 @@
+import EnclavaWire
+import Foundation
+import Logging
+import NIOCore
+
+/// Owns the enclave: launches it on a private socket, waits for `Health` = ready, watches it, restarts
+/// it with exponential backoff when it dies, and stops it (`Shutdown`, then signals) at the end.
+actor EnclaveSupervisor {
+    let configuration: HostBridgeConfiguration
+    private let state: BridgeState
+    let group: any EventLoopGroup
+    private let logger: Logger
+    private let onGiveUp: @Sendable (HostBridgeError) -> Void
+
+    private var socketDirectory: String?
+    private var socketPath: String?
+    private var process: EnclaveProcess?
+    private var monitor: Task<Void, Never>?
+    private(set) var stopping = false
+    private(set) var restartCount = 0
+    private var consecutiveFailures = 0
+
+    init(configuration: HostBridgeConfiguration, state: BridgeState, group: any EventLoopGroup, logger: Logger,
+         onGiveUp: @escaping @Sendable (HostBridgeError) -> Void) {
+        self.configuration = configuration
+        self.state = state
+        self.group = group
+        self.logger = logger
+        self.onGiveUp = onGiveUp
+    }
+
+    /// The socket the enclave listens on (once started).
+    var enclaveSocketPath: String? { self.socketPath }
+
+    /// The running child's process id, if the bridge launched one.
+    var enclaveProcessID: Int32? { self.process.flatMap { $0.hasExited ? nil : $0.pid } }
+
+    /// Launches (or attaches to) the enclave and returns once it is ready.
+    ///
+    /// - Throws: ``HostBridgeError``: `launchFailed`, `enclaveExited`, `enclaveFailed` or `readyTimeout`,
+    ///   with the enclave's last stderr lines.
+    func start() async throws {
+        switch self.configuration.enclave {
+        case .attach(let socketPath, _):
+            self.socketPath = socketPath
+            try await self.waitUntilReady(socketPath: socketPath, process: nil)
+            self.state.availability = .ready(socketPath: socketPath)
+        case .launch(let launch):
+            let directory = try Self.makePrivateDirectory(parent: launch.socketDirectoryParent)
+            self.socketDirectory = directory
+            let socketPath = directory + "/enclave.sock"
+            self.socketPath = socketPath
+            let process = try await self.launchAndWait(launch, socketPath: socketPath)
+            self.watch(process, readyAt: .now)
+        }
+    }
+
+    private func launchAndWait(_ launch: EnclaveLaunchConfiguration, socketPath: String) async throws -> EnclaveProcess {
+        try? FileManager.default.removeItem(atPath: socketPath)
+        let arguments = launch.resolvedArguments(socketPath: socketPath)
+        self.logger.info("launching the enclave",
+                         metadata: ["command": "\(([launch.executablePath] + arguments).joined(separator: " "))"])
+        let process = try EnclaveProcess.launch(executablePath: launch.executablePath, arguments: arguments,
+                                                environment: launch.environment, logger: self.logger)
+        self.process = process
+        do {
+            try await self.waitUntilReady(socketPath: socketPath, process: process)
+        } catch {
+            await Self.terminate(process, grace: .zero)   // it never became ready: no Shutdown to wait for
+            throw error
+        }
+        self.state.availability = .ready(socketPath: socketPath)
+        self.logger.info("the enclave is ready", metadata: ["pid": "\(process.pid)", "socket": "\(socketPath)"])
+        return process
+    }
+
+    private func watch(_ process: EnclaveProcess, readyAt: ContinuousClock.Instant) {
+        self.monitor = Task { [weak self] in
+            await process.waitForExit()
+            await self?.enclaveExited(process, readyAt: readyAt)
+        }
+    }
+
+    private func enclaveExited(_ process: EnclaveProcess, readyAt: ContinuousClock.Instant) async {
+        guard !self.stopping, case .launch(let launch) = self.configuration.enclave, let socketPath = self.socketPath else {
+            return
+        }
+        let how = process.exitDescription ?? "exited"
+        self.state.availability = .down(reason: "the enclave \(how) and is restarting")
+        self.logger.error("the enclave \(how); restarting it",
+                          metadata: ["stderr": "\(process.stderrTail.suffix(5).joined(separator: " | "))"])
+        let backoff = self.configuration.restartBackoff
+        if ContinuousClock.now - readyAt >= backoff.resetAfter { self.consecutiveFailures = 0 }
+        self.consecutiveFailures += 1
+        while !self.stopping && !Task.isCancelled {
+            if let limit = backoff.maxConsecutiveFailures, self.consecutiveFailures > limit {
+                let error = HostBridgeError(.restartLimitReached,
+                                            "the enclave failed \(self.consecutiveFailures) time(s) in a row; giving up "
+                                                + "(see its stderr below, and fix the enclave or its image)",
+                                            enclaveStderr: self.process?.stderrTail ?? [])
+                self.logger.critical("\(error)")
+                self.state.availability = .down(reason: "the enclave keeps failing")
+                self.onGiveUp(error)
+                return
+            }
+            let delay = backoff.delay(forAttempt: self.consecutiveFailures - 1)
+            self.logger.info("restarting the enclave in \(delay)", metadata: ["attempt": "\(self.consecutiveFailures)"])
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                return
+            }
+            guard !self.stopping else { return }
+            self.restartCount += 1
+            do {
+                let restarted = try await self.launchAndWait(launch, socketPath: socketPath)
+                self.watch(restarted, readyAt: .now)
+                return
+            } catch {
+                self.logger.error("the enclave restart failed: \(error)")
+                self.consecutiveFailures += 1
+            }
+        }
+    }
+
+    /// Stops the enclave: `Shutdown` (launched, or attached with `sendShutdown`), then waits for the
+    /// process within the grace period, then SIGTERM and SIGKILL. Removes the private socket directory.
+    func stop() async {
+        guard !self.stopping else { return }
+        self.stopping = true
+        self.monitor?.cancel()
+        self.state.availability = .down(reason: "the host bridge is shutting down")
+        let sendShutdown: Bool
+        switch self.configuration.enclave {
+        case .launch: sendShutdown = self.process.map { !$0.hasExited } ?? false
+        case .attach(_, let send): sendShutdown = send
+        }
+        if sendShutdown, let socketPath = self.socketPath {
+            do {
+                let client = try await TTRPCClient.connect(to: .unix(socketPath), group: self.group, connectTimeout: .seconds(2))
+                _ = try await client.call(.shutdown, Enclava_V1_ShutdownRequest(), as: Enclava_V1_ShutdownResponse.self,
+                                          timeout: .seconds(5))
+                await client.close()
+                self.logger.info("the enclave acknowledged Shutdown")
+            } catch {
+                self.logger.warning("Shutdown was not acknowledged: \(error)")
+            }
+        }
+        if let process = self.process {
+            await Self.terminate(process, grace: self.configuration.shutdownGracePeriod)
+            self.logger.info("the enclave \(process.exitDescription ?? "is gone")")
+        }
+        if let directory = self.socketDirectory {
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    /// Waits for a voluntary exit, then SIGTERM, then SIGKILL.
+    static func terminate(_ process: EnclaveProcess, grace: Duration) async {
+        if await process.waitForExit(timeout: grace) { return }
+        process.send(signal: SIGTERM)
+        if await process.waitForExit(timeout: .seconds(3)) { return }
+        process.send(signal: SIGKILL)
+        _ = await process.waitForExit(timeout: .seconds(3))
+    }
+
+    /// A fresh directory only this user can enter (mkdtemp creates it 0700).
+    static func makePrivateDirectory(parent: String) throws -> String {
+        var template = Array("\(parent)/enclava-XXXXXX".utf8CString)
+        let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard created != nil else {
+            throw HostBridgeError(.launchFailed,
+                                  "cannot create a private socket directory in \(parent): \(String(cString: strerror(errno)))")
+        }
+        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

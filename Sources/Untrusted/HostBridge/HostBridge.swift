@@ -1,1 +1,0 @@
-// HostBridge module. (placeholder: replaced as the module is written)

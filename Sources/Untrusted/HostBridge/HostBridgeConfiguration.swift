@@ -1,0 +1,153 @@
+import EnclavaWire
+
+/// Everything `enclava serve` needs: where to listen, how to start the enclave, limits and timeouts.
+public struct HostBridgeConfiguration: Sendable {
+    /// How the bridge reaches its enclave.
+    public enum Enclave: Sendable {
+        /// Launch the enclave as a child process on a private Unix socket, and restart it if it dies.
+        case launch(EnclaveLaunchConfiguration)
+        /// Relay to an enclave that is already listening on `socketPath` (not launched, not restarted).
+        /// `sendShutdown` says whether the bridge sends `Shutdown` to it when the bridge stops.
+        case attach(socketPath: String, sendShutdown: Bool = false)
+    }
+
+    /// The TCP address clients connect to, e.g. `127.0.0.1`.
+    public var listenHost: String
+    /// The TCP port clients connect to; 0 lets the system choose (see ``HostBridgeServer/listeningPort``).
+    public var listenPort: Int
+    /// How to reach the enclave.
+    public var enclave: Enclave
+    /// How long the enclave may take to answer `Health` with `STATE_READY` after a launch.
+    public var readyTimeout: Duration = .seconds(60)
+    /// How often `Health` is polled while waiting for the enclave.
+    public var healthPollInterval: Duration = .milliseconds(100)
+    /// Also start relaying when the enclave reports `STATE_WAITING_FOR_KEY` (owner key release).
+    public var serveWhileWaitingForKey = false
+    /// The largest frame payload relayed in either direction; larger ones are answered `RESOURCE_EXHAUSTED`.
+    public var maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes
+    /// Delays between restarts of a launched enclave that died.
+    public var restartBackoff = RestartBackoff()
+    /// How long in-flight requests may take to finish when the bridge stops, and how long the enclave
+    /// may take to exit after `Shutdown`.
+    public var shutdownGracePeriod: Duration = .seconds(10)
+    /// Receives every byte relayed, in each direction (for audits and tests); `nil` records nothing.
+    public var trafficRecorder: (any TrafficRecorder)?
+    /// Whether ``HostBridgeServer/run()`` stops gracefully on SIGTERM and SIGINT.
+    public var handleSignals = true
+
+    /// Creates a configuration with default limits and timeouts.
+    ///
+    /// - Parameters:
+    ///   - listenHost: the TCP address to listen on.
+    ///   - listenPort: the TCP port (0: any free port).
+    ///   - enclave: how to reach the enclave.
+    public init(listenHost: String = "127.0.0.1", listenPort: Int, enclave: Enclave) {
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.enclave = enclave
+    }
+
+    /// Checks values a user can get wrong.
+    ///
+    /// - Throws: ``HostBridgeError`` `invalidConfiguration` naming the value and the allowed range.
+    public func validate() throws {
+        guard (0...65535).contains(self.listenPort) else {
+            throw HostBridgeError(.invalidConfiguration, "listen port must be 0…65535, got \(self.listenPort)")
+        }
+        guard self.maxFrameBytes > 0, self.maxFrameBytes <= WireLimits.maxEncodableFrameBytes else {
+            throw HostBridgeError(.invalidConfiguration, "max frame bytes must be 1…\(WireLimits.maxEncodableFrameBytes), got \(self.maxFrameBytes)")
+        }
+        guard self.readyTimeout > .zero else {
+            throw HostBridgeError(.invalidConfiguration, "the ready timeout must be positive")
+        }
+        if case .launch(let launch) = self.enclave {
+            guard !launch.executablePath.isEmpty else {
+                throw HostBridgeError(.invalidConfiguration, "the enclave executable path is empty")
+            }
+            guard launch.arguments.contains(where: { $0.contains(EnclaveLaunchConfiguration.socketPlaceholder) }) else {
+                throw HostBridgeError(.invalidConfiguration,
+                                      "no enclave argument contains \(EnclaveLaunchConfiguration.socketPlaceholder); "
+                                          + "the enclave would not know where to listen (e.g. --listen unix:{socket})")
+            }
+        }
+    }
+}
+
+/// How to start the enclave process.
+public struct EnclaveLaunchConfiguration: Sendable {
+    /// Replaced, in every argument, by the private Unix socket path the enclave must listen on.
+    public static let socketPlaceholder = "{socket}"
+
+    /// The executable, e.g. the path of `enclava-runtime`.
+    public var executablePath: String
+    /// Its arguments; ``socketPlaceholder`` is replaced by the socket path.
+    public var arguments: [String]
+    /// The environment; `nil` inherits the bridge's.
+    public var environment: [String: String]?
+    /// Where the fresh 0700 directory holding the socket is created (keep it short: sun_path is 108 bytes).
+    public var socketDirectoryParent = "/tmp"
+
+    /// Creates a launch configuration.
+    ///
+    /// - Parameters:
+    ///   - executablePath: the program to run.
+    ///   - arguments: its arguments, with ``socketPlaceholder`` where the socket path goes.
+    ///   - environment: the environment (`nil`: inherit).
+    public init(executablePath: String, arguments: [String], environment: [String: String]? = nil) {
+        self.executablePath = executablePath
+        self.arguments = arguments
+        self.environment = environment
+    }
+
+    /// The `enclava-runtime` command line:
+    /// `enclava-runtime --backend BACKEND --listen unix:{socket} --image IMAGE [extra…]`.
+    public static func runtime(executablePath: String, imagePath: String, backend: String = "sim",
+                               extraArguments: [String] = [], environment: [String: String]? = nil)
+        -> EnclaveLaunchConfiguration {
+        EnclaveLaunchConfiguration(
+            executablePath: executablePath,
+            arguments: ["--backend", backend, "--listen", "unix:\(Self.socketPlaceholder)", "--image", imagePath]
+                + extraArguments,
+            environment: environment)
+    }
+
+    /// The arguments with the socket path filled in.
+    public func resolvedArguments(socketPath: String) -> [String] {
+        self.arguments.map { $0.replacingOccurrences(of: Self.socketPlaceholder, with: socketPath) }
+    }
+}
+
+/// Exponential backoff between restarts of a dead enclave.
+public struct RestartBackoff: Sendable {
+    /// The delay before the first restart.
+    public var initialDelay: Duration = .milliseconds(250)
+    /// The longest delay.
+    public var maximumDelay: Duration = .seconds(30)
+    /// The factor applied per consecutive failure.
+    public var multiplier = 2.0
+    /// An enclave that stayed ready this long resets the backoff to ``initialDelay``.
+    public var resetAfter: Duration = .seconds(60)
+    /// Give up (and stop the bridge with an error) after this many consecutive failed restarts; `nil`: never.
+    public var maxConsecutiveFailures: Int?
+
+    /// Creates the default backoff (250 ms doubling up to 30 s).
+    public init(initialDelay: Duration = .milliseconds(250), maximumDelay: Duration = .seconds(30),
+                multiplier: Double = 2.0, resetAfter: Duration = .seconds(60), maxConsecutiveFailures: Int? = nil) {
+        self.initialDelay = initialDelay
+        self.maximumDelay = maximumDelay
+        self.multiplier = multiplier
+        self.resetAfter = resetAfter
+        self.maxConsecutiveFailures = maxConsecutiveFailures
+    }
+
+    /// The delay before restart number `attempt` (0 for the first).
+    public func delay(forAttempt attempt: Int) -> Duration {
+        var delay = self.initialDelay
+        var step = 0
+        while step < attempt, delay < self.maximumDelay {
+            delay = delay * self.multiplier
+            step += 1
+        }
+        return min(delay, self.maximumDelay)
+    }
+}

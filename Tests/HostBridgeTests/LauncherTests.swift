@@ -1,0 +1,138 @@
+import EnclavaWire
+import Foundation
+import HostBridge
+import Testing
+
+/// The launcher with real child processes (`/bin/sh` scripts standing in for `enclava-runtime`).
+@Suite(.timeLimit(.minutes(2))) struct LauncherTests {
+    static func configuration(script: String, extra: [String] = [], readyTimeout: Duration = .seconds(10)) -> HostBridgeConfiguration {
+        var configuration = HostBridgeConfiguration(
+            listenPort: 0,
+            enclave: .launch(EnclaveLaunchConfiguration(executablePath: "/bin/sh",
+                                                        arguments: ["-c", script, "sh", "{socket}"] + extra)))
+        configuration.readyTimeout = readyTimeout
+        configuration.healthPollInterval = .milliseconds(20)
+        configuration.handleSignals = false
+        configuration.shutdownGracePeriod = .seconds(2)
+        configuration.restartBackoff = RestartBackoff(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200))
+        return configuration
+    }
+
+    @Test func readyTimeoutNamesTheCauseAndShowsTheEnclaveStderr() async throws {
+        let script = #"echo "enclava-runtime: opening image at $1" >&2; echo "error: image not found" >&2; exec sleep 30"#
+        let bridge = HostBridgeServer(configuration: Self.configuration(script: script, readyTimeout: .milliseconds(600)))
+        let error = await #expect(throws: HostBridgeError.self) { try await bridge.start() }
+        #expect(error?.code == .readyTimeout)
+        #expect(error?.enclaveStderr.contains("error: image not found") == true)
+        #expect(error?.description.contains("error: image not found") == true)
+        #expect(await bridge.enclaveProcessID == nil)   // the child was stopped
+        #expect(bridge.listeningPort == nil)
+    }
+
+    @Test func exitBeforeReadyIsReportedWithStatusAndStderr() async throws {
+        let bridge = HostBridgeServer(configuration: Self.configuration(script: #"echo "bad manifest" >&2; exit 3"#))
+        let error = await #expect(throws: HostBridgeError.self) { try await bridge.start() }
+        #expect(error?.code == .enclaveExited)
+        #expect(error?.message.contains("status 3") == true)
+        #expect(error?.enclaveStderr == ["bad manifest"])
+    }
+
+    @Test func missingExecutableIsALaunchFailure() async throws {
+        var configuration = Self.configuration(script: "")
+        configuration.enclave = .launch(.runtime(executablePath: "/nonexistent/enclava-runtime", imagePath: "x.eimg"))
+        let error = await #expect(throws: HostBridgeError.self) { try await HostBridgeServer(configuration: configuration).start() }
+        #expect(error?.code == .launchFailed)
+        #expect(error?.message.contains("/nonexistent/enclava-runtime") == true)
+    }
+
+    @Test func runtimeCommandLineAndPlaceholder() throws {
+        let launch = EnclaveLaunchConfiguration.runtime(executablePath: "/usr/bin/enclava-runtime", imagePath: "m.eimg",
+                                                        extraArguments: ["--allow-unlocked-memory"])
+        #expect(launch.resolvedArguments(socketPath: "/tmp/d/enclave.sock")
+            == ["--backend", "sim", "--listen", "unix:/tmp/d/enclave.sock", "--image", "m.eimg", "--allow-unlocked-memory"])
+        var configuration = HostBridgeConfiguration(listenPort: 0, enclave: .launch(
+            EnclaveLaunchConfiguration(executablePath: "/bin/true", arguments: ["--listen", "somewhere"])))
+        let error = #expect(throws: HostBridgeError.self) { try configuration.validate() }
+        #expect(error?.code == .invalidConfiguration)
+        configuration.enclave = .launch(launch)
+        configuration.listenPort = 70000
+        #expect(throws: HostBridgeError.self) { try configuration.validate() }
+    }
+
+    @Test func backoffGrowsExponentiallyUpToTheMaximum() {
+        let backoff = RestartBackoff(initialDelay: .milliseconds(250), maximumDelay: .seconds(3), multiplier: 2)
+        #expect((0..<7).map { backoff.delay(forAttempt: $0) }
+            == [.milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(3), .seconds(3), .seconds(3)])
+    }
+
+    /// The child only sleeps then exits; the test serves `Health` on the socket the bridge gave it, so the
+    /// bridge sees a ready enclave that dies, and must restart it.
+    @Test func deadEnclaveIsRestartedUntilTheLimitThenRunFails() async throws {
+        let countFile = temporaryPath("launches", ".txt")
+        defer { try? FileManager.default.removeItem(atPath: countFile) }
+        var configuration = Self.configuration(script: #"echo launched >> "$2"; echo "enclave $$ up" >&2; sleep 0.3; exit 7"#,
+                                               extra: [countFile])
+        configuration.restartBackoff = RestartBackoff(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200),
+                                                      maxConsecutiveFailures: 2)
+        let bridge = HostBridgeServer(configuration: configuration)
+        let responder = Task { try await serveHealth(for: bridge) }
+        let error = await #expect(throws: HostBridgeError.self) { try await bridge.run() }
+        responder.cancel()
+        #expect(error?.code == .restartLimitReached)
+        #expect(await bridge.enclaveRestartCount == 2)
+        let launches = (try? String(contentsOfFile: countFile, encoding: .utf8))?.split(separator: "\n").count ?? 0
+        #expect(launches == 3)
+        #expect(await bridge.enclaveProcessID == nil)
+    }
+
+    @Test func gracefulShutdownStopsALaunchedEnclave() async throws {
+        // `sleep` does not act on Shutdown: the bridge must escalate to signals after the grace period.
+        let bridge = HostBridgeServer(configuration: Self.configuration(script: "exec sleep 60"))
+        let responder = Task { try await serveHealth(for: bridge) }
+        try await bridge.start()
+        let pid = try #require(await bridge.enclaveProcessID)
+        #expect(kill(pid, 0) == 0)
+        let socketPath = try #require(await bridge.enclaveSocketPath)
+        await bridge.shutdown()
+        responder.cancel()
+        #expect(await bridge.enclaveProcessID == nil)
+        #expect(!FileManager.default.fileExists(atPath: (socketPath as NSString).deletingLastPathComponent))
+    }
+
+    @Test func sigtermStopsRun() async throws {
+        var configuration = Self.configuration(script: "exec sleep 60")
+        configuration.handleSignals = true
+        let bridge = HostBridgeServer(configuration: configuration)
+        let responder = Task { try await serveHealth(for: bridge) }
+        try await bridge.start()
+        let running = Task { try await bridge.run() }
+        // Wait until run() has installed its handler (SIGTERM no longer has the default, fatal action).
+        while !sigtermIsHandled() { try await Task.sleep(for: .milliseconds(10)) }
+        kill(getpid(), SIGTERM)
+        try await running.value
+        responder.cancel()
+        #expect(await bridge.enclaveProcessID == nil)
+    }
+}
+
+/// Plays the enclave's ttrpc side for launcher tests: keeps a `Health` server bound on the bridge's
+/// private socket path (re-binding whenever the bridge removes the socket before a relaunch).
+func serveHealth(for bridge: HostBridgeServer) async throws {
+    var server: TTRPCServer?
+    defer { if let server { Task { await server.close() } } }
+    while !Task.isCancelled {
+        if let path = await bridge.enclaveSocketPath,
+           FileManager.default.fileExists(atPath: (path as NSString).deletingLastPathComponent),
+           !FileManager.default.fileExists(atPath: path) {
+            await server?.close()
+            server = try? await TTRPCServer.bind(unixPath: path, handler: StandInEnclave())
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
+
+func sigtermIsHandled() -> Bool {
+    var current = sigaction()
+    sigaction(SIGTERM, nil, &current)
+    return current.__sigaction_handler.sa_handler.map { unsafeBitCast($0, to: Int.self) > 1 } ?? false   // not SIG_DFL/SIG_IGN
+}
