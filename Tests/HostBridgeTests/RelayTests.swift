@@ -2,7 +2,6 @@ import EnclavaWire
 import Foundation
 import HostBridge
 import NIOCore
-import SwiftProtobuf
 import Testing
 
 /// The relay against an in-process stand-in enclave (attach mode).
@@ -65,6 +64,19 @@ import Testing
         #expect(await setup.enclave.log.inferArrivals == 2)
         await big.close()
         await other.close()
+        await setup.stop()
+    }
+
+    @Test func oversizedEnclaveResponseIsRefusedOnItsStreamOnly() async throws {
+        let setup = try await AttachedBridge.start(maxFrameBytes: 4096)
+        let client = try await setup.connect()
+        let error = await #expect(throws: RPCError.self) {
+            try await client.call(.getEvidence, Enclava_V1_GetEvidenceRequest(), as: Enclava_V1_GetEvidenceResponse.self)
+        }
+        #expect(error?.code == .resourceExhausted && error?.reason == "RESPONSE_TOO_LARGE")
+        let fine = try await client.call(.infer, inferRequest(sequence: 0, ciphertext: [1, 2]), as: Enclava_V1_InferResponse.self)
+        #expect(Array(fine.ciphertext) == [2, 1])
+        await client.close()
         await setup.stop()
     }
 

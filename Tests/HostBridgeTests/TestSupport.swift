@@ -3,7 +3,6 @@ import Foundation
 import HostBridge
 import NIOCore
 import NIOPosix
-import SwiftProtobuf
 
 /// What the stand-in enclave saw.
 actor EnclaveLog {
@@ -14,7 +13,7 @@ actor EnclaveLog {
 }
 
 /// An in-process stand-in for `enclava-runtime`: Health = READY; Infer echoes the ciphertext reversed after
-/// `sequence` milliseconds (sequence ≥ 1000: waits a minute); Shutdown is counted.
+/// `sequence` milliseconds (sequence ≥ 1000: waits a minute); GetEvidence answers 10 000 bytes; Shutdown is counted.
 struct StandInEnclave: TTRPCServiceHandler {
     let log = EnclaveLog()
 
@@ -34,6 +33,10 @@ struct StandInEnclave: TTRPCServiceHandler {
                 var response = Enclava_V1_InferResponse()
                 response.sequence = request.sequence
                 response.ciphertext = Data(request.ciphertext.reversed())
+                return .success(try response.serializedBytes())
+            case .getEvidence:
+                var response = Enclava_V1_GetEvidenceResponse()
+                response.evidence = Data(repeating: 0xE5, count: 10_000)
                 return .success(try response.serializedBytes())
             case .shutdown:
                 await self.log.shutdownReceived()
