@@ -1,1 +1,0 @@
-// EnclavaTesting module. (placeholder: replaced as the module is written)

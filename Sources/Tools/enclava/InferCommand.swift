@@ -1,0 +1,105 @@
+import ArgumentParser
+import EnclavaAttestation
+import EnclavaClient
+import EnclavaWire
+import Foundation
+
+/// Options shared by `infer` and `run`: the model inputs.
+struct InferenceInputOptions: ParsableArguments {
+    @Option(name: .customLong("input"), help: ArgumentHelp(
+        "A model input: NAME=JSON or NAME=@FILE (repeatable). JSON is a nested array of numbers (float32) or {\"dtype\",\"shape\",\"data\"}.",
+        valueName: "NAME=JSON"))
+    var inputs: [String] = []
+
+    @Option(name: .customLong("text"), help: "A text for text pipelines (repeatable).")
+    var texts: [String] = []
+
+    @Flag(help: "Print the result as JSON: {\"outputs\": …, \"enclave\": …}.")
+    var json = false
+
+    /// Parses every --input, reading @FILE arguments.
+    func tensors() throws -> [String: Enclava_V1_Tensor] {
+        guard !inputs.isEmpty || !texts.isEmpty else {
+            throw CLIError("no input given; pass --input NAME=JSON (see `enclava inspect` for the model's inputs)")
+        }
+        var result: [String: Enclava_V1_Tensor] = [:]
+        for argument in inputs {
+            var text = argument
+            if let equals = argument.firstIndex(of: "="), argument[argument.index(after: equals)...].hasPrefix("@") {
+                let path = String(argument[argument.index(equals, offsetBy: 2)...])
+                try CLI.requireReadableFile(path, what: "input file")
+                guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw CLIError("input file \(path) is not UTF-8 text")
+                }
+                text = String(argument[..<equals]) + "=" + contents
+            }
+            let (name, tensor) = try TensorJSON.parseInput(text)
+            guard result[name] == nil else { throw CLIError("--input \(name) is given twice") }
+            result[name] = tensor
+        }
+        return result
+    }
+
+    /// Prints outputs and the verified evidence.
+    func report(outputs: [String: Enclava_V1_Tensor], evidence: VerifiedEvidence) {
+        if json {
+            print(TensorJSON.inferenceReport(outputs: outputs, evidence: evidence))
+            return
+        }
+        print("outputs:")
+        for name in outputs.keys.sorted() {
+            print("  \(name) = \(TensorJSON.encode(outputs[name]!))")
+        }
+        print("verified enclave:")
+        print("  platform         \(evidence.platform.rawValue)\(evidence.isSimulated ? " (SIMULATED — not hardware)" : "")")
+        print("  measurement      \(evidence.measurementHex)")
+        print("  manifest digest  \(evidence.manifestDigestHex)")
+        for (key, value) in evidence.claims { print("  \(key.padding(toLength: 16, withPad: " ", startingAt: 0)) \(value)") }
+    }
+}
+
+/// `enclava infer`: attest an enclave behind a host bridge and run one encrypted inference.
+struct InferCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer",
+        abstract: "Verify an enclave's evidence against a policy, then run an encrypted inference."
+    )
+
+    @Option(help: "The host bridge: HOST:PORT (or unix:PATH).")
+    var endpoint: String
+
+    @Option(help: "The attestation policy (JSON) from `enclava policy create`.")
+    var policy: String
+
+    @Option(name: .customLong("sim-home"), help: "Simulated platform home, for policies that allow simulation without pinning a root.")
+    var simHome: String?
+
+    @Option(help: "Seconds to wait for each call.")
+    var timeout: Int = 60
+
+    @OptionGroup var options: InferenceInputOptions
+
+    mutating func run() async throws {
+        let target = try TTRPCEndpoint(parsing: endpoint)
+        let loaded = try AttestationPolicy.load(path: policy)
+        let inputs = try options.tensors()
+        let verifier = try Self.verifier(for: loaded, simHome: simHome)
+        let session = try await ConfidentialSession.connect(to: target, policy: loaded, verifier: verifier,
+                                                            timeout: .seconds(max(1, timeout)))
+        do {
+            let outputs = try await session.infer(inputs, texts: options.texts)
+            await session.close()
+            options.report(outputs: outputs, evidence: session.verifiedEvidence)
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
+    /// The verifier for a policy: a policy that allows simulation without pinning a root trusts the local one.
+    static func verifier(for policy: AttestationPolicy, simHome: String?) throws -> EvidenceVerifier {
+        guard policy.allowSimulation, policy.simulatedRootFingerprints.isEmpty else { return EvidenceVerifier() }
+        let platform = try SimulatedPlatform.load(home: CLI.simHome(simHome))
+        return EvidenceVerifier(simulatedRoots: [platform.ark])
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import EnclavaImage
+import EnclavaWire
+import Foundation
+import HostBridge
+import Logging
+
+/// `enclava serve`: the untrusted host bridge. Launches the enclave and relays ciphertext.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Launch an enclave from an image and relay client connections to it (host bridge).",
+        discussion: "The bridge never holds a key: it relays ttrpc frames and sees only ciphertext. SIGTERM or SIGINT stops it gracefully."
+    )
+
+    @Option(help: "The signed enclave image.")
+    var image: String
+
+    @Option(help: "The TEE backend: sim (hardware backends arrive with the next issues).")
+    var backend: String = "sim"
+
+    @Option(help: "Where clients connect: HOST:PORT.")
+    var listen: String
+
+    @Option(help: "The enclava-runtime executable (default: the one beside enclava).")
+    var runtime: String?
+
+    @Option(name: .customLong("sim-home"), help: "Simulated platform home (default: $ENCLAVA_HOME or ~/.enclava).")
+    var simHome: String?
+
+    @Option(name: .customLong("ready-timeout"), help: "Seconds to wait for the enclave to report ready.")
+    var readyTimeout: Int = 60
+
+    @Option(name: .customLong("record-traffic"), help: "Append every relayed byte, both directions, to this file (for audits and tests).")
+    var recordTraffic: String?
+
+    @Flag(name: .customLong("allow-unlocked-memory"), help: "Development only: run even if sealed memory cannot be locked in RAM.")
+    var allowUnlockedMemory = false
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    mutating func run() async throws {
+        guard backend == "sim" else {
+            throw CLIError("backend `\(backend)` is not available yet; supported backends: sim")
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw CLIError("--log-level `\(logLevel)` is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard readyTimeout > 0 else { throw CLIError("--ready-timeout must be a positive number of seconds") }
+        try CLI.requireReadableFile(image, what: "image")
+        let opened = try EnclaveImage.open(path: image)
+        let runtimePath = try CLI.runtimePath(runtime)
+        let endpoint = try TTRPCEndpoint(parsing: listen)
+        guard case .tcp(let host, let port) = endpoint else {
+            throw CLIError("--listen takes HOST:PORT, e.g. 127.0.0.1:7000")
+        }
+        if let recordTraffic { try CLI.requireOutputFolder(recordTraffic) }
+
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var extra = ["--sim-home", CLI.simHome(simHome)]
+        if allowUnlockedMemory { extra.append("--allow-unlocked-memory") }
+        let imagePath = URL(fileURLWithPath: image).standardizedFileURL.path
+        var configuration = HostBridgeConfiguration(
+            listenHost: host, listenPort: port,
+            enclave: .launch(.runtime(executablePath: runtimePath, imagePath: imagePath, backend: backend,
+                                      extraArguments: extra)))
+        configuration.readyTimeout = .seconds(readyTimeout)
+        configuration.maxFrameBytes = opened.manifest.runtime.maxFrameBytes
+        if let recordTraffic { configuration.trafficRecorder = try FileTrafficRecorder(path: recordTraffic) }
+
+        let bridge = HostBridgeServer(configuration: configuration)
+        try await bridge.start()
+        let address = bridge.listeningPort.map { "\(host):\($0)" } ?? listen
+        CLI.note("enclava serve: ready on \(address) — \(opened.manifest.image.name) \(opened.manifest.image.version), backend \(backend)")
+        try await bridge.run()
+        CLI.note("enclava serve: stopped")
+    }
+}

@@ -1,0 +1,103 @@
+import EnclavaTesting
+import Foundation
+import Testing
+
+/// package → serve → infer with the real `enclava` and `enclava-runtime` processes over real sockets.
+@Suite(.serialized) struct EndToEndTests {
+    let fixture = CLIFixture.shared
+
+    /// Starts `enclava serve` on a free port and waits until it accepts connections.
+    func startBridge(extra: [String] = []) throws -> (TestProcess, Int) {
+        let port = TestProcess.freeTCPPort()
+        let serve = TestProcess(fixture.enclava,
+                                ["serve", "--image", fixture.image.path, "--backend", "sim",
+                                 "--listen", "127.0.0.1:\(port)"] + extra,
+                                environment: fixture.environment)
+        try serve.start()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if RawSocket.canConnect(port: port) && serve.stderrSoFar.contains("ready") { return (serve, port) }
+            if !serve.process.isRunning {
+                throw CLIFixture.FixtureError("enclava serve exited early: \(serve.wait().stderr)")
+            }
+            usleep(100_000)
+        }
+        serve.signal(SIGKILL)
+        throw CLIFixture.FixtureError("enclava serve did not become ready: \(serve.stderrSoFar)")
+    }
+
+    @Test func packageServeInferMatchesGoldenAndRelaysOnlyCiphertext() throws {
+        let golden = try Golden.load(fixture.root)
+        let traffic = fixture.work.appendingPathComponent("traffic-\(UUID().uuidString.prefix(6)).bin")
+        let (serve, port) = try startBridge(extra: ["--record-traffic", traffic.path])
+
+        let infer = try fixture.run(["infer", "--endpoint", "127.0.0.1:\(port)", "--policy", fixture.policy.path,
+                                     "--input", "features=\(golden.featuresJSON)", "--json"])
+        serve.signal(SIGTERM)
+        let served = serve.wait(timeout: 30)
+        #expect(infer.status == 0, "infer failed: \(infer.stderr)")
+        #expect(served.status == 0, "serve did not shut down cleanly: \(served.stderr)")
+
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(infer.stdout.utf8)) as? [String: Any])
+        let outputs = try #require(report["outputs"] as? [String: Any])
+        let probabilities = try #require(outputs["probabilities"] as? [String: Any])
+        #expect(probabilities["dtype"] as? String == "float32")
+        #expect(probabilities["shape"] as? [Int] == golden.probabilitiesShape)
+        let values = try #require(probabilities["data"] as? [NSNumber]).map(\.floatValue)
+        try #require(values.count == golden.probabilities.count)
+        for (got, want) in zip(values, golden.probabilities) { #expect(abs(got - want) <= 1e-5) }
+        let enclave = try #require(report["enclave"] as? [String: Any])
+        #expect(enclave["platform"] as? String == "sev-snp")
+        #expect(enclave["simulated"] as? Bool == true)
+        #expect((enclave["measurement"] as? String)?.count == 96)
+        #expect((enclave["manifest_digest"] as? String)?.count == 96)
+
+        // Everything the bridge relayed, both directions: the service name is there (it is metadata),
+        // the input features and the decrypted outputs are not — not even two floats in a row.
+        let recorded = [UInt8](try Data(contentsOf: traffic))
+        #expect(recorded.count > 1000)
+        #expect(ByteSearch.contains(recorded, Array("enclava.v1.Enclave".utf8)))
+        for window in ByteSearch.floatWindows(golden.features, width: 2) {
+            #expect(!ByteSearch.contains(recorded, window), "input bytes leaked into relayed traffic")
+        }
+        for window in ByteSearch.floatWindows(values, width: 2) {
+            #expect(!ByteSearch.contains(recorded, window), "output bytes leaked into relayed traffic")
+        }
+    }
+
+    @Test func runAllInOneMatchesGolden() throws {
+        let golden = try Golden.load(fixture.root)
+        let result = try fixture.run(["run", "--sim", "--image", fixture.image.path,
+                                      "--input", "features=\(golden.featuresJSON)", "--json"])
+        #expect(result.status == 0, "run failed: \(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let outputs = try #require(report["outputs"] as? [String: Any])
+        let probabilities = try #require(outputs["probabilities"] as? [String: Any])
+        let values = try #require(probabilities["data"] as? [NSNumber]).map(\.floatValue)
+        try #require(values.count == golden.probabilities.count)
+        for (got, want) in zip(values, golden.probabilities) { #expect(abs(got - want) <= 1e-5) }
+    }
+
+    @Test func hostileFramesAreRefusedAndOtherClientsKeepBeingServed() throws {
+        let golden = try Golden.load(fixture.root)
+        let (serve, port) = try startBridge()
+        defer { serve.signal(SIGTERM); _ = serve.wait(timeout: 30) }
+
+        // A frame that declares 100 MiB: answered RESOURCE_EXHAUSTED (8) on its stream, payload never buffered.
+        let oversized = try RawSocket(port: port)
+        try oversized.send(RawSocket.frameHeader(length: 100 << 20, streamID: 1, type: 1) + [UInt8](repeating: 0x41, count: 4096))
+        let answer = try oversized.receive(atLeast: 10, timeout: 10)
+        #expect(answer.count >= 10)
+        #expect(answer[8] == 2, "expected a response frame")
+        #expect(ByteSearch.statusCode(inResponseFrame: answer) == 8)
+
+        // Garbage: this connection is closed, nothing else notices.
+        let garbage = try RawSocket(port: port)
+        try garbage.send([UInt8](repeating: 0xFF, count: 64))
+        #expect(garbage.waitForClose(timeout: 10))
+
+        let infer = try fixture.run(["infer", "--endpoint", "127.0.0.1:\(port)", "--policy", fixture.policy.path,
+                                     "--input", "features=\(golden.featuresJSON)", "--json"])
+        #expect(infer.status == 0, "a well-behaved client was affected: \(infer.stderr)")
+    }
+}
