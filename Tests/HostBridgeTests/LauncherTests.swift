@@ -45,6 +45,19 @@ import Testing
         #expect(error?.message.contains("/nonexistent/enclava-runtime") == true)
     }
 
+    @Test func shutdownWhileWaitingForTheEnclaveAbortsStart() async throws {
+        var configuration = HostBridgeConfiguration(listenPort: 0, enclave: .attach(socketPath: temporaryPath("absent")))
+        configuration.readyTimeout = .seconds(60)
+        configuration.handleSignals = false
+        let bridge = HostBridgeServer(configuration: configuration)
+        let starting = Task { try await bridge.start() }
+        try await Task.sleep(for: .milliseconds(200))
+        await bridge.shutdown()
+        let error = await #expect(throws: HostBridgeError.self) { try await starting.value }
+        #expect(error?.code == .invalidState)
+        #expect(bridge.listeningPort == nil)
+    }
+
     @Test func runtimeCommandLineAndPlaceholder() throws {
         let launch = EnclaveLaunchConfiguration.runtime(executablePath: "/usr/bin/enclava-runtime", imagePath: "m.eimg",
                                                         extraArguments: ["--allow-unlocked-memory"])

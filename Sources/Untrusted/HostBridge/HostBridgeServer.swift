@@ -98,9 +98,12 @@ public final class HostBridgeServer: Sendable {
                 throw HostBridgeError(.invalidState, "the host bridge was shut down while starting")
             }
             self.logger.info("host bridge listening", metadata: ["address": "\(listener.localAddress.map { "\($0)" } ?? "?")"])
-        } catch {
+        } catch let error as HostBridgeError {
             await self.finishStopping(enclave: true)
             throw error
+        } catch {
+            await self.finishStopping(enclave: true)
+            throw HostBridgeError(.invalidState, "the host bridge was shut down while starting (\(error))")
         }
     }
 
