@@ -1,0 +1,204 @@
+import EnclavaAttestation
+import EnclavaCrypto
+import EnclavaWire
+import EnclavePlatform
+import Foundation
+
+/// The enclave's request logic behind the ttrpc handler: life cycle, evidence, sessions and the execution
+/// loop. Every method checks the life-cycle state first (DESIGN.md §6); the session rules themselves are
+/// in ``SessionStateMachine``.
+public actor EnclaveCore {
+    /// What the enclave serves once its model is loaded.
+    public struct Serving: Sendable {
+        /// The model (or a test double).
+        public let engine: any InferenceEngine
+        /// SHA-384 manifest digest of the loaded image.
+        public let manifestDigest: [UInt8]
+        /// `[image] name`.
+        public let modelName: String
+        /// Worker threads (`[runtime] threads`).
+        public let threads: Int
+        /// Waiting requests (`[runtime] max_queue`).
+        public let maxQueue: Int
+        /// Caps on request tensors.
+        public let tensorLimits: TensorLimits
+
+        /// Creates a serving description.
+        public init(engine: any InferenceEngine, manifestDigest: [UInt8], modelName: String,
+                    threads: Int, maxQueue: Int, tensorLimits: TensorLimits = TensorLimits()) {
+            self.engine = engine
+            self.manifestDigest = manifestDigest
+            self.modelName = modelName
+            self.threads = threads
+            self.maxQueue = maxQueue
+            self.tensorLimits = tensorLimits
+        }
+    }
+
+    /// Byte count of a GetEvidence nonce.
+    public static let nonceByteCount = 32
+
+    private let platform: any TEEPlatform
+    private var health = HealthStateMachine()
+    private var sessions: SessionStateMachine
+    private var serving: Serving?
+    private var queue: InferenceQueue?
+    private var modelName = ""
+
+    /// Creates the core in `starting` with a fresh HPKE key (generated here, at start; it never leaves
+    /// the enclave).
+    /// - Parameters:
+    ///   - platform: the TEE backend that produces evidence.
+    ///   - hpkeKey: the enclave's X25519 key; random unless a test chooses.
+    ///   - sessionLimits: bounds of the session table and the issued-evidence set.
+    public init(platform: any TEEPlatform, hpkeKey: X25519PrivateKey = X25519PrivateKey(),
+                sessionLimits: SessionStateMachine.Limits = .init()) {
+        self.platform = platform
+        self.sessions = SessionStateMachine(privateKey: hpkeKey, limits: sessionLimits)
+    }
+
+    /// The current life-cycle state.
+    public var state: HealthStateMachine.State { health.state }
+
+    /// The enclave's HPKE public key (also `report_data[32:64]`).
+    public var hpkePublicKey: [UInt8] { sessions.publicKey }
+
+    // MARK: Life cycle
+
+    /// starting → loading.
+    public func beginLoading(modelName: String = "") {
+        self.modelName = modelName
+        health.beginLoading()
+    }
+
+    /// loading → ready: starts the worker threads.
+    public func loaded(_ serving: Serving) {
+        guard health.loaded() else { return }
+        let queue = InferenceQueue(threads: serving.threads, capacity: serving.maxQueue)
+        queue.start()
+        self.queue = queue
+        self.serving = serving
+        self.modelName = serving.modelName
+    }
+
+    /// starting | loading → failed, with a one-line reason (never a secret).
+    public func failed(_ reason: String) {
+        health.failed(reason)
+    }
+
+    /// → stopping: refuses new requests, lets queued ones finish, stops the workers and forgets sessions.
+    public func stop() async {
+        health.stop()
+        if let queue { await queue.shutdown() }
+        queue = nil
+        sessions.removeAll()
+    }
+
+    /// Requests waiting in the queue and running on workers (for tests and logs).
+    public func queuedAndRunning() -> (waiting: Int, running: Int) {
+        guard let queue else { return (0, 0) }
+        return (queue.waitingCount, queue.runningCount)
+    }
+
+    // MARK: Handlers
+
+    /// Health: state, model name and backend; never secrets. Served in every state.
+    public func healthResponse() -> Enclava_V1_HealthResponse {
+        var response = Enclava_V1_HealthResponse()
+        let wire = health.wireState
+        response.state = wire.state
+        response.message = wire.message
+        response.modelName = modelName
+        response.backend = platform.backend
+        return response
+    }
+
+    /// GetEvidence: evidence whose report data binds the nonce, the manifest digest and the HPKE key.
+    public func getEvidence(_ request: Enclava_V1_GetEvidenceRequest) -> Result<Enclava_V1_GetEvidenceResponse, RPCError> {
+        guard health.isServing, let serving else { return .failure(health.notServingError) }
+        guard request.nonce.count == Self.nonceByteCount else {
+            return .failure(RPCError(.invalidArgument, reason: RuntimeReason.invalidNonce,
+                                     message: "the nonce is \(request.nonce.count) bytes; send exactly 32 fresh random bytes"))
+        }
+        let publicKey = sessions.publicKey
+        let reportData = ReportData.make(nonce: [UInt8](request.nonce), manifestDigest: serving.manifestDigest,
+                                         hpkePublicKey: publicKey)
+        let evidence: Evidence
+        do {
+            evidence = try platform.evidence(reportData: reportData)
+        } catch {
+            return .failure(RPCError(.internal, reason: RuntimeReason.internalError,
+                                     message: "the platform could not produce evidence: \(error)"))
+        }
+        sessions.evidenceIssued(digest: SHA2.sha384(evidence.blob))
+        var response = Enclava_V1_GetEvidenceResponse()
+        response.format = EvidenceFormatMapping.wireFormat(evidence.platform)
+        response.evidence = Data(evidence.blob)
+        response.certificates = evidence.certificates.map { Data($0) }
+        response.manifestDigest = Data(serving.manifestDigest)
+        response.hpkePublicKey = Data(publicKey)
+        response.backend = platform.backend
+        response.modelName = serving.modelName
+        return .success(response)
+    }
+
+    /// OpenSession: an HPKE recipient context bound to evidence this enclave issued.
+    public func openSession(_ request: Enclava_V1_OpenSessionRequest) -> Result<Enclava_V1_OpenSessionResponse, RPCError> {
+        guard health.isServing else { return .failure(health.notServingError) }
+        switch sessions.openSession(enc: [UInt8](request.enc), evidenceDigest: [UInt8](request.evidenceDigest)) {
+        case .success(let sessionID):
+            var response = Enclava_V1_OpenSessionResponse()
+            response.sessionID = Data(sessionID)
+            return .success(response)
+        case .failure(let rejection):
+            return .failure(rejection.rpcError)
+        }
+    }
+
+    /// Infer: session rules, then the bounded queue; the result comes back encrypted.
+    public func infer(_ request: Enclava_V1_InferRequest) async -> Result<Enclava_V1_InferResponse, RPCError> {
+        guard health.isServing, let serving, let queue else { return .failure(health.notServingError) }
+        let opened: SessionStateMachine.OpenedRequest
+        switch sessions.openRequest(sessionID: [UInt8](request.sessionID), sequence: request.sequence,
+                                    ciphertext: [UInt8](request.ciphertext)) {
+        case .success(let request): opened = request
+        case .failure(let rejection): return .failure(rejection.rpcError)
+        }
+        return await Self.enqueue(opened, serving: serving, queue: queue)
+    }
+
+    /// ProvisionKey: not in this release.
+    public func provisionKey(_ request: Enclava_V1_ProvisionKeyRequest) -> Result<Enclava_V1_ProvisionKeyResponse, RPCError> {
+        guard health.state != .stopping else { return .failure(health.notServingError) }
+        return .failure(RPCError(.unimplemented, reason: RuntimeReason.notImplemented,
+                                 message: "owner key release (ProvisionKey) arrives in a later release; "
+                                     + "package the image with --seal-for sim for now"))
+    }
+
+    /// Shutdown: marks the enclave stopping so that new requests are refused. The caller stops the server
+    /// and then calls ``stop()``.
+    /// - Returns: false when a shutdown was already under way.
+    public func beginShutdown() -> Bool {
+        health.stop()
+    }
+
+    private nonisolated static func enqueue(_ opened: SessionStateMachine.OpenedRequest, serving: Serving,
+                                            queue: InferenceQueue) async -> Result<Enclava_V1_InferResponse, RPCError> {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Result<Enclava_V1_InferResponse, RPCError>, Never>) in
+            let accepted = queue.tryEnqueue {
+                do throws(RPCError) {
+                    continuation.resume(returning: .success(try InferenceJob.run(opened, engine: serving.engine,
+                                                                                limits: serving.tensorLimits)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+            if !accepted {
+                continuation.resume(returning: .failure(RPCError(
+                    .resourceExhausted, reason: RuntimeReason.queueFull,
+                    message: "the enclave's request queue is full (\(serving.maxQueue) waiting); retry later "
+                        + "with the next sequence number")))
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// EnclaveRuntime module. (placeholder: replaced as the module is written)

@@ -1,0 +1,93 @@
+import EnclavaWire
+
+/// The enclave's life cycle as Health reports it: starting → loading → ready | failed, then stopping.
+///
+/// Transitions that do not follow this order are ignored (and reported as `false`), so a late failure
+/// cannot turn a stopping enclave back into a ready one.
+public struct HealthStateMachine: Sendable, Equatable {
+    /// A life-cycle state.
+    public enum State: Sendable, Equatable {
+        /// The process is up; nothing is loaded.
+        case starting
+        /// The image is being opened, unsealed and decrypted.
+        case loading
+        /// Serving requests.
+        case ready
+        /// Startup failed; the reason is one line and never a secret.
+        case failed(reason: String)
+        /// Shutdown was requested; in-flight requests finish, new ones are refused.
+        case stopping
+    }
+
+    /// The current state.
+    public private(set) var state: State = .starting
+
+    /// Creates a state machine in `.starting`.
+    public init() {}
+
+    /// Whether requests other than Health and Shutdown are served.
+    public var isServing: Bool { state == .ready }
+
+    /// starting → loading.
+    @discardableResult
+    public mutating func beginLoading() -> Bool {
+        guard state == .starting else { return false }
+        state = .loading
+        return true
+    }
+
+    /// loading → ready.
+    @discardableResult
+    public mutating func loaded() -> Bool {
+        guard state == .loading else { return false }
+        state = .ready
+        return true
+    }
+
+    /// starting | loading → failed(reason).
+    @discardableResult
+    public mutating func failed(_ reason: String) -> Bool {
+        switch state {
+        case .starting, .loading:
+            let oneLine = reason.split(whereSeparator: \.isNewline).joined(separator: " ")
+            state = .failed(reason: oneLine)
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// any state but stopping → stopping.
+    @discardableResult
+    public mutating func stop() -> Bool {
+        guard state != .stopping else { return false }
+        state = .stopping
+        return true
+    }
+
+    /// The state as the wire enum, with its one-line message.
+    public var wireState: (state: Enclava_V1_HealthResponse.State, message: String) {
+        switch state {
+        case .starting: (.starting, "")
+        case .loading: (.loading, "")
+        case .ready: (.ready, "")
+        case .failed(let reason): (.failed, reason)
+        case .stopping: (.failed, "shutting down")
+        }
+    }
+
+    /// The error every non-Health request gets when the enclave is not serving.
+    public var notServingError: RPCError {
+        switch state {
+        case .stopping:
+            RPCError(.unavailable, reason: RuntimeReason.shuttingDown,
+                     message: "the enclave is shutting down; retry against a restarted enclave")
+        case .failed(let reason):
+            RPCError(.unavailable, reason: RuntimeReason.notReady,
+                     message: "the enclave failed to start: \(reason)")
+        default:
+            RPCError(.unavailable, reason: RuntimeReason.notReady,
+                     message: "the enclave is still loading its model; retry when Health says ready")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import EnclavaAttestation
+import EnclaveSealing
+
+/// How the enclave runtime is started (the `enclava-runtime` command line, DESIGN.md §3).
+public struct RuntimeOptions: Sendable {
+    /// TEE backends this build can run on.
+    public enum Backend: String, Sendable, CaseIterable {
+        /// The simulated SEV-SNP platform under `$ENCLAVA_HOME`.
+        case sim
+
+        /// Parses a `--backend` value.
+        /// - Throws: ``RuntimeError`` `.unsupportedBackend` naming the supported backends.
+        public init(parsing text: String) throws {
+            guard let backend = Backend(rawValue: text) else {
+                let supported = Backend.allCases.map(\.rawValue).joined(separator: ", ")
+                throw RuntimeError(.unsupportedBackend,
+                                   "backend `\(text)` is not supported by this runtime; supported backends: \(supported)")
+            }
+            self = backend
+        }
+    }
+
+    /// Where the runtime listens.
+    public enum ListenAddress: Sendable, Equatable, CustomStringConvertible {
+        /// A Unix domain socket at this path.
+        case unix(path: String)
+
+        /// Parses `unix:PATH`.
+        /// - Throws: ``RuntimeError`` `.invalidOption`.
+        public init(parsing text: String) throws {
+            guard text.hasPrefix("unix:"), text.count > 5 else {
+                throw RuntimeError(.invalidOption, "--listen must be unix:PATH (e.g. unix:/tmp/enclava.sock), got `\(text)`")
+            }
+            self = .unix(path: String(text.dropFirst(5)))
+        }
+
+        public var description: String {
+            switch self {
+            case .unix(let path): "unix:\(path)"
+            }
+        }
+    }
+
+    /// The TEE backend.
+    public var backend: Backend
+    /// Where to listen.
+    public var listen: ListenAddress
+    /// The `.eimg` to load.
+    public var imagePath: String
+    /// The simulated platform's home (`--sim-home`, default `$ENCLAVA_HOME` or `~/.enclava`).
+    public var simHome: String
+    /// Development only: keep sealed memory that cannot be `mlock`ed instead of refusing to start.
+    public var allowUnlockedMemory: Bool
+    /// Applies ``ProcessHardening`` (not dumpable, no core files). Tests that run the runtime inside the
+    /// test process turn it off.
+    public var hardenProcess: Bool
+    /// Bounds of the session table.
+    public var sessionLimits: SessionStateMachine.Limits
+    /// Caps on request tensors.
+    public var tensorLimits: TensorLimits
+
+    /// Creates options.
+    public init(backend: Backend = .sim, listen: ListenAddress, imagePath: String, simHome: String,
+                allowUnlockedMemory: Bool = false, hardenProcess: Bool = true,
+                sessionLimits: SessionStateMachine.Limits = .init(), tensorLimits: TensorLimits = .init()) {
+        self.backend = backend
+        self.listen = listen
+        self.imagePath = imagePath
+        self.simHome = simHome
+        self.allowUnlockedMemory = allowUnlockedMemory
+        self.hardenProcess = hardenProcess
+        self.sessionLimits = sessionLimits
+        self.tensorLimits = tensorLimits
+    }
+
+    /// The sealed-memory policy these options ask for.
+    public var memoryLockPolicy: MemoryLockPolicy { allowUnlockedMemory ? .allowUnlocked : .required }
+}
+
+extension RuntimeOptions {
+    /// `$ENCLAVA_HOME`, or `~/.enclava`.
+    public static func defaultSimHome() -> String {
+        SimulatedPlatform.defaultHome()
+    }
+}

@@ -1,0 +1,113 @@
+import EnclavaWire
+import Foundation
+import Synchronization
+import Testing
+@testable import EnclaveRuntime
+
+@Suite struct HealthStateMachineTests {
+    @Test func startingLoadingReady() {
+        var health = HealthStateMachine()
+        #expect(health.state == .starting)
+        #expect(!health.isServing)
+        let loading = health.beginLoading()
+        #expect(loading)
+        #expect(health.wireState.state == .loading)
+        let loaded = health.loaded()
+        #expect(loaded)
+        #expect(health.isServing)
+        #expect(health.wireState.state == .ready)
+        let lateFailure = health.failed("late")
+        #expect(!lateFailure)
+        #expect(health.state == .ready)
+    }
+
+    @Test func failureIsOneLine() {
+        var health = HealthStateMachine()
+        health.beginLoading()
+        let failed = health.failed("cannot lock\nsealed memory")
+        #expect(failed)
+        #expect(health.state == .failed(reason: "cannot lock sealed memory"))
+        #expect(health.wireState.state == .failed)
+        let loaded = health.loaded()
+        #expect(!loaded)
+        #expect(health.notServingError.reason == RuntimeReason.notReady)
+    }
+
+    @Test func stoppingRefusesRequests() {
+        var health = HealthStateMachine()
+        health.beginLoading()
+        health.loaded()
+        let first = health.stop()
+        let second = health.stop()
+        #expect(first && !second)
+        #expect(!health.isServing)
+        #expect(health.notServingError.reason == RuntimeReason.shuttingDown)
+        #expect(health.notServingError.code == .unavailable)
+    }
+}
+
+@Suite struct BoundedCollectionTests {
+    @Test func recentSetForgetsTheOldest() {
+        var set = BoundedRecentSet<Int>(capacity: 3)
+        for value in 0..<5 { set.insert(value) }
+        #expect(set.count == 3)
+        #expect(!set.contains(0) && !set.contains(1))
+        #expect(set.contains(2) && set.contains(3) && set.contains(4))
+        set.insert(4)
+        #expect(set.contains(2))
+    }
+
+    @Test func lruEvictsTheLeastRecentlyUsed() {
+        var table = LRUTable<String, Int>(capacity: 2)
+        table.insert(1, for: "a")
+        table.insert(2, for: "b")
+        let updated = table.update("a") { $0 += 10; return $0 }
+        #expect(updated == 11)
+        let evicted = table.insert(3, for: "c")
+        #expect(evicted == "b")
+        #expect(!table.contains("b"))
+        let value = table.update("a") { $0 }
+        #expect(value == 11)
+        let none = table.insert(4, for: "a")
+        #expect(none == nil)
+        #expect(table.count == 2)
+    }
+}
+
+@Suite struct InferenceQueueTests {
+    @Test func aFullQueueRefusesAtOnceAndShutdownDrains() async {
+        let queue = InferenceQueue(threads: 1, capacity: 2)
+        queue.start()
+        let gate = Gate()
+        let done = Atomic<Int>(0)
+        // The worker picks up the first job and blocks on the gate; two more fill the queue.
+        #expect(queue.tryEnqueue { gate.wait(); done.add(1, ordering: .relaxed) })
+        while queue.waitingCount > 0 { await Task.yield() }
+        #expect(queue.tryEnqueue { done.add(1, ordering: .relaxed) })
+        #expect(queue.tryEnqueue { done.add(1, ordering: .relaxed) })
+        #expect(!queue.tryEnqueue { done.add(100, ordering: .relaxed) })
+        gate.open()
+        await queue.shutdown()
+        #expect(done.load(ordering: .relaxed) == 3)
+        #expect(!queue.tryEnqueue {})
+    }
+}
+
+/// A one-shot gate for worker threads.
+final class Gate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var isOpen = false
+
+    func wait() {
+        condition.lock()
+        while !isOpen { condition.wait() }
+        condition.unlock()
+    }
+
+    func open() {
+        condition.lock()
+        isOpen = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

@@ -1,1 +1,0 @@
-// EnclaveRuntimeTests (placeholder)
