@@ -48,7 +48,8 @@ extension EvidenceVerifier {
             throw AttestationError.qeReportBinding(expected: binding, actual: sig.qeReport.reportData)
         }
         // 3. The QE report signature with the PCK key.
-        let leaf = sig.pckChain[0]
+        let chain = try sig.parsePCKChain()
+        let leaf = chain[0]
         guard let pckKey = try? ECDSAPublicKey(spkiDER: leaf.subjectPublicKeyInfoDER), pckKey.curve == .p256 else {
             throw AttestationError(
                 .certificateChainInvalid, field: "PCK certificate", actual: leaf.subject,
@@ -66,7 +67,7 @@ extension EvidenceVerifier {
                 tcbInfoID: tdReport == nil ? "SGX" : "TDX", qeIdentityID: tdReport == nil ? "QE" : "TD_QE",
                 trustAnchors: trustAnchors, at: time)
         }
-        let root = try verifyPCKChain(sig.pckChain, collateral: verified, trustAnchors: trustAnchors, at: time)
+        let root = try verifyPCKChain(chain, collateral: verified, trustAnchors: trustAnchors, at: time)
         // 5–6. QE Identity and TCB Info.
         let pck = try PCKCertificate(leaf)
         let tcb = try verified.map {

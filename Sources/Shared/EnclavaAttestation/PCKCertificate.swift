@@ -23,6 +23,8 @@ public struct PCKCertificate: Sendable {
     public let fmspc: [UInt8]
     /// SGX type (`.5`): 0 Standard, 1 Scalable, 2 Scalable with integrity.
     public let sgxType: UInt64
+    /// Platform instance id (`.6`, 16 bytes; only in certificates from the PCK Platform CA).
+    public let platformInstanceID: [UInt8]?
 
     /// Reads the SGX extension of `certificate`.
     /// - Throws: ``AttestationError`` `.malformedEvidence` when the extension is missing or malformed.
@@ -58,6 +60,14 @@ public struct PCKCertificate: Sendable {
             throw Self.malformed("the SGX type")
         }
         sgxType = type
+        if let instance = found[Self.sgxExtensionOID + ".6"] {
+            guard instance.tag == DERReader.octetStringTag, instance.content.count == 16 else {
+                throw Self.malformed("the platform instance id")
+            }
+            platformInstanceID = instance.content
+        } else {
+            platformInstanceID = nil
+        }
 
         let tcbOID = Self.sgxExtensionOID + ".2"
         var tcb = DERReader(try required(".2", tag: DERReader.sequenceTag), structure: structure)

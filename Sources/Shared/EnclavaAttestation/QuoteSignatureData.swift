@@ -34,8 +34,9 @@ public struct QuoteSignatureData: Sendable {
     public let qeReportSignature: [UInt8]
     /// QE authentication data (32 bytes in every real quote we have).
     public let qeAuthData: [UInt8]
-    /// The PCK chain, leaf first (leaf, PCK Platform or Processor CA, root).
-    public let pckChain: [Certificate]
+    /// The PEM text of the PCK chain (leaf, PCK Platform or Processor CA, root), as in the quote. It is
+    /// parsed only by ``parsePCKChain()``, after the quote signature has been checked.
+    public let pckChainPEM: [UInt8]
 
     /// Parses signature data that fills `bytes` (the `signature_data_len` bytes of the quote).
     init(parsing bytes: [UInt8], layout: Layout) throws(AttestationError) {
@@ -83,12 +84,14 @@ public struct QuoteSignatureData: Sendable {
                 actual: "\(inner.bytes.count)",
                 "the QE report certification data's size does not match its contents; the quote is corrupt")
         }
-        pckChain = try Self.parseChain(pem)
+        pckChainPEM = pem
     }
 
-    /// Parses the PEM chain (which may end in NUL bytes), leaf first.
-    private static func parseChain(_ pem: [UInt8]) throws(AttestationError) -> [Certificate] {
-        let text = String(decoding: pem.filter { $0 != 0 }, as: UTF8.self)
+    /// Parses the PCK chain (PEM, which may end in NUL bytes), leaf first.
+    /// - Throws: ``AttestationError`` `.malformedEvidence` when it is not PEM certificates;
+    ///   `.certificateChainInvalid` when it holds fewer than 2 or more than 4.
+    public func parsePCKChain() throws(AttestationError) -> [Certificate] {
+        let text = String(decoding: pckChainPEM.filter { $0 != 0 }, as: UTF8.self)
         let chain: [Certificate]
         do {
             chain = try Certificate.parseChain(pem: text)
@@ -97,7 +100,7 @@ public struct QuoteSignatureData: Sendable {
                 .malformedEvidence, field: "pck_certification_data",
                 "the quote's PCK chain is not PEM X.509 certificates (\(error)); the quote is corrupt")
         }
-        guard chain.count >= 2, chain.count <= maxPCKChainCertificates else {
+        guard chain.count >= 2, chain.count <= Self.maxPCKChainCertificates else {
             throw AttestationError(
                 .certificateChainInvalid, field: "pck_certification_data", expected: "PCK leaf, PCK CA, root",
                 actual: "\(chain.count) certificates",

@@ -14,6 +14,23 @@ public enum CertificateChain {
     ///   - time: the time to check validity at (usually now; a fixed time for recorded evidence).
     /// - Throws: ``CryptoError`` `.chainInvalid` naming the failing certificate's subject and OpenSSL's reason.
     public static func verify(leaf: Certificate, intermediates: [Certificate], trustAnchors: [Certificate], at time: Date) throws {
+        try verify(leaf: leaf, intermediates: intermediates, trustAnchors: trustAnchors, crls: [], at: time)
+    }
+
+    /// Verifies the chain as ``verify(leaf:intermediates:trustAnchors:at:)`` does and, when `crls` is not
+    /// empty, checks **every** certificate of the path (the trust anchor included) against a CRL from its
+    /// issuer: each needed CRL must be present, signed by that issuer and current at `time`, and must not
+    /// list the certificate.
+    ///
+    /// - Parameters:
+    ///   - crls: the revocation lists to use (for Intel SGX/TDX: the PCK CRL and the Root CA CRL). Empty
+    ///     means no revocation checking.
+    /// - Throws: ``CryptoError`` `.chainInvalid`, naming the certificate and OpenSSL's reason ("certificate
+    ///   revoked", "unable to get certificate CRL", "CRL has expired", …).
+    public static func verify(
+        leaf: Certificate, intermediates: [Certificate], trustAnchors: [Certificate], crls: [CertificateRevocationList],
+        at time: Date
+    ) throws {
         guard !trustAnchors.isEmpty else {
             throw CryptoError(.chainInvalid, "no trust anchor was given for \"\(leaf.subject)\"; pass the root certificate to trust")
         }
@@ -40,6 +57,14 @@ public enum CertificateChain {
             throw CryptoError.openSSL(.internalFailure, "setting up certificate verification failed")
         }
         X509_VERIFY_PARAM_set_time(param, time_t(time.timeIntervalSince1970.rounded(.down)))
+        if !crls.isEmpty {
+            for list in crls {
+                guard X509_STORE_add_crl(store, list.crl.pointer) == 1 else {
+                    throw CryptoError.openSSL(.chainInvalid, "the CRL issued by \"\(list.issuer)\" could not be added")
+                }
+            }
+            X509_VERIFY_PARAM_set_flags(param, UInt(X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL))
+        }
 
         let result = X509_verify_cert(ctx)
         if result == 1 {
