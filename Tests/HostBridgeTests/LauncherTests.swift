@@ -58,6 +58,17 @@ import Testing
         #expect(bridge.listeningPort == nil)
     }
 
+    @Test func shutdownWhileRunIsStartingReturnsWithoutError() async throws {
+        var configuration = HostBridgeConfiguration(listenPort: 0, enclave: .attach(socketPath: temporaryPath("absent")))
+        configuration.readyTimeout = .seconds(60)
+        configuration.handleSignals = false
+        let bridge = HostBridgeServer(configuration: configuration)
+        let running = Task { try await bridge.run() }
+        try await Task.sleep(for: .milliseconds(200))
+        await bridge.shutdown()
+        try await running.value
+    }
+
     @Test func runtimeCommandLineAndPlaceholder() throws {
         let launch = EnclaveLaunchConfiguration.runtime(executablePath: "/usr/bin/enclava-runtime", imagePath: "m.eimg",
                                                         extraArguments: ["--allow-unlocked-memory"])

@@ -19,6 +19,7 @@ actor EnclaveSupervisor {
     private(set) var stopping = false
     private(set) var restartCount = 0
     private var consecutiveFailures = 0
+    private var stopTask: Task<Void, Never>?
 
     init(configuration: HostBridgeConfiguration, state: BridgeState, group: any EventLoopGroup, logger: Logger,
          onGiveUp: @escaping @Sendable (HostBridgeError) -> Void) {
@@ -126,7 +127,16 @@ actor EnclaveSupervisor {
     /// Stops the enclave: `Shutdown` (launched, or attached with `sendShutdown`), then waits for the
     /// process within the grace period, then SIGTERM and SIGKILL. Removes the private socket directory.
     func stop() async {
-        guard !self.stopping else { return }
+        if let stopTask = self.stopTask {   // a stop is already under way: wait for it to finish
+            await stopTask.value
+            return
+        }
+        let task = Task { await self.performStop() }
+        self.stopTask = task
+        await task.value
+    }
+
+    private func performStop() async {
         self.stopping = true
         self.monitor?.cancel()
         self.state.availability = .down(reason: "the host bridge is shutting down")

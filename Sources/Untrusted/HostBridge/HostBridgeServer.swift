@@ -23,6 +23,7 @@ public final class HostBridgeServer: Sendable {
         var listener: (any Channel)?
         var failure: HostBridgeError?
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
+        var shutdownRequested = false
     }
 
     /// The configuration the bridge runs with.
@@ -112,13 +113,23 @@ public final class HostBridgeServer: Sendable {
     ///
     /// - Throws: what ``start()`` throws, or ``HostBridgeError`` `restartLimitReached` if the enclave kept dying.
     public func run() async throws {
-        if self.lifecycle.withLockedValue({ $0.phase == .idle }) {
-            try await self.start()
-        }
+        // Signals are watched from the start, so that SIGTERM during a slow enclave start still stops the child.
         let signals = self.configuration.handleSignals ? SignalWatcher(signals: [SIGTERM, SIGINT]) { [self] signal in
             self.logger.notice("received signal \(signal); shutting down")
             Task { await self.shutdown() }
         } : nil
+        defer { signals?.cancel() }
+        if self.lifecycle.withLockedValue({ $0.phase == .idle }) {
+            do {
+                try await self.start()
+            } catch let error as HostBridgeError where error.code == .invalidState {
+                if self.lifecycle.withLockedValue({ $0.shutdownRequested }) {   // stopped while starting
+                    await self.waitUntilStopped()
+                    return
+                }
+                throw error
+            }
+        }
         let watchdog = Task { [self] in
             // Turns an enclave that keeps failing into a shutdown with an error.
             while !Task.isCancelled {
@@ -131,7 +142,6 @@ public final class HostBridgeServer: Sendable {
         }
         await self.waitUntilStopped()
         watchdog.cancel()
-        signals?.cancel()
         if let failure = self.lifecycle.withLockedValue({ $0.failure }) {
             throw failure
         }
@@ -142,6 +152,7 @@ public final class HostBridgeServer: Sendable {
     /// Safe to call more than once and from any task; returns when the bridge has stopped.
     public func shutdown() async {
         let (first, listener) = self.lifecycle.withLockedValue { lifecycle -> (Bool, (any Channel)?) in
+            lifecycle.shutdownRequested = true
             switch lifecycle.phase {
             case .idle:
                 lifecycle.phase = .stopped
