@@ -116,6 +116,11 @@ import Testing
         try await bridge.start()
         let pid = try #require(await bridge.enclaveProcessID)
         #expect(kill(pid, 0) == 0)
+        // The child must not inherit the blocked signal mask of the Swift thread pool: SIGTERM and SIGINT work.
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let blocked = try #require(status.split(separator: "\n").first { $0.hasPrefix("SigBlk:") })
+        let mask = try #require(UInt64(blocked.dropFirst("SigBlk:".count).trimmingCharacters(in: .whitespaces), radix: 16))
+        #expect(mask & (1 << (SIGTERM - 1)) == 0 && mask & (1 << (SIGINT - 1)) == 0, "child \(blocked)")
         let socketPath = try #require(await bridge.enclaveSocketPath)
         await bridge.shutdown()
         responder.cancel()

@@ -31,7 +31,7 @@ final class EnclaveProcess: Sendable {
     ///
     /// - Throws: ``HostBridgeError`` `launchFailed` naming the executable and the cause.
     static func launch(executablePath: String, arguments: [String], environment: [String: String]?,
-                       logger: Logger) throws -> EnclaveProcess {
+                       logger: Logger) async throws -> EnclaveProcess {
         guard FileManager.default.isExecutableFile(atPath: executablePath) else {
             throw HostBridgeError(.launchFailed, "the enclave executable \(executablePath) does not exist or is not executable")
         }
@@ -57,12 +57,35 @@ final class EnclaveProcess: Sendable {
                                 signalled: finished.terminationReason == .uncaughtSignal)
         }
         do {
-            try process.run()
+            try await Self.withDefaultSignalMask { [box = launched.process] in try box.value.run() }
         } catch {
             stderr.fileHandleForReading.readabilityHandler = nil
             throw HostBridgeError(.launchFailed, "cannot start the enclave \(executablePath): \(error)")
         }
         return launched
+    }
+
+    /// Runs `body` on a fresh thread whose signal mask is empty.
+    ///
+    /// Foundation's `Process` passes the calling thread's signal mask on to the child, and the threads of the
+    /// Swift concurrency pool block almost every signal: a child spawned from them would ignore SIGTERM and
+    /// SIGINT. Spawning from a clean thread gives the enclave the default mask.
+    private static func withDefaultSignalMask(_ body: @escaping @Sendable () throws -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                var none = sigset_t()
+                sigemptyset(&none)
+                pthread_sigmask(SIG_SETMASK, &none, nil)
+                do {
+                    try body()
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.name = "enclava-spawn"
+            thread.start()
+        }
     }
 
     private func appendStderr(_ data: Data, logger: Logger) {

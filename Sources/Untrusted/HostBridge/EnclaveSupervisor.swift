@@ -61,13 +61,13 @@ actor EnclaveSupervisor {
         let arguments = launch.resolvedArguments(socketPath: socketPath)
         self.logger.info("launching the enclave",
                          metadata: ["command": "\(([launch.executablePath] + arguments).joined(separator: " "))"])
-        let process = try EnclaveProcess.launch(executablePath: launch.executablePath, arguments: arguments,
+        let process = try await EnclaveProcess.launch(executablePath: launch.executablePath, arguments: arguments,
                                                 environment: launch.environment, logger: self.logger)
         self.process = process
         do {
             try await self.waitUntilReady(socketPath: socketPath, process: process)
         } catch {
-            await Self.terminate(process, grace: .zero)   // it never became ready: no Shutdown to wait for
+            await self.terminate(process, grace: .zero)   // it never became ready: no Shutdown to wait for
             throw error
         }
         self.state.availability = .ready(socketPath: socketPath)
@@ -157,8 +157,8 @@ actor EnclaveSupervisor {
             }
         }
         if let process = self.process {
-            await Self.terminate(process, grace: self.configuration.shutdownGracePeriod)
-            self.logger.info("the enclave \(process.exitDescription ?? "is gone")")
+            await self.terminate(process, grace: self.configuration.shutdownGracePeriod)
+            self.logger.info("the enclave \(process.exitDescription ?? "is gone")", metadata: ["pid": "\(process.pid)"])
         }
         if let directory = self.socketDirectory {
             try? FileManager.default.removeItem(atPath: directory)
@@ -166,10 +166,12 @@ actor EnclaveSupervisor {
     }
 
     /// Waits for a voluntary exit, then SIGTERM, then SIGKILL.
-    static func terminate(_ process: EnclaveProcess, grace: Duration) async {
+    func terminate(_ process: EnclaveProcess, grace: Duration) async {
         if await process.waitForExit(timeout: grace) { return }
+        self.logger.notice("the enclave did not exit; sending SIGTERM", metadata: ["pid": "\(process.pid)"])
         process.send(signal: SIGTERM)
         if await process.waitForExit(timeout: .seconds(3)) { return }
+        self.logger.warning("the enclave ignored SIGTERM; sending SIGKILL", metadata: ["pid": "\(process.pid)"])
         process.send(signal: SIGKILL)
         _ = await process.waitForExit(timeout: .seconds(3))
     }
