@@ -19,6 +19,8 @@ import Testing
         #expect(platform.vcek.subjectCommonName == "SEV-VCEK (Enclava simulated)")
         #expect(platform.vcek.subject.contains("Enclava simulation"))
         #expect(platform.vcek.serialNumber.allSatisfy { $0 == 0 })
+        let rsassaPSS = "1.2.840.113549.1.1.10"
+        #expect([platform.ark, platform.ask, platform.vcek].allSatisfy { $0.signatureAlgorithmOID == rsassaPSS })
         #expect(try RSAPublicKey(spkiDER: platform.ark.subjectPublicKeyInfoDER).bitCount == 4096)
         #expect(try RSAPublicKey(spkiDER: platform.ask.subjectPublicKeyInfoDER).bitCount == 4096)
         #expect(try ECDSAPublicKey(spkiDER: platform.vcek.subjectPublicKeyInfoDER).curve == .p384)

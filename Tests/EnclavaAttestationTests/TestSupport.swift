@@ -55,7 +55,8 @@ func makeTemporaryDirectory(_ prefix: String = "enclava-attest") throws -> Strin
 enum SimFixture {
     static let home: String = (try? makeTemporaryDirectory("enclava-sim")) ?? "/tmp/enclava-sim-fixture-\(getpid())"
     private static let result: Result<SimulatedPlatform, any Error> = Result {
-        try SimulatedPlatform.initialize(home: home, force: false)
+        atexit { try? FileManager.default.removeItem(atPath: SimFixture.home) }
+        return try SimulatedPlatform.initialize(home: home, force: false)
     }
 
     static func platform() throws -> SimulatedPlatform { try result.get() }

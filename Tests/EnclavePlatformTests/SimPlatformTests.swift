@@ -12,7 +12,8 @@ enum Fixture {
         return path.map { String(cString: $0) } ?? "/tmp/enclava-platform-\(getpid())"
     }()
     private static let result: Result<SimulatedPlatform, any Error> = Result {
-        try SimulatedPlatform.initialize(home: home, force: false)
+        atexit { try? FileManager.default.removeItem(atPath: Fixture.home) }
+        return try SimulatedPlatform.initialize(home: home, force: false)
     }
 
     static func platform() throws -> SimulatedPlatform { try result.get() }
