@@ -82,7 +82,8 @@ extension EvidenceVerifier {
     ) throws -> Certificate {
         let leaf = chain[0]
         let last = chain[chain.count - 1]
-        if last.isSelfSigned, !trustAnchors.contains(last) {
+        // A self-issued certificate in the quote claims to be a root: it must be a pinned root, byte for byte.
+        if last.subject == last.issuer, !trustAnchors.contains(last) {
             throw AttestationError(
                 .untrustedRoot, field: "PCK chain root",
                 expected: trustAnchors.map { Hex.encode($0.sha256Fingerprint) }.joined(separator: " or "),
@@ -90,7 +91,7 @@ extension EvidenceVerifier {
                 "the quote's PCK chain ends in \"\(last.subject)\", which is not the pinned Intel SGX Root CA; "
                     + "the quote comes from a test or forged platform")
         }
-        let intermediates = chain.dropFirst().filter { !$0.isSelfSigned }
+        let intermediates = chain.dropFirst().filter { $0.subject != $0.issuer }
         var crls: [CertificateRevocationList] = []
         if let collateral {
             guard collateral.pckCRL.issuer == leaf.issuer, let ca = intermediates.first(where: { $0.subject == leaf.issuer }) else {

@@ -41,7 +41,8 @@ public struct Certificate: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Parses every "CERTIFICATE" block of PEM text, in order.
-    /// - Throws: ``CryptoError`` `.certificateInvalid` when there is none or one is malformed.
+    /// - Throws: ``CryptoError`` `.certificateInvalid` when there is none, one is malformed, or the text
+    ///   ends inside a block (truncated).
     public static func parseChain(pem: String) throws -> [Certificate] {
         var certificates: [Certificate] = []
         var blocks: [String] = []
@@ -57,6 +58,9 @@ public struct Certificate: Sendable, Equatable, CustomStringConvertible {
             } else if current != nil {
                 current!.append(line)
             }
+        }
+        if current != nil {
+            throw CryptoError(.certificateInvalid, "the PEM text ends inside certificate \(blocks.count + 1) (no \"-----END CERTIFICATE-----\"); it was truncated")
         }
         for (index, block) in blocks.enumerated() {
             OpenSSLErrors.clear()
