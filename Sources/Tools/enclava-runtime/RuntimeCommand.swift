@@ -1,0 +1,78 @@
+import ArgumentParser
+import EnclaveRuntime
+import Foundation
+import Logging
+
+/// `enclava-runtime`: the enclave process (DESIGN.md §1, §5).
+@main
+struct RuntimeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enclava-runtime",
+        abstract: "Run an Enclava image inside a TEE and serve attested, encrypted inference over ttrpc.",
+        discussion: "Normally launched by `enclava serve`. Logs go to stderr and never contain secrets.")
+
+    @Option(help: "TEE backend (supported: \(RuntimeOptions.Backend.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var backend: String = "sim"
+
+    @Option(help: "Where to listen, as unix:PATH.")
+    var listen: String
+
+    @Option(help: "The signed enclave image (.eimg) to run.")
+    var image: String
+
+    @Option(name: .customLong("sim-home"), help: "Simulated platform home (default: $ENCLAVA_HOME or ~/.enclava).")
+    var simHome: String?
+
+    @Flag(name: .customLong("allow-unlocked-memory"),
+          help: "Development only: run even if sealed memory cannot be locked in RAM (RLIMIT_MEMLOCK too small).")
+    var allowUnlockedMemory = false
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            fail("--log-level `\(logLevel)` is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "enclava.runtime")
+
+        let options: RuntimeOptions
+        do {
+            options = RuntimeOptions(backend: try RuntimeOptions.Backend(parsing: backend),
+                                     listen: try RuntimeOptions.ListenAddress(parsing: listen),
+                                     imagePath: image,
+                                     simHome: simHome ?? RuntimeOptions.defaultSimHome(),
+                                     allowUnlockedMemory: allowUnlockedMemory)
+        } catch let error as RuntimeError {
+            fail(error.message)
+        }
+
+        let runtime: EnclaveRuntime
+        do {
+            runtime = try await EnclaveRuntime.start(options: options, logger: logger)
+        } catch let error as RuntimeError {
+            fail(error.message)
+        } catch {
+            fail("\(error)")
+        }
+
+        let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { signal in
+            logger.info("signal received, shutting down", metadata: ["signal": "\(signal)"])
+            Task { await runtime.shutdown() }
+        }
+        await runtime.waitUntilStopped()
+        signals.cancel()
+    }
+
+    /// Prints one line to stderr and exits non-zero.
+    private func fail(_ message: String) -> Never {
+        let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        FileHandle.standardError.write(Data("enclava-runtime: \(line)\n".utf8))
+        Foundation.exit(1)
+    }
+}

@@ -1,0 +1,151 @@
+import EnclavaCrypto
+import EnclavaWire
+import EnclavePlatform
+import EnclaveSealing
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The running enclave: platform, image, sealed model, ttrpc server and execution loop (DESIGN.md §5).
+///
+/// ``start(options:platform:engine:group:logger:)`` brings it from `starting` through `loading` to `ready`
+/// or throws a ``RuntimeError`` whose message is the one line the process prints before it exits non-zero.
+/// A Shutdown call answers, refuses new requests, finishes the ones in flight, closes the server and
+/// resumes ``waitUntilStopped()``.
+public actor EnclaveRuntime {
+    /// The request logic (exposed for tests and for the tool's logging).
+    public nonisolated let core: EnclaveCore
+    /// Where the server listens.
+    public nonisolated let listenAddress: RuntimeOptions.ListenAddress
+    private let logger: Logger
+    private var server: TTRPCServer?
+    private var stopping = false
+    private var stopped = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    private init(core: EnclaveCore, listenAddress: RuntimeOptions.ListenAddress, logger: Logger) {
+        self.core = core
+        self.listenAddress = listenAddress
+        self.logger = logger
+    }
+
+    /// Starts an enclave.
+    /// - Parameters:
+    ///   - options: the command-line options.
+    ///   - platform: the TEE platform; nil builds the one `options.backend` names (for `sim`: a
+    ///     ``SimPlatform`` under `options.simHome` measuring this executable). Tests inject their own.
+    ///   - engine: replaces the image's model after it has been loaded and checked (tests only: a model
+    ///     double that blocks, to fill the queue).
+    ///   - group: the event loops of the server.
+    ///   - logger: where to log (never secrets).
+    /// - Throws: ``RuntimeError`` naming the first thing that failed.
+    public static func start(options: RuntimeOptions, platform: (any TEEPlatform)? = nil,
+                             engine: (any InferenceEngine)? = nil,
+                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                             logger: Logger) async throws -> EnclaveRuntime {
+        if options.hardenProcess {
+            for warning in ProcessHardening.apply() { logger.warning("\(warning)") }
+        }
+        let platform = try platform ?? makePlatform(options)
+        logger.info("platform ready", metadata: ["backend": "\(platform.backend)",
+                                                 "measurement": "\(hex(platform.measurement))",
+                                                 "simulated": "\(platform.isSimulated)"])
+        let core = EnclaveCore(platform: platform, sessionLimits: options.sessionLimits)
+        let image = try ModelLoader.openImage(path: options.imagePath)
+        let manifest = image.manifest
+        logger.info("image verified", metadata: ["image": "\(manifest.image.name) \(manifest.image.version)",
+                                                 "manifest_digest": "\(hex(image.manifestDigest))"])
+
+        let runtime = EnclaveRuntime(core: core, listenAddress: options.listen, logger: logger)
+        let handler = EnclaveRequestHandler(core: core) { [weak runtime] in
+            guard let runtime else { return }
+            Task { await runtime.shutdown() }
+        }
+        let server: TTRPCServer
+        do {
+            switch options.listen {
+            case .unix(let path):
+                server = try await TTRPCServer.bind(unixPath: path, handler: handler,
+                                                    maxFrameBytes: manifest.runtime.maxFrameBytes,
+                                                    group: group, logger: logger)
+            }
+        } catch {
+            throw RuntimeError(.listenFailed, "cannot listen on \(options.listen): \(error)")
+        }
+        await runtime.setServer(server)
+        logger.info("listening", metadata: ["listen": "\(options.listen)"])
+
+        await core.beginLoading(modelName: manifest.image.name)
+        do {
+            var serving = try ModelLoader.load(image: image, platform: platform,
+                                               lockPolicy: options.memoryLockPolicy,
+                                               tensorLimits: options.tensorLimits, logger: logger)
+            if let engine {
+                serving = EnclaveCore.Serving(engine: engine, manifestDigest: serving.manifestDigest,
+                                              modelName: serving.modelName, threads: serving.threads,
+                                              maxQueue: serving.maxQueue, tensorLimits: serving.tensorLimits)
+            }
+            await core.loaded(serving)
+        } catch {
+            let message = (error as? RuntimeError)?.message ?? "\(error)"
+            await core.failed(message)
+            logger.error("startup failed", metadata: ["reason": "\(message)"])
+            await runtime.shutdown(delay: .zero)
+            throw error
+        }
+        logger.info("ready", metadata: ["model": "\(manifest.image.name)",
+                                        "threads": "\(manifest.runtime.threads)",
+                                        "max_queue": "\(manifest.runtime.maxQueue)"])
+        return runtime
+    }
+
+    /// Stops the enclave: refuses new requests, finishes queued ones, closes the server. Idempotent.
+    /// - Parameter delay: time given to the answers already written (the Shutdown answer, in-flight
+    ///   results) to reach the socket before connections close.
+    public func shutdown(delay: Duration = .milliseconds(50)) async {
+        guard !stopping else { return await waitUntilStopped() }
+        stopping = true
+        logger.info("shutting down")
+        _ = await core.beginShutdown()
+        if delay > .zero { try? await Task.sleep(for: delay) }
+        await core.stop()
+        if delay > .zero { try? await Task.sleep(for: delay) }
+        await server?.close()
+        server = nil
+        stopped = true
+        logger.info("stopped")
+        let waiting = waiters
+        waiters.removeAll()
+        for waiter in waiting { waiter.resume() }
+    }
+
+    /// Returns once the enclave has stopped (after a Shutdown call or ``shutdown(delay:)``).
+    public func waitUntilStopped() async {
+        if stopped { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func setServer(_ server: TTRPCServer) {
+        self.server = server
+    }
+
+    private static func makePlatform(_ options: RuntimeOptions) throws -> any TEEPlatform {
+        switch options.backend {
+        case .sim:
+            do {
+                return try SimPlatform(home: options.simHome)
+            } catch {
+                throw RuntimeError(.platformUnavailable, "the simulated platform under \(options.simHome) "
+                                   + "is not usable: \(error)")
+            }
+        }
+    }
+}
+
+/// Lower-case hex, for logs of public values (measurements, digests).
+func hex(_ bytes: [UInt8]) -> String {
+    bytes.map { byte in
+        let text = String(byte, radix: 16)
+        return byte < 16 ? "0" + text : text
+    }.joined()
+}

@@ -1,0 +1,98 @@
+import EnclavaCrypto
+import EnclavaImage
+import EnclaveInference
+import EnclavePlatform
+import EnclaveSealing
+import Logging
+
+/// Startup steps that turn an `.eimg` into a servable model (DESIGN.md §4, §5): verify the image
+/// signature, unseal the data-encryption key with the platform sealing key, decrypt the model into sealed
+/// memory and load it. Every failure is a ``RuntimeError`` whose message is one line with the fix.
+enum ModelLoader {
+    /// Opens an image and verifies its header signature.
+    static func openImage(path: String) throws -> EnclaveImage {
+        do {
+            return try EnclaveImage.open(path: path)
+        } catch {
+            throw RuntimeError(.imageInvalid, "cannot use image \(path): \(describe(error))")
+        }
+    }
+
+    /// Unseals, decrypts and loads the model of a verified image.
+    static func load(image: EnclaveImage, platform: any TEEPlatform, lockPolicy: MemoryLockPolicy,
+                     tensorLimits: TensorLimits, logger: Logger) throws -> EnclaveCore.Serving {
+        let manifest = image.manifest
+        let dek = try unsealDEK(image: image, platform: platform)
+        guard let asset = image.assets.first(where: { $0.role == .model }) else {
+            throw RuntimeError(.modelInvalid, "the image has no model asset; repackage it")
+        }
+        let size = Int(asset.plaintextSize)
+        let model: InferenceModel
+        do {
+            let region = try SealedRegion(count: size, lockPolicy: lockPolicy)
+            if !region.isLocked {
+                logger.warning("sealed memory is NOT locked in RAM (--allow-unlocked-memory); development only")
+            }
+            try region.withUnsafeMutableBytes { buffer in
+                try image.decryptAsset(asset, dek: dek, into: buffer)
+            }
+            model = try region.withUnsafeBytes { bytes in
+                try InferenceModel(onnx: bytes, memoryLockPolicy: lockPolicy)
+            }
+        } catch let error as SealedMemoryError {
+            throw RuntimeError(.sealedMemory, error.message)
+        } catch let error as InferenceError where error.code == .resourceLimit {
+            throw RuntimeError(.sealedMemory, "cannot load the model \(asset.name): \(error.message)")
+        } catch let error as InferenceError {
+            throw RuntimeError(.modelInvalid, "cannot load the model \(asset.name): \(error.message)")
+        } catch {
+            throw RuntimeError(.modelInvalid, "cannot decrypt the model \(asset.name): \(describe(error))")
+        }
+        logger.info("model loaded", metadata: ["asset": "\(asset.name)", "bytes": "\(size)",
+                                               "inputs": "\(model.inputs.map(\.description).joined(separator: "; "))"])
+        return EnclaveCore.Serving(engine: model, manifestDigest: image.manifestDigest, modelName: manifest.image.name,
+                                   threads: manifest.runtime.threads, maxQueue: manifest.runtime.maxQueue,
+                                   tensorLimits: tensorLimits)
+    }
+
+    /// Finds the sealed key wrapping and opens it with `platform.sealingKey(purpose:)`.
+    static func unsealDEK(image: EnclaveImage, platform: any TEEPlatform) throws -> SecureBytes {
+        let sealed = image.keyWrappings.first { if case .sealed = $0 { true } else { false } }
+        guard let wrapping = sealed else {
+            if image.manifest.keys.release == .owner || image.keyWrappings.contains(where: { $0.kind == "owner" }) {
+                throw RuntimeError(.ownerKeyRelease, "the image's key is released by its owner (ProvisionKey), which "
+                                   + "arrives in a later release; package it with `enclava package --seal-for sim`")
+            }
+            throw RuntimeError(.noSealedKey, "the image carries no sealed key; package it with `enclava package --seal-for sim`")
+        }
+        let sealingKey: SecureBytes
+        do {
+            sealingKey = try platform.sealingKey(purpose: EnclavaProtocolLabels.dekSealingPurpose)
+        } catch {
+            throw RuntimeError(.platformUnavailable, "the platform cannot derive a sealing key: \(describe(error))")
+        }
+        if case .sealed(let record) = wrapping, !record.measurement.isEmpty, record.measurement != platform.measurement {
+            throw RuntimeError(.unsealFailed, "the image key is sealed for runtime measurement "
+                               + "\(hex(record.measurement).prefix(16))… but this runtime measures "
+                               + "\(hex(platform.measurement).prefix(16))…; repackage the image with --seal-for sim "
+                               + "for this enclava-runtime binary")
+        }
+        do {
+            return try KeyWrap.unsealDEK(wrapping, sealingKey: sealingKey, manifestDigest: image.manifestDigest,
+                                         measurement: platform.measurement)
+        } catch {
+            throw RuntimeError(.unsealFailed, describe(error))
+        }
+    }
+
+    /// The message of an error from another module, without its source location.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as ImageError: error.message
+        case let error as PlatformError: error.message
+        case let error as CryptoError: error.message
+        case let error as RuntimeError: error.message
+        default: "\(error)"
+        }
+    }
+}

@@ -1,0 +1,302 @@
+import EnclavaAttestation
+import EnclavaClient
+import EnclavaCrypto
+import EnclavaWire
+import EnclavePlatform
+import Foundation
+import SwiftProtobuf
+import Testing
+@testable import EnclaveRuntime
+
+/// A man in the middle: forwards calls to the real enclave and lets a test rewrite what comes back.
+struct TamperingTransport: EnclaveTransport {
+    let inner: TTRPCClient
+    let rewriteEvidence: @Sendable (inout Enclava_V1_GetEvidenceResponse) -> Void
+
+    func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: EnclaveService.Method, _ request: Request, as type: Response.Type, timeout: Duration
+    ) async throws -> Response {
+        let response = try await inner.call(method, request, as: type, timeout: timeout)
+        guard var evidence = response as? Enclava_V1_GetEvidenceResponse else { return response }
+        rewriteEvidence(&evidence)
+        return evidence as! Response
+    }
+
+    func close() async { await inner.close() }
+}
+
+/// Package → start the runtime in this process → attest → encrypted inference, and every way to attack it.
+@Suite(.serialized) struct EndToEndTests {
+    let world: EndToEndWorld
+
+    init() throws { world = try EndToEndWorld.shared.get() }
+
+    func connect(_ endpoint: TTRPCEndpoint) async throws -> ConfidentialSession {
+        try await ConfidentialSession.connect(to: endpoint, policy: world.policy(), verifier: world.verifier)
+    }
+
+    func expectRemote(_ reason: String, _ body: () async throws -> Void) async {
+        do {
+            try await body()
+            Issue.record("expected \(reason)")
+        } catch let error as ClientError {
+            #expect(error.code == .remote, "\(error)")
+            #expect(error.remoteReason == reason, "\(error)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    func expectClient(_ code: ClientError.Code, _ body: () async throws -> Void) async -> ClientError? {
+        do {
+            try await body()
+            Issue.record("expected \(code)")
+        } catch let error as ClientError {
+            #expect(error.code == code, "\(error)")
+            return error
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+        return nil
+    }
+
+    @Test func goldenInferenceMatchesOnnxRuntime() async throws {
+        let (runtime, endpoint) = try await world.startRuntime()
+        let session = try await connect(endpoint)
+        #expect(session.verifiedEvidence.isSimulated)
+        #expect(session.verifiedEvidence.measurement == world.platform.measurement)
+        #expect(session.verifiedEvidence.manifestDigest == world.manifestDigest)
+        #expect(session.modelName == "fraud-detector")
+        let golden = try Golden.load()
+        for _ in 0..<2 {   // two requests in sequence on one session
+            let outputs = try await session.infer(golden.inputs)
+            for (name, expected) in golden.outputs {
+                let actual = try #require(outputs[name])
+                #expect(actual.shape == expected.shape)
+                let got = try #require(TensorJSON.floats(of: actual))
+                let want = try #require(TensorJSON.floats(of: expected))
+                #expect(got.count == want.count)
+                for (a, b) in zip(got, want) { #expect(abs(a - b) <= 1e-5, "\(name): \(a) vs \(b)") }
+            }
+        }
+        // A wrong input shape is refused by the model, inside the encrypted result, naming the input.
+        var bad = golden.inputs
+        bad["features"] = TensorJSON.float32(shape: [1, 3], [1, 2, 3])
+        let refusal = await expectClient(.modelRejected) { _ = try await session.infer(bad) }
+        #expect(refusal?.message.contains("features") == true)
+        // The session survives a refusal.
+        _ = try await session.infer(golden.inputs)
+        await session.close()
+        await runtime.shutdown()
+    }
+
+    @Test func aTamperedRequestFailsToDecryptAndPoisonsTheSession() async throws {
+        let (runtime, endpoint) = try await world.startRuntime()
+        let session = try await connect(endpoint)
+        let golden = try Golden.load()
+        var payload = Enclava_V1_InferPayload()
+        payload.inputs = golden.inputs
+        var first = try await session.makeRequest(payload: payload)
+        let second = try await session.makeRequest(payload: payload)
+        var bytes = [UInt8](first.ciphertext)
+        bytes[bytes.count / 3] ^= 0x40
+        first.ciphertext = Data(bytes)
+        await expectRemote("REQUEST_DECRYPTION_FAILED") { _ = try await session.send(first) }
+        // The enclave refuses the session from now on, even a valid next request…
+        await expectRemote("SESSION_POISONED") { _ = try await session.send(second) }
+        // …and this side refuses to use it again.
+        _ = await expectClient(.sessionUnusable) { _ = try await session.infer(golden.inputs) }
+        // A new session works.
+        let fresh = try await connect(endpoint)
+        _ = try await fresh.infer(golden.inputs)
+        await fresh.close()
+        await session.close()
+        await runtime.shutdown()
+    }
+
+    @Test func aTamperedResponseFailsToDecrypt() async throws {
+        let (runtime, endpoint) = try await world.startRuntime()
+        let session = try await connect(endpoint)
+        var payload = Enclava_V1_InferPayload()
+        payload.inputs = try Golden.load().inputs
+        let request = try await session.makeRequest(payload: payload)
+        var response = try await session.send(request)
+        var bytes = [UInt8](response.ciphertext)
+        bytes[0] ^= 0x01
+        response.ciphertext = Data(bytes)
+        _ = await expectClient(.responseDecryptionFailed) { _ = try await session.openResponse(response, for: request.sequence) }
+        _ = await expectClient(.sessionUnusable) { _ = try await session.makeRequest(payload: payload) }
+        await session.close()
+        await runtime.shutdown()
+    }
+
+    @Test func aResponseForAnotherSequenceIsRefused() async throws {
+        let (runtime, endpoint) = try await world.startRuntime()
+        let session = try await connect(endpoint)
+        var payload = Enclava_V1_InferPayload()
+        payload.inputs = try Golden.load().inputs
+        let request = try await session.makeRequest(payload: payload)
+        var response = try await session.send(request)
+        response.sequence += 1
+        _ = await expectClient(.responseSequenceMismatch) { _ = try await session.openResponse(response, for: request.sequence) }
+        await session.close()
+        await runtime.shutdown()
+    }
+
+    @Test func replayAndReorderAreRefused() async throws {
+        let (runtime, endpoint) = try await world.startRuntime()
+        let session = try await connect(endpoint)
+        var payload = Enclava_V1_InferPayload()
+        payload.inputs = try Golden.load().inputs
+        let r0 = try await session.makeRequest(payload: payload)
+        let r1 = try await session.makeRequest(payload: payload)
+        // Reorder: 1 before 0.
+        await expectRemote("SEQUENCE_OUT_OF_ORDER") { _ = try await session.send(r1) }
+        let a0 = try await session.send(r0)
+        #expect(try await !session.openResponse(a0, for: 0).hasError)
+        // Replay of 0.
+        await expectRemote("SEQUENCE_OUT_OF_ORDER") { _ = try await session.send(r0) }
+        // Neither harmed the session.
+        let a1 = try await session.send(r1)
+        #expect(try await !session.openResponse(a1, for: 1).hasError)
+        _ = try await session.infer(payload.inputs)
+        await session.close()
+        await runtime.shutdown()
+    }
+
+    @Test func aSubstitutedHPKEKeyIsRefused() async throws {
+        let (runtime, endpoint) = try await world.startRuntime()
+        let attacker = X25519PrivateKey().publicKey
+        let transport = TamperingTransport(inner: try await TTRPCClient.connect(to: endpoint)) { evidence in
+            evidence.hpkePublicKey = Data(attacker)
+        }
+        let error = await expectClient(.attestationFailed) {
+            _ = try await ConfidentialSession.connect(using: transport, policy: world.policy(), verifier: world.verifier)
+        }
+        #expect(error?.attestationError?.code == .hpkeKeyMismatch)
+        await transport.close()
+        await runtime.shutdown()
+    }
+
+    @Test func aWrongMeasurementOrManifestDigestIsRefused() async throws {
+        let (runtime, endpoint) = try await world.startRuntime()
+        let wrongMeasurement = await expectClient(.attestationFailed) {
+            _ = try await ConfidentialSession.connect(to: endpoint, policy: world.policy(measurement: [UInt8](repeating: 0x11, count: 48)),
+                                                      verifier: world.verifier)
+        }
+        #expect(wrongMeasurement?.attestationError?.code == .measurementMismatch)
+        let wrongDigest = await expectClient(.attestationFailed) {
+            _ = try await ConfidentialSession.connect(to: endpoint, policy: world.policy(manifestDigest: [UInt8](repeating: 0x22, count: 48)),
+                                                      verifier: world.verifier)
+        }
+        #expect(wrongDigest?.attestationError?.code == .manifestDigestMismatch)
+        await runtime.shutdown()
+    }
+
+    @Test func rawProtocolErrors() async throws {
+        let (runtime, endpoint) = try await world.startRuntime()
+        let client = try await TTRPCClient.connect(to: endpoint)
+        // A nonce that is not 32 bytes.
+        var evidenceRequest = Enclava_V1_GetEvidenceRequest()
+        evidenceRequest.nonce = Data(count: 31)
+        await #expect(throws: RPCError.self) { _ = try await client.call(.getEvidence, evidenceRequest, as: Enclava_V1_GetEvidenceResponse.self) }
+        do {
+            _ = try await client.call(.getEvidence, evidenceRequest, as: Enclava_V1_GetEvidenceResponse.self)
+        } catch let error as RPCError {
+            #expect(error.code == .invalidArgument && error.reason == "INVALID_NONCE")
+        }
+        // OpenSession with evidence this enclave never issued.
+        var open = Enclava_V1_OpenSessionRequest()
+        open.enc = Data(X25519PrivateKey().publicKey)
+        open.evidenceDigest = Data(SHA2.sha384([1, 2, 3]))
+        do {
+            _ = try await client.call(.openSession, open, as: Enclava_V1_OpenSessionResponse.self)
+            Issue.record("opened a session on unknown evidence")
+        } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition && error.reason == "UNKNOWN_EVIDENCE")
+        }
+        // Infer on an unknown session.
+        var infer = Enclava_V1_InferRequest()
+        infer.sessionID = Data(count: 16)
+        do {
+            _ = try await client.call(.infer, infer, as: Enclava_V1_InferResponse.self)
+            Issue.record("inferred on an unknown session")
+        } catch let error as RPCError {
+            #expect(error.code == .notFound && error.reason == "SESSION_NOT_FOUND")
+        }
+        // ProvisionKey is for a later release.
+        do {
+            _ = try await client.call(.provisionKey, Enclava_V1_ProvisionKeyRequest(), as: Enclava_V1_ProvisionKeyResponse.self)
+            Issue.record("ProvisionKey answered OK")
+        } catch let error as RPCError {
+            #expect(error.code == .unimplemented)
+        }
+        // Health says ready, with no secrets.
+        let health = try await client.call(.health, Enclava_V1_HealthRequest(), as: Enclava_V1_HealthResponse.self)
+        #expect(health.state == .ready && health.modelName == "fraud-detector" && health.backend == "sim")
+        await client.close()
+        await runtime.shutdown()
+    }
+
+    @Test func aFullQueueAnswersResourceExhausted() async throws {
+        // A copy of the fraud detector with one worker and a queue of one, and a model that blocks.
+        let folder = try makeTemporaryDirectory("enclava-q")
+        let source = EndToEndWorld.fraudDetector
+        var manifest = try String(contentsOf: source.appendingPathComponent("manifest.toml"), encoding: .utf8)
+        manifest = manifest.replacingOccurrences(of: "threads = 2", with: "threads = 1")
+            .replacingOccurrences(of: "max_queue = 64", with: "max_queue = 1")
+        try manifest.write(toFile: folder + "/manifest.toml", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: source.appendingPathComponent("model.onnx").path, toPath: folder + "/model.onnx")
+        let image = folder + "/small-queue.eimg"
+        let digest = try EndToEndWorld.package(manifest: folder + "/manifest.toml", output: image, simulated: world.simulated,
+                                      measurement: world.platform.measurement, signer: world.signer)
+        let gate = Gate()
+        let (runtime, endpoint) = try await world.startRuntime(imagePath: image, engine: BlockingEngine(gate: gate))
+        let session = try await ConfidentialSession.connect(to: endpoint, policy: world.policy(manifestDigest: digest),
+                                                            verifier: world.verifier)
+        var payload = Enclava_V1_InferPayload()
+        payload.inputs = try Golden.load().inputs
+        let requests = try await [session.makeRequest(payload: payload), session.makeRequest(payload: payload),
+                                  session.makeRequest(payload: payload)]
+        let running = Task { try await session.send(requests[0]) }
+        try await waitUntil { await runtime.core.queuedAndRunning() == (0, 1) }
+        let waiting = Task { try await session.send(requests[1]) }
+        try await waitUntil { await runtime.core.queuedAndRunning() == (1, 1) }
+        await expectRemote("QUEUE_FULL") { _ = try await session.send(requests[2]) }
+        gate.open()
+        #expect(try await !session.openResponse(running.value, for: 0).hasError)
+        #expect(try await !session.openResponse(waiting.value, for: 1).hasError)
+        await session.close()
+        await runtime.shutdown()
+    }
+
+    @Test func shutdownAnswersThenStops() async throws {
+        let (runtime, endpoint) = try await world.startRuntime()
+        let client = try await TTRPCClient.connect(to: endpoint)
+        _ = try await client.call(.shutdown, Enclava_V1_ShutdownRequest(), as: Enclava_V1_ShutdownResponse.self)
+        await runtime.waitUntilStopped()
+        await client.close()
+        await #expect(throws: (any Error).self) { _ = try await TTRPCClient.connect(to: endpoint) }
+    }
+
+    @Test func startupRefusesAnImageSealedForAnotherMeasurement() async throws {
+        let other = RemeasuredPlatform(base: world.platform, measurement: [UInt8](repeating: 0x5A, count: 48))
+        do {
+            _ = try await world.startRuntime(platform: other)
+            Issue.record("started with the wrong measurement")
+        } catch let error as RuntimeError {
+            #expect(error.code == .unsealFailed)
+            #expect(!error.message.contains("\n"))
+        }
+    }
+
+    @Test func startupRefusesAMissingImage() async throws {
+        do {
+            _ = try await world.startRuntime(imagePath: world.directory + "/missing.eimg")
+            Issue.record("started without an image")
+        } catch let error as RuntimeError {
+            #expect(error.code == .imageInvalid)
+            #expect(error.message.contains("missing.eimg"))
+        }
+    }
+}
