@@ -1,0 +1,67 @@
+import EnclavaCrypto
+import Foundation
+import Testing
+@testable import EnclavaAttestation
+
+/// TDX and SGX quotes as `Evidence`: the report-data binding and the policy after the quote checks.
+@Suite struct IntelEvidencePolicyTests {
+    static let nonce = [UInt8](repeating: 0x42, count: 32)
+    static let digest = SHA2.sha384(Array("manifest".utf8))
+    static let key = [UInt8](repeating: 0x07, count: 32)
+
+    static func policy(measurement: [UInt8], allowDebug: Bool = false) -> AttestationPolicy {
+        AttestationPolicy(
+            allowedPlatforms: [.tdx, .sgx], allowSimulation: false, allowDebug: allowDebug,
+            expectedMeasurements: [Hex.encode(measurement)], expectedManifestDigests: [Hex.encode(digest)])
+    }
+
+    /// Real quotes carry their own report data, not Enclava's binding: refused at the binding step.
+    @Test(arguments: IntelTestData.samples)
+    func realQuotesFailTheBinding(_ sample: IntelTestData.Sample) throws {
+        let evidence = Evidence(platform: sample.platform, blob: try IntelTestData.bytes(sample.file), certificates: [])
+        let error = IntelTestData.attestationError {
+            _ = try IntelTestData.verifier.verifyIntelEvidence(
+                evidence, nonce: Self.nonce, manifestDigest: Self.digest, hpkePublicKey: Self.key,
+                policy: Self.policy(measurement: [0]), at: sample.time)
+        }
+        #expect(error?.code == .reportDataMismatch)
+    }
+
+    /// The policy steps on a real checked quote whose report data is replaced by a binding (the binding
+    /// cannot be forged into a real quote, so this exercises the steps after it).
+    @Test func policyStepsOnCheckedQuotes() throws {
+        let binding = ReportData.make(nonce: Self.nonce, manifestDigest: Self.digest, hpkePublicKey: Self.key)
+        for sample in IntelTestData.samples {
+            let bytes = try IntelTestData.bytes(sample.file)
+            let real: CheckedIntelEvidence = sample.platform == .tdx
+                ? CheckedIntelEvidence(try IntelTestData.verifier.verifyTDX(quote: bytes, at: sample.time))
+                : CheckedIntelEvidence(try IntelTestData.verifier.verifySGX(quote: bytes, at: sample.time))
+            let checked = CheckedIntelEvidence(
+                measurement: real.measurement, reportData: binding, isDebug: real.isDebug, root: real.root, claims: real.claims)
+            let evidence = Evidence(platform: sample.platform, blob: bytes, certificates: [])
+            func finish(_ policy: AttestationPolicy, key: [UInt8] = Self.key) throws -> VerifiedEvidence {
+                try EvidenceVerifier.finishIntel(
+                    checked, evidence: evidence, nonce: Self.nonce, manifestDigest: Self.digest, hpkePublicKey: key, policy: policy)
+            }
+            if real.isDebug {
+                let error = IntelTestData.attestationError { _ = try finish(Self.policy(measurement: real.measurement)) }
+                #expect(error?.code == .debugNotAllowed, "\(sample.file)")
+            }
+            let verified = try finish(Self.policy(measurement: real.measurement, allowDebug: real.isDebug))
+            #expect(verified.platform == sample.platform && !verified.isSimulated)
+            #expect(verified.measurement == real.measurement)
+            #expect(verified.rootFingerprint == IntelRootCertificates.sgxRootCA.sha256Fingerprint)
+            #expect(verified.evidenceDigest == SHA2.sha384(bytes))
+            let wrongMeasurement = IntelTestData.attestationError { _ = try finish(Self.policy(measurement: [1, 2, 3], allowDebug: true)) }
+            #expect(wrongMeasurement?.code == .measurementMismatch)
+            let wrongKey = IntelTestData.attestationError { _ = try finish(Self.policy(measurement: real.measurement, allowDebug: true), key: [UInt8](repeating: 1, count: 32)) }
+            #expect(wrongKey?.code == .hpkeKeyMismatch)
+        }
+    }
+
+    /// The debug samples (trustee's TD and Occlum enclave) are refused by default and accepted with allow_debug.
+    @Test func debugSamplesAreTheTrusteeOnes() throws {
+        let debug = try IntelTestData.samples.filter { try IntelTestData.verify($0).isDebug }.map(\.file)
+        #expect(debug == ["tdx/trustee/tdx_quote_4.dat", "sgx/trustee/occlum_quote.dat"])
+    }
+}
