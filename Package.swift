@@ -54,7 +54,8 @@ var targets: [Target] = [
     ),
 
     // MARK: Shared
-    .target(name: "EnclavaWire", dependencies: [protobuf, nio, logging],
+    .target(name: "EnclavaWire", dependencies: [protobuf, nio, nioPosix, logging,
+                                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Sources/Shared/EnclavaWire", exclude: ["Protos"], swiftSettings: strict),
     .target(name: "EnclavaCrypto", dependencies: ["COpenSSL"],
             path: "Sources/Shared/EnclavaCrypto", swiftSettings: strict),
@@ -78,7 +79,8 @@ var targets: [Target] = [
             path: "Sources/Trusted/EnclaveRuntime", swiftSettings: strict),
 
     // MARK: Untrusted
-    .target(name: "HostBridge", dependencies: ["EnclavaWire", nio, nioPosix, logging],
+    .target(name: "HostBridge", dependencies: ["EnclavaWire", nio, nioPosix, logging,
+                                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Sources/Untrusted/HostBridge", swiftSettings: strict),
 
     // MARK: Client
@@ -101,7 +103,7 @@ var targets: [Target] = [
             path: "Sources/Testing/EnclavaTesting", swiftSettings: strict),
 
     // MARK: Tests (mirror Sources/)
-    .testTarget(name: "EnclavaWireTests", dependencies: ["EnclavaWire", nio, protobuf],
+    .testTarget(name: "EnclavaWireTests", dependencies: ["EnclavaWire", nio, nioPosix, protobuf],
                 path: "Tests/EnclavaWireTests"),
     .testTarget(name: "EnclavaCryptoTests", dependencies: ["EnclavaCrypto"],
                 path: "Tests/EnclavaCryptoTests", resources: [.copy("Vectors")]),
