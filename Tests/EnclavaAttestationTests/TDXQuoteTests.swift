@@ -165,12 +165,35 @@ import Testing
     @Test func goTDXGuestV5QuoteWithSameFMSPCCollateral() throws {
         let bytes = try IntelTestData.bytes("tdx/go-tdx-guest/quote_v5_sample.dat")
         let collateral = try IntelTestData.dcapCollateral("tdx/dcap-qvl/tdx_quote_outdated_collateral.json")
-        do {
-            let checked = try verifier.verifyTDX(quote: bytes, collateral: collateral, at: TestData.date("2026-02-19T00:00:00Z"))
-            #expect(checked.tcb != nil)
-        } catch let error as AttestationError {
-            // Only a TCB verdict may stop it: every signature, chain and CRL check must pass.
-            #expect(error.code == .tcbMismatch, "\(error)")
+        let checked = try verifier.verifyTDX(quote: bytes, collateral: collateral, at: TestData.date("2026-02-19T00:00:00Z"))
+        // PCK SGX SVNs 04 04 02 02 04 01 00 05, PCESVN 13 and TEE_TCB_SVN 0b 01 04 … reach the newest level;
+        // TDX module TDX_01 at SVN 11 ≥ 6.
+        let tcb = try #require(checked.tcb)
+        #expect(tcb.status == .upToDate && tcb.advisoryIDs.isEmpty)
+        #expect(tcb.tdxModuleStatus == .upToDate)
+        #expect(tcb.tcbEvaluationDataNumber == 18)
+    }
+    /// A v5 quote with a TDX 1.0 body (type 2), built from the v4 sample's bytes: it parses like the v4 body
+    /// (the signature then fails: it covered the v4 layout). Wrong body types and sizes are malformed.
+    @Test func v5BodyType2AndBadBodyHeaders() throws {
+        let v4 = try IntelTestData.bytes("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat")
+        let parsedV4 = try TDXQuote(parsing: v4)
+        func v5(type: UInt16, size: UInt32) -> [UInt8] {
+            var header = Array(v4[0..<48])
+            header[0] = 5
+            return header + [UInt8(type & 0xFF), UInt8(type >> 8)] + (0..<4).map { UInt8(truncatingIfNeeded: size >> (8 * UInt32($0))) }
+                + Array(v4[48...])
+        }
+        let quote = try TDXQuote(parsing: v5(type: 2, size: 584))
+        #expect(quote.bodyType == 2 && quote.body == parsedV4.body && quote.body.teeTCBSVN2 == nil)
+        #expect(quote.byteCount == parsedV4.byteCount + 6)
+        let error = IntelTestData.attestationError {
+            _ = try verifier.verifyTDX(quote: v5(type: 2, size: 584), at: TestData.date("2023-07-01T01:00:00Z"))
+        }
+        #expect(error?.field == "quote signature")
+        for (type, size, field) in [(1, 384, "body_type"), (4, 584, "body_type"), (2, 648, "body_size"), (3, 584, "body_size"), (2, 0xFFFF_FFFF, "body_size")] {
+            let error = IntelTestData.attestationError { _ = try TDXQuote(parsing: v5(type: UInt16(type), size: UInt32(size))) }
+            #expect(error?.code == .malformedEvidence && error?.field == field, "type \(type) size \(size)")
         }
     }
 }
