@@ -39,7 +39,25 @@ public final class TestProcess: @unchecked Sendable {
     }
 
     /// Starts the process in the background.
-    public func start() throws { try process.run() }
+    ///
+    /// `Process` passes the calling thread's signal mask on to the child, and Swift concurrency threads block
+    /// most signals, so the child is spawned from a fresh thread with an empty mask: it then reacts to
+    /// SIGTERM and SIGINT as it would when started from a shell.
+    public func start() throws {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var failure: (any Error)?
+        let process = self.process
+        let thread = Thread {
+            var none = sigset_t()
+            sigemptyset(&none)
+            pthread_sigmask(SIG_SETMASK, &none, nil)
+            do { try process.run() } catch { failure = error }
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        if let failure { throw failure }
+    }
 
     /// Output so far.
     public var stdoutSoFar: String { lock.lock(); defer { lock.unlock() }; return String(decoding: outData, as: UTF8.self) }

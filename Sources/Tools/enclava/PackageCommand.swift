@@ -58,10 +58,11 @@ struct PackageCommand: AsyncParsableCommand {
             try CLI.requireOutputFolder(keyPath)
             wrapping = .owner(keyOutputPath: keyPath)
         }
-        let quiet = self.quiet
+        // Progress goes to a terminal only, so that scripts see exactly one line when something fails.
+        let quiet = self.quiet || isatty(STDERR_FILENO) == 0
         let summary = try ImagePackager.package(manifestPath: manifest, signer: key, outputPath: out, wrapping: wrapping,
                                                 progress: { if !quiet { CLI.note($0) } })
-        guard !quiet else { return }
+        guard !self.quiet else { return }
         print("wrote \(summary.outputPath) (\(summary.imageSize) bytes)")
         print("  image            \(summary.name) \(summary.version)")
         print("  manifest digest  \(summary.manifestDigestHex)")
