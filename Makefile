@@ -33,9 +33,11 @@ test: deps
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test --skip-build
 
+# The end-to-end demo (debug build: the demo model is tiny, and it shares the build with `make test`).
 demo: deps
-	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
-	@bash Manifests/demo.sh "$$($(SWIFT) build -c release --show-bin-path)"
+	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --product enclava
+	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --product enclava-runtime
+	@bash Manifests/demo.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)"
 
 # Regenerates the committed protobuf code (Swift for the wire and image headers, C for ONNX).
 protos:

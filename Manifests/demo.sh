@@ -38,7 +38,7 @@ step "3/6 pin what the client will accept: this image, this runtime, simulation 
 
 step "4/6 launch the host bridge and the enclave"
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || echo 17443)
-"$enclava" serve --image "$work/fraud.eimg" --backend sim --listen "127.0.0.1:$port" &
+"$enclava" serve --image "$work/fraud.eimg" --backend sim --listen "127.0.0.1:$port" --log-level warning &
 serve_pid=$!
 for _ in $(seq 1 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break

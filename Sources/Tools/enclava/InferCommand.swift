@@ -51,10 +51,9 @@ struct InferenceInputOptions: ParsableArguments {
             print("  \(name) = \(TensorJSON.encode(outputs[name]!))")
         }
         print("verified enclave:")
-        print("  platform         \(evidence.platform.rawValue)\(evidence.isSimulated ? " (SIMULATED — not hardware)" : "")")
-        print("  measurement      \(evidence.measurementHex)")
-        print("  manifest digest  \(evidence.manifestDigestHex)")
-        for (key, value) in evidence.claims { print("  \(key.padding(toLength: 16, withPad: " ", startingAt: 0)) \(value)") }
+        var lines = evidence.claims
+        if !lines.contains(where: { $0.0 == "manifest digest" }) { lines.append(("manifest digest", evidence.manifestDigestHex)) }
+        for (key, value) in lines { print("  \(key.padding(toLength: 16, withPad: " ", startingAt: 0)) \(value)") }
     }
 }
 
