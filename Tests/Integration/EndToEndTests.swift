@@ -103,4 +103,36 @@ import Testing
                                      "--input", "features=\(golden.featuresJSON)", "--json"])
         #expect(infer.status == 0, "a well-behaved client was affected: \(infer.stderr)")
     }
+
+    @Test func runtimeRefusesHostileFramesAndKeepsServing() throws {
+        let golden = try Golden.load(fixture.root)
+        let folder = try TestPaths.makeTemporaryDirectory(prefix: "enclava-rt")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let socket = folder.appendingPathComponent("enclave.sock").path
+        let runtime = TestProcess(fixture.runtime, ["--backend", "sim", "--listen", "unix:\(socket)",
+                                                    "--image", fixture.image.path, "--sim-home", fixture.home.path],
+                                  environment: fixture.environment)
+        try runtime.start()
+        defer { runtime.signal(SIGTERM); _ = runtime.wait(timeout: 30) }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && (try? RawSocket(unixPath: socket)) == nil {
+            try #require(runtime.process.isRunning, "runtime exited: \(runtime.stderrSoFar)")
+            usleep(100_000)
+        }
+
+        let oversized = try RawSocket(unixPath: socket)
+        try oversized.send(RawSocket.frameHeader(length: 9 << 20, streamID: 1, type: 1) + [UInt8](repeating: 0x41, count: 9 << 20))
+        let answer = try oversized.receive(atLeast: 10, timeout: 20)
+        #expect(ByteSearch.statusCode(inResponseFrame: answer) == 8, "expected RESOURCE_EXHAUSTED from the runtime")
+
+        let garbage = try RawSocket(unixPath: socket)
+        try garbage.send([0, 0, 0, 4, 0, 0, 0, 1, 0x7F, 0] + [UInt8](repeating: 0xEE, count: 60))
+        #expect(garbage.waitForClose(timeout: 10))
+
+        // The policy pins the same image and runtime, so a direct client (no bridge) is served as before.
+        let infer = try fixture.run(["infer", "--endpoint", "unix:\(socket)", "--policy", fixture.policy.path,
+                                     "--input", "features=\(golden.featuresJSON)", "--json"])
+        #expect(infer.status == 0, "a well-behaved client was affected: \(infer.stderr)")
+        #expect(runtime.process.isRunning)
+    }
 }
