@@ -39,6 +39,17 @@ demo: deps
 	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --product enclava-runtime
 	@bash Manifests/demo.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)"
 
+# Benchmarks, not tests (nothing asserts a time). SGEMM GFLOP/s per kernel variant (1 and 2 threads) on
+# the BERT shapes beside numpy's OpenBLAS, then ours/OpenBLAS per shape. Release build, own scratch path.
+BENCH_SCRATCH ?= .build-bench
+BENCH_SWIFT = ENCLAVA_ONLY=enclava-bench $(SWIFT)
+bench: deps
+	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava-bench
+	@out=$$(mktemp); \
+	"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" | tee $$out; \
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 Sources/Tools/enclava-bench/peers/sgemm_numpy.py --ours $$out; \
+	rm -f $$out
+
 # Regenerates the committed protobuf code (Swift for the wire and image headers, C for ONNX).
 protos:
 	@for p in $(APT_PROTO_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(APT_PROTO_PACKAGES); break; }; done

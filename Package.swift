@@ -96,6 +96,8 @@ var targets: [Target] = [
     .executableTarget(name: "enclava-runtime",
                       dependencies: ["EnclaveRuntime", argumentParser, logging],
                       path: "Sources/Tools/enclava-runtime", swiftSettings: strict),
+    .executableTarget(name: "enclava-bench", dependencies: ["EnclaveKernels"],
+                      path: "Sources/Tools/enclava-bench", exclude: ["peers"], swiftSettings: strict),
 
     // MARK: Testing kit
     .target(name: "EnclavaTesting",
@@ -159,6 +161,7 @@ if keptNames.contains("enclava") { products.append(.executable(name: "enclava", 
 if keptNames.contains("enclava-runtime") {
     products.append(.executable(name: "enclava-runtime", targets: ["enclava-runtime"]))
 }
+if keptNames.contains("enclava-bench") { products.append(.executable(name: "enclava-bench", targets: ["enclava-bench"])) }
 
 let package = Package(
     name: "Enclava",

@@ -1,12 +1,14 @@
 /*
  * Kernel dispatch: detects the usable ISA once (CPUID + XCR0 on x86, always-NEON on AArch64) and fills
- * an immutable table. SIMD variants slot in by adding a `#if` block to choose_variants(); each must be
- * compiled with `__attribute__((target("...")))` in its own folder (x86/avx2, x86/avx512, arm/neon) and
- * be tested against its reference.
+ * an immutable table: AVX-512F (with AVX2 + FMA) if CPUID reports it and XCR0 has opmask/ZMM state
+ * enabled, else AVX2 + FMA (XCR0 YMM state), else NEON on AArch64, else the scalar references. Each ISA's
+ * kernels are compiled with `__attribute__((target("...")))` in their own folder (x86/avx2, x86/avx512,
+ * arm/neon) and tested against the references through enclava_kernels_isa_table().
  */
 #include "enclava_kernels.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -56,19 +58,51 @@ static uint64_t detect_features(void) { return ENCLAVA_CPU_NEON; } /* Advanced S
 static uint64_t detect_features(void) { return 0; }
 #endif
 
+#define ENCLAVA_ENTRY(op, variant) { enclava_f32_##op##__##variant, "enclava_f32_" #op "__" #variant }
+#define ENCLAVA_GEMM_ENTRY(variant, mr_, nr_)                                                                 \
+    { .fn = enclava_f32_gemm__##variant, .name = "enclava_f32_gemm__" #variant,                              \
+      .fn_ws = enclava_f32_gemm_ws__##variant, .workspace_bytes = enclava_f32_gemm_workspace__##variant,     \
+      .mr = (mr_), .nr = (nr_) }
+/* Every kernel but GEMM, for one ISA suffix. */
+#define ENCLAVA_ROW_ENTRIES(variant)                                                                        \
+    .f32_add = ENCLAVA_ENTRY(add, variant), .f32_sub = ENCLAVA_ENTRY(sub, variant),                          \
+    .f32_mul = ENCLAVA_ENTRY(mul, variant), .f32_div = ENCLAVA_ENTRY(div, variant),                          \
+    .f32_relu = ENCLAVA_ENTRY(relu, variant), .f32_sigmoid = ENCLAVA_ENTRY(sigmoid, variant),                \
+    .f32_copy = ENCLAVA_ENTRY(copy, variant), .f32_softmax = ENCLAVA_ENTRY(softmax, variant),                \
+    .f32_exp = ENCLAVA_ENTRY(exp, variant), .f32_tanh = ENCLAVA_ENTRY(tanh, variant),                        \
+    .f32_erf = ENCLAVA_ENTRY(erf, variant), .f32_gelu = ENCLAVA_ENTRY(gelu, variant),                        \
+    .f32_layernorm = ENCLAVA_ENTRY(layernorm, variant), .f32_reduce_sum = ENCLAVA_ENTRY(reduce_sum, variant), \
+    .f32_reduce_mean = ENCLAVA_ENTRY(reduce_mean, variant), .f32_reduce_max = ENCLAVA_ENTRY(reduce_max, variant)
+
 static const enclava_kernel_table reference_table = {
     .isa = "ref",
     .cpu_features = 0,
-    .f32_gemm = { enclava_f32_gemm__ref, "enclava_f32_gemm__ref" },
-    .f32_add = { enclava_f32_add__ref, "enclava_f32_add__ref" },
-    .f32_sub = { enclava_f32_sub__ref, "enclava_f32_sub__ref" },
-    .f32_mul = { enclava_f32_mul__ref, "enclava_f32_mul__ref" },
-    .f32_div = { enclava_f32_div__ref, "enclava_f32_div__ref" },
-    .f32_relu = { enclava_f32_relu__ref, "enclava_f32_relu__ref" },
-    .f32_sigmoid = { enclava_f32_sigmoid__ref, "enclava_f32_sigmoid__ref" },
-    .f32_copy = { enclava_f32_copy__ref, "enclava_f32_copy__ref" },
-    .f32_softmax = { enclava_f32_softmax__ref, "enclava_f32_softmax__ref" },
+    .f32_gemm = ENCLAVA_GEMM_ENTRY(ref, 1, 1),
+    ENCLAVA_ROW_ENTRIES(ref),
 };
+
+#if defined(__x86_64__) || defined(__i386__)
+static const enclava_kernel_table avx2_table = {
+    .isa = "avx2",
+    .f32_gemm = ENCLAVA_GEMM_ENTRY(avx2_6x16, 6, 16),
+    ENCLAVA_ROW_ENTRIES(avx2),
+};
+static const enclava_kernel_table avx512_table = {
+    .isa = "avx512",
+    .f32_gemm = ENCLAVA_GEMM_ENTRY(avx512_6x32, 6, 32),
+    ENCLAVA_ROW_ENTRIES(avx512),
+};
+#define ENCLAVA_AVX2_FEATURES (ENCLAVA_CPU_AVX | ENCLAVA_CPU_AVX2 | ENCLAVA_CPU_FMA)
+#define ENCLAVA_AVX512_FEATURES (ENCLAVA_AVX2_FEATURES | ENCLAVA_CPU_AVX512F)
+#endif
+
+#if defined(__aarch64__)
+static const enclava_kernel_table neon_table = {
+    .isa = "neon",
+    .f32_gemm = ENCLAVA_GEMM_ENTRY(neon_6x16, 6, 16),
+    ENCLAVA_ROW_ENTRIES(neon),
+};
+#endif
 
 static uint64_t detected_features;
 static enclava_kernel_table selected_table;
@@ -82,22 +116,38 @@ uint64_t enclava_cpu_features(void) {
     return detected_features;
 }
 
-/* Starts from the references and replaces entries with the best variant the CPU can run. */
-static void choose_variants(enclava_kernel_table *table, uint64_t features) {
+/* The ISA table this CPU can run, by name ("ref" always; others only when CPUID + XCR0 allow). */
+static const enclava_kernel_table *table_for(const char *isa, uint64_t features) {
+    if (strcmp(isa, "ref") == 0) return &reference_table;
+#if defined(__x86_64__) || defined(__i386__)
+    if (strcmp(isa, "avx512") == 0 && (features & ENCLAVA_AVX512_FEATURES) == ENCLAVA_AVX512_FEATURES) return &avx512_table;
+    if (strcmp(isa, "avx2") == 0 && (features & ENCLAVA_AVX2_FEATURES) == ENCLAVA_AVX2_FEATURES) return &avx2_table;
+#endif
+#if defined(__aarch64__)
+    if (strcmp(isa, "neon") == 0 && (features & ENCLAVA_CPU_NEON)) return &neon_table;
+#endif
     (void)features;
-    /* Next issue: e.g.
-     *   if ((features & (ENCLAVA_CPU_AVX512F | ENCLAVA_CPU_AVX512BW)) == (ENCLAVA_CPU_AVX512F | ENCLAVA_CPU_AVX512BW)) {
-     *       table->f32_gemm = (enclava_f32_gemm_kernel){ enclava_f32_gemm__avx512_6x32, "enclava_f32_gemm__avx512_6x32" };
-     *       table->isa = "avx512";
-     *   } else if ((features & (ENCLAVA_CPU_AVX2 | ENCLAVA_CPU_FMA)) == (ENCLAVA_CPU_AVX2 | ENCLAVA_CPU_FMA)) { ... }
-     */
-    table->isa = "ref";
+    return NULL;
+}
+
+/* The best table the CPU can run: AVX-512, then AVX2 + FMA, then NEON, else the references. */
+static void choose_variants(enclava_kernel_table *table, uint64_t features) {
+    static const char *const preference[] = { "avx512", "avx2", "neon" };
+    for (size_t i = 0; i < sizeof preference / sizeof preference[0]; i++) {
+        const enclava_kernel_table *best = table_for(preference[i], features);
+        if (best) {
+            *table = *best;
+            return;
+        }
+    }
+    *table = reference_table;
 }
 
 static void fill_table(void) {
-    enclava_kernel_table table = reference_table;
-    table.cpu_features = enclava_cpu_features();
-    choose_variants(&table, table.cpu_features);
+    enclava_kernel_table table;
+    const uint64_t features = enclava_cpu_features();
+    choose_variants(&table, features);
+    table.cpu_features = features;
     selected_table = table;
 }
 
@@ -108,4 +158,9 @@ const enclava_kernel_table *enclava_kernels_table(void) {
 
 const enclava_kernel_table *enclava_kernels_reference_table(void) {
     return &reference_table;
+}
+
+const enclava_kernel_table *enclava_kernels_isa_table(const char *isa) {
+    if (!isa) return NULL;
+    return table_for(isa, enclava_cpu_features());
 }

@@ -59,6 +59,37 @@ typedef void (*enclava_f32_copy_fn)(size_t n, const float *x, size_t inc_x, floa
  */
 typedef void (*enclava_f32_softmax_fn)(size_t outer, size_t axis, size_t inner, const float *x, float *y);
 
+/**
+ * The same product as enclava_f32_gemm_fn, packing A and B into a caller-supplied workspace (the packed,
+ * cache-blocked variants need one; the reference ignores it). `workspace` needs no particular alignment;
+ * `workspace_bytes` should be at least what the variant's enclava_f32_gemm_workspace_fn returns for
+ * (m, n, k). A smaller workspace is still correct: the kernel shrinks its blocks to fit, and below one
+ * micro-panel it falls back to a bounded stack buffer (see ENCLAVA_GEMM_STACK_BYTES).
+ */
+typedef void (*enclava_f32_gemm_ws_fn)(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                                       const float *a, size_t lda, const float *b, size_t ldb, float beta,
+                                       float *c, size_t ldc, void *workspace, size_t workspace_bytes);
+
+/** Workspace bytes a gemm variant wants for an m x n x k product (0 for the reference). */
+typedef size_t (*enclava_f32_gemm_workspace_fn)(size_t m, size_t n, size_t k);
+
+/**
+ * Stack the packed GEMM variants use when called through enclava_f32_gemm_fn (no workspace), or with a
+ * workspace too small for one micro-panel: at most this many bytes of packing buffers on the stack.
+ */
+#define ENCLAVA_GEMM_STACK_BYTES (96u * 1024u)
+
+/**
+ * Layer normalisation over the last axis of a contiguous [rows, cols] matrix:
+ * y[r, j] = (x[r, j] - mean_r) / sqrt(var_r + epsilon) * gamma[j] + beta[j], with the biased variance
+ * (ONNX LayerNormalization, axis = -1). `beta` may be NULL (no bias). y == x is allowed.
+ */
+typedef void (*enclava_f32_layernorm_fn)(size_t rows, size_t cols, const float *x, const float *gamma,
+                                         const float *beta, float epsilon, float *y);
+
+/** y[r] = reduce_j x[r, j] over the last axis of a contiguous [rows, cols] matrix (cols >= 1). */
+typedef void (*enclava_f32_reduce_fn)(size_t rows, size_t cols, const float *x, float *y);
+
 /* MARK: reference variants (always built, ref/) */
 
 void enclava_f32_gemm__ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
@@ -72,15 +103,77 @@ void enclava_f32_relu__ref(size_t n, const float *x, float *y);
 void enclava_f32_sigmoid__ref(size_t n, const float *x, float *y);
 void enclava_f32_copy__ref(size_t n, const float *x, size_t inc_x, float *y);
 void enclava_f32_softmax__ref(size_t outer, size_t axis, size_t inner, const float *x, float *y);
+void enclava_f32_gemm_ws__ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                              const float *a, size_t lda, const float *b, size_t ldb, float beta,
+                              float *c, size_t ldc, void *workspace, size_t workspace_bytes);
+size_t enclava_f32_gemm_workspace__ref(size_t m, size_t n, size_t k);
+void enclava_f32_exp__ref(size_t n, const float *x, float *y);
+void enclava_f32_tanh__ref(size_t n, const float *x, float *y);
+/** erf(x), as libm's erff. */
+void enclava_f32_erf__ref(size_t n, const float *x, float *y);
+/** GELU, exact (erf) form, as onnxruntime's Gelu: 0.5 * x * (1 + erf(x / sqrt(2))). */
+void enclava_f32_gelu__ref(size_t n, const float *x, float *y);
+void enclava_f32_layernorm__ref(size_t rows, size_t cols, const float *x, const float *gamma, const float *beta,
+                                float epsilon, float *y);
+void enclava_f32_reduce_sum__ref(size_t rows, size_t cols, const float *x, float *y);
+void enclava_f32_reduce_mean__ref(size_t rows, size_t cols, const float *x, float *y);
+/** Maximum; a NaN anywhere in the row gives NaN. */
+void enclava_f32_reduce_max__ref(size_t rows, size_t cols, const float *x, float *y);
+
+/*
+ * MARK: SIMD variants (x86/avx2, x86/avx512, arm/neon). Declared on every platform; defined only where
+ * the ISA exists, and reached only through the tables below (never call one the CPU cannot run).
+ * Each ISA provides the same set: gemm (+ _ws/_workspace), add/sub/mul/div, relu, sigmoid, exp, tanh,
+ * erf, gelu, copy, softmax, layernorm, reduce_sum/mean/max.
+ */
+#define ENCLAVA_DECLARE_SIMD_VARIANTS(isa, gemm_shape)                                                              \
+    void enclava_f32_gemm__##isa##_##gemm_shape(int, int, size_t, size_t, size_t, float, const float *, size_t,       \
+                                               const float *, size_t, float, float *, size_t);                     \
+    void enclava_f32_gemm_ws__##isa##_##gemm_shape(int, int, size_t, size_t, size_t, float, const float *, size_t,    \
+                                                  const float *, size_t, float, float *, size_t, void *, size_t);  \
+    size_t enclava_f32_gemm_workspace__##isa##_##gemm_shape(size_t, size_t, size_t);                                \
+    void enclava_f32_add__##isa(size_t, const float *, size_t, const float *, size_t, float *);                     \
+    void enclava_f32_sub__##isa(size_t, const float *, size_t, const float *, size_t, float *);                     \
+    void enclava_f32_mul__##isa(size_t, const float *, size_t, const float *, size_t, float *);                     \
+    void enclava_f32_div__##isa(size_t, const float *, size_t, const float *, size_t, float *);                     \
+    void enclava_f32_relu__##isa(size_t, const float *, float *);                                                  \
+    void enclava_f32_sigmoid__##isa(size_t, const float *, float *);                                               \
+    void enclava_f32_exp__##isa(size_t, const float *, float *);                                                   \
+    void enclava_f32_tanh__##isa(size_t, const float *, float *);                                                  \
+    void enclava_f32_erf__##isa(size_t, const float *, float *);                                                   \
+    void enclava_f32_gelu__##isa(size_t, const float *, float *);                                                  \
+    void enclava_f32_copy__##isa(size_t, const float *, size_t, float *);                                          \
+    void enclava_f32_softmax__##isa(size_t, size_t, size_t, const float *, float *);                               \
+    void enclava_f32_layernorm__##isa(size_t, size_t, const float *, const float *, const float *, float, float *); \
+    void enclava_f32_reduce_sum__##isa(size_t, size_t, const float *, float *);                                    \
+    void enclava_f32_reduce_mean__##isa(size_t, size_t, const float *, float *);                                   \
+    void enclava_f32_reduce_max__##isa(size_t, size_t, const float *, float *);
+
+ENCLAVA_DECLARE_SIMD_VARIANTS(avx2, 6x16)
+ENCLAVA_DECLARE_SIMD_VARIANTS(avx512, 6x32)
+ENCLAVA_DECLARE_SIMD_VARIANTS(neon, 6x16)
 
 /* MARK: the dispatch table */
 
 /** One table entry: the function and its variant name (for logs, benchmarks and tests). */
-typedef struct enclava_f32_gemm_kernel { enclava_f32_gemm_fn fn; const char *name; } enclava_f32_gemm_kernel;
+/**
+ * The GEMM entry: `fn` (no workspace; packs through a bounded stack buffer), `fn_ws` (caller workspace),
+ * `workspace_bytes` (what fn_ws wants), and the micro-tile `mr` x `nr` (1 x 1 for the reference), which
+ * callers splitting work across threads use to cut on tile boundaries.
+ */
+typedef struct enclava_f32_gemm_kernel {
+    enclava_f32_gemm_fn fn;
+    const char *name;
+    enclava_f32_gemm_ws_fn fn_ws;
+    enclava_f32_gemm_workspace_fn workspace_bytes;
+    size_t mr, nr;
+} enclava_f32_gemm_kernel;
 typedef struct enclava_f32_binary_kernel { enclava_f32_binary_fn fn; const char *name; } enclava_f32_binary_kernel;
 typedef struct enclava_f32_unary_kernel { enclava_f32_unary_fn fn; const char *name; } enclava_f32_unary_kernel;
 typedef struct enclava_f32_copy_kernel { enclava_f32_copy_fn fn; const char *name; } enclava_f32_copy_kernel;
 typedef struct enclava_f32_softmax_kernel { enclava_f32_softmax_fn fn; const char *name; } enclava_f32_softmax_kernel;
+typedef struct enclava_f32_layernorm_kernel { enclava_f32_layernorm_fn fn; const char *name; } enclava_f32_layernorm_kernel;
+typedef struct enclava_f32_reduce_kernel { enclava_f32_reduce_fn fn; const char *name; } enclava_f32_reduce_kernel;
 
 /** The kernels in use. Never modified after it is filled. Every entry is non-NULL. */
 typedef struct enclava_kernel_table {
@@ -95,6 +188,14 @@ typedef struct enclava_kernel_table {
     enclava_f32_unary_kernel f32_sigmoid;
     enclava_f32_copy_kernel f32_copy;
     enclava_f32_softmax_kernel f32_softmax;
+    enclava_f32_unary_kernel f32_exp;
+    enclava_f32_unary_kernel f32_tanh;
+    enclava_f32_unary_kernel f32_erf;
+    enclava_f32_unary_kernel f32_gelu;
+    enclava_f32_layernorm_kernel f32_layernorm;
+    enclava_f32_reduce_kernel f32_reduce_sum;
+    enclava_f32_reduce_kernel f32_reduce_mean;
+    enclava_f32_reduce_kernel f32_reduce_max;
 } enclava_kernel_table;
 
 /* CPU feature bits (usable = CPUID says present AND XCR0 says the OS saves the state). */
@@ -117,6 +218,12 @@ const enclava_kernel_table *enclava_kernels_table(void);
 
 /** The table of reference variants only (what every variant is tested against). */
 const enclava_kernel_table *enclava_kernels_reference_table(void);
+
+/**
+ * The table of one ISA's variants ("avx2", "avx512", "neon"; "ref" gives the reference table), or NULL
+ * when this CPU (CPUID + XCR0) cannot run it or the build does not contain it. For tests and benchmarks.
+ */
+const enclava_kernel_table *enclava_kernels_isa_table(const char *isa);
 
 #ifdef __cplusplus
 }

@@ -42,3 +42,22 @@ void enclava_f32_sigmoid__ref(size_t n, const float *x, float *y) {
 void enclava_f32_copy__ref(size_t n, const float *x, size_t inc_x, float *y) {
     for (size_t i = 0; i < n; i++) y[i] = x[i * inc_x];
 }
+
+void enclava_f32_exp__ref(size_t n, const float *x, float *y) {
+    for (size_t i = 0; i < n; i++) y[i] = expf(x[i]);
+}
+
+void enclava_f32_tanh__ref(size_t n, const float *x, float *y) {
+    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+}
+
+void enclava_f32_erf__ref(size_t n, const float *x, float *y) {
+    for (size_t i = 0; i < n; i++) y[i] = erff(x[i]);
+}
+
+void enclava_f32_gelu__ref(size_t n, const float *x, float *y) {
+    for (size_t i = 0; i < n; i++) {
+        const float v = x[i];
+        y[i] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    }
+}

@@ -1,0 +1,29 @@
+// enclava-bench: kernel benchmarks for `make bench` (a benchmark, not a test: nothing here asserts a time).
+//
+// Prints one `sgemm ...` line per (variant, threads, shape) with the median GFLOP/s over repeated runs,
+// in a `key=value` form that peers/sgemm_numpy.py reads to print ours / OpenBLAS per shape, then a short
+// table of the row kernels (reference vs selected variant).
+//
+// Usage: enclava-bench [--quick] [--threads 1,2] [--shapes 128x384x384,...]
+
+import EnclaveKernels
+import Foundation
+
+let options = BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
+print("# enclava-bench: cpu features: \(CPUFeatures.current); selected kernels: \(KernelSet.selected.isa)")
+print("# 1-thread GFLOP/s use the calling thread's CPU time (robust on a shared machine); wall time is also shown.")
+print("# Multi-thread rows use wall time. Median of \(options.quick ? "a few" : "many") runs after warm-up.")
+
+let variants = KernelSet.available
+for kernels in variants {
+    for threads in options.threads {
+        if kernels.isa == "ref" && threads > 1 { continue }
+        for shape in options.shapes {
+            let result = GEMMBenchmark(shape: shape, threads: threads, kernels: kernels, quick: options.quick).run()
+            print(result.line)
+        }
+    }
+}
+
+print("# row kernels, 128 x 384 floats (one BERT-base activation block): ns per element, median")
+for line in RowKernelBenchmark(rows: 128, cols: 384, quick: options.quick).run() { print(line) }

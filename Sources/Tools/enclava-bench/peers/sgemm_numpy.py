@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""The SGEMM peer for `make bench`: numpy's matmul (OpenBLAS) in float32 on the same BERT shapes as
+enclava-bench, timed the same way (median; 1 thread from the calling thread's CPU time, more threads from
+wall time), then, given enclava-bench's output (--ours FILE), a table of ours / OpenBLAS per shape.
+
+Thread counts are set with threadpoolctl. Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, so
+OpenBLAS picks its own kernel for this CPU (the Makefile does).
+
+usage: sgemm_numpy.py [--ours FILE] [--threads 1,2] [--quick]
+"""
+import argparse
+import re
+import sys
+import time
+
+SHAPES = [(128, 384, 384), (128, 384, 1536), (128, 1536, 384), (512, 512, 512)]
+
+
+def measure(np, m, k, n, threads, quick):
+    rng = np.random.default_rng(12345)
+    a = rng.random((m, k), dtype=np.float32) - 0.5
+    b = rng.random((k, n), dtype=np.float32) - 0.5
+    c = np.empty((m, n), dtype=np.float32)
+    flops = 2.0 * m * n * k
+    np.matmul(a, b, out=c)
+    np.matmul(a, b, out=c)
+    walls, cpus = [], []
+    budget = 0.15 if quick else 0.6
+    start = time.perf_counter()
+    while len(walls) < 5 or (time.perf_counter() - start < budget and len(walls) < 400):
+        w0, c0 = time.perf_counter(), time.thread_time()
+        np.matmul(a, b, out=c)
+        w1, c1 = time.perf_counter(), time.thread_time()
+        walls.append(w1 - w0)
+        cpus.append(c1 - c0)
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    wall_rate = flops / med(walls) * 1e-9
+    cpu_rate = flops / med(cpus) * 1e-9 if threads == 1 else wall_rate
+    return cpu_rate, wall_rate, len(walls)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ours", help="enclava-bench output to compare against")
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    try:
+        import numpy as np
+    except ImportError:
+        print("# sgemm peer skipped: numpy is not installed (pip install numpy threadpoolctl)")
+        return 0
+    try:
+        from threadpoolctl import threadpool_limits, threadpool_info
+    except ImportError:
+        threadpool_limits = None
+    blas = "OpenBLAS"
+    if threadpool_limits is not None:
+        infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        if infos:
+            blas = "%s %s (%s)" % (infos[0].get("internal_api"), infos[0].get("version"), infos[0].get("architecture"))
+    print("# peer: numpy %s matmul, float32, %s" % (np.__version__, blas))
+    peer = {}
+    for threads in [int(t) for t in args.threads.split(",") if t]:
+        if threadpool_limits is None and threads != 1:
+            print("# peer: threadpoolctl missing, only 1 thread (OPENBLAS_NUM_THREADS=1)")
+            continue
+        for m, k, n in SHAPES:
+            if threadpool_limits is not None:
+                with threadpool_limits(limits=threads, user_api="blas"):
+                    cpu, wall, runs = measure(np, m, k, n, threads, args.quick)
+            else:
+                cpu, wall, runs = measure(np, m, k, n, threads, args.quick)
+            peer[(threads, "%dx%dx%d" % (m, k, n))] = cpu
+            print("sgemm peer=openblas threads=%d shape=%dx%dx%d gflops=%.1f wall_gflops=%.1f runs=%d"
+                  % (threads, m, k, n, cpu, wall, runs))
+    if not args.ours:
+        return 0
+    ours = {}
+    pattern = re.compile(r"sgemm variant=(\S+) threads=(\d+) shape=(\S+) gflops=([\d.]+)")
+    with open(args.ours) as handle:
+        for line in handle:
+            found = pattern.match(line)
+            if found:
+                ours[(found.group(1), int(found.group(2)), found.group(3))] = float(found.group(4))
+    print()
+    print("%-34s %7s %-14s %10s %10s %8s" % ("variant", "threads", "M x K x N", "ours", "OpenBLAS", "ratio"))
+    for (variant, threads, shape), rate in sorted(ours.items(), key=lambda item: (item[0][0], item[0][1])):
+        reference = peer.get((threads, shape))
+        if reference is None:
+            continue
+        print("%-34s %7d %-14s %10.1f %10.1f %7.0f%%" % (variant, threads, shape, rate, reference, 100.0 * rate / reference))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
