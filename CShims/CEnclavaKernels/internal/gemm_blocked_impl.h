@@ -12,8 +12,9 @@
  *                               GEMM_VFMA(acc, a, b) (acc + a * b), GEMM_VMUL(a, b)
  *   GEMM_FN, GEMM_WS_FN, GEMM_WS_BYTES_FN   the three public names
  *
- * Loops (BLIS names): jc over NC columns of C; pc over KC of the depth (pack B: KC x NC); ic over MC rows
- * (pack A: MC x KC); jr over NR; ir over MR -> micro-kernel. Packed panels are zero-padded to whole micro
+ * Loops (BLIS names): jc over NC columns of C; pc over KC of the depth; ic over MC rows (pack A: MC x KC);
+ * jr over NR (the first ic block packs B's KC x NR micro-panel here, later blocks reuse it); ir over MR ->
+ * micro-kernel. Packed panels are zero-padded to whole micro
  * tiles, so the micro-kernel always runs full MR x NR from registers; only the write-back to C is cut to
  * the real tile, through a scalar loop, so nothing outside A, B or C's extents is read or written.
  */
@@ -23,23 +24,31 @@
 #include <string.h>
 
 #define GEMM_NR (GEMM_NV * GEMM_W)
+_Static_assert(GEMM_MR > 4, "gemm_micro_kernel picks 4-, 2- and 1-row kernels below MR");
+#ifndef GEMM_B_GROUP
+#define GEMM_B_GROUP 4 /* micro-panels of B packed together on first use */
+#endif
 
-/* C tile (mr x nr) = alpha * acc + beta * C; beta == 0 never reads C. */
-GEMM_TARGET static inline void gemm_micro_kernel(size_t kc, const float *restrict a, const float *restrict b,
-                                                 float *restrict c, size_t ldc, float alpha, float beta,
-                                                 size_t mr, size_t nr) {
+/*
+ * C tile (mr x nr) = alpha * acc + beta * C; beta == 0 never reads C. `rows` (a constant after inlining,
+ * mr <= rows <= MR) is how many rows of the packed A panel (stride MR) the k loop multiplies, so a short
+ * last panel (e.g. the 2 rows left of M = 128) does not pay for all MR.
+ */
+GEMM_TARGET __attribute__((always_inline)) static inline void gemm_micro_kernel_rows(
+    size_t kc, const float *restrict a, const float *restrict b, float *restrict c, size_t ldc, float alpha,
+    float beta, size_t mr, size_t nr, const int rows) {
     /* Start pulling the C tile towards L1 now; it is needed only after the k loop. */
     for (size_t r = 0; r < mr; r++) {
         __builtin_prefetch(c + r * ldc, 1, 3);
         __builtin_prefetch(c + r * ldc + nr - 1, 1, 3);
     }
     GEMM_VF acc[GEMM_MR][GEMM_NV];
-    for (int r = 0; r < GEMM_MR; r++)
+    for (int r = 0; r < rows; r++)
         for (int v = 0; v < GEMM_NV; v++) acc[r][v] = GEMM_VZERO();
     for (size_t p = 0; p < kc; p++) {
         GEMM_VF bv[GEMM_NV];
         for (int v = 0; v < GEMM_NV; v++) bv[v] = GEMM_VLOAD(b + v * GEMM_W);
-        for (int r = 0; r < GEMM_MR; r++) {
+        for (int r = 0; r < rows; r++) {
             const GEMM_VF av = GEMM_VBCAST(a + r);
             for (int v = 0; v < GEMM_NV; v++) acc[r][v] = GEMM_VFMA(acc[r][v], av, bv[v]);
         }
@@ -47,13 +56,13 @@ GEMM_TARGET static inline void gemm_micro_kernel(size_t kc, const float *restric
         b += GEMM_NR;
     }
     const GEMM_VF alpha_v = GEMM_VSET1(alpha);
-    if (mr == GEMM_MR && nr == GEMM_NR) {
+    if (mr == (size_t)rows && nr == GEMM_NR) {
         if (beta == 0.0f) {
-            for (int r = 0; r < GEMM_MR; r++)
+            for (int r = 0; r < rows; r++)
                 for (int v = 0; v < GEMM_NV; v++) GEMM_VSTOREU(c + r * ldc + v * GEMM_W, GEMM_VMUL(acc[r][v], alpha_v));
         } else {
             const GEMM_VF beta_v = GEMM_VSET1(beta);
-            for (int r = 0; r < GEMM_MR; r++)
+            for (int r = 0; r < rows; r++)
                 for (int v = 0; v < GEMM_NV; v++) {
                     float *cp = c + r * ldc + v * GEMM_W;
                     GEMM_VSTOREU(cp, GEMM_VFMA(GEMM_VMUL(acc[r][v], alpha_v), beta_v, GEMM_VLOADU(cp)));
@@ -63,7 +72,7 @@ GEMM_TARGET static inline void gemm_micro_kernel(size_t kc, const float *restric
     }
     /* Edge tile: spill the accumulators and copy only the mr x nr window. */
     float tile[GEMM_MR * GEMM_NR] __attribute__((aligned(64)));
-    for (int r = 0; r < GEMM_MR; r++)
+    for (int r = 0; r < rows; r++)
         for (int v = 0; v < GEMM_NV; v++) GEMM_VSTOREU(tile + r * GEMM_NR + v * GEMM_W, GEMM_VMUL(acc[r][v], alpha_v));
     for (size_t r = 0; r < mr; r++) {
         float *cr = c + r * ldc;
@@ -73,6 +82,20 @@ GEMM_TARGET static inline void gemm_micro_kernel(size_t kc, const float *restric
         } else {
             for (size_t j = 0; j < nr; j++) cr[j] = tr[j] + beta * cr[j];
         }
+    }
+}
+
+GEMM_TARGET static void gemm_micro_kernel(size_t kc, const float *restrict a, const float *restrict b,
+                                          float *restrict c, size_t ldc, float alpha, float beta, size_t mr,
+                                          size_t nr) {
+    if (mr > 4) {
+        gemm_micro_kernel_rows(kc, a, b, c, ldc, alpha, beta, mr, nr, GEMM_MR);
+    } else if (mr > 2) {
+        gemm_micro_kernel_rows(kc, a, b, c, ldc, alpha, beta, mr, nr, 4);
+    } else if (mr > 1) {
+        gemm_micro_kernel_rows(kc, a, b, c, ldc, alpha, beta, mr, nr, 2);
+    } else {
+        gemm_micro_kernel_rows(kc, a, b, c, ldc, alpha, beta, mr, nr, 1);
     }
 }
 
@@ -110,27 +133,29 @@ GEMM_TARGET static void gemm_pack_a(int trans_a, const float *a, size_t lda, siz
 /* Packs op(B)[p0 .. p0+kc, j0 .. j0+nc] into NR-column micro-panels, k-major, zero-padded to NR columns. */
 GEMM_TARGET static void gemm_pack_b(int trans_b, const float *b, size_t ldb, size_t p0, size_t j0, size_t kc,
                                     size_t nc, float *restrict dst) {
-    for (size_t jr = 0; jr < nc; jr += GEMM_NR) {
+    if (!trans_b) { /* op(B)(p, j) = b[p * ldb + j]: walk each row once, left to right, across the panels */
+        const size_t full = nc / GEMM_NR * GEMM_NR;
+        for (size_t p = 0; p < kc; p++) {
+            const float *src = b + (p0 + p) * ldb + j0;
+            for (size_t jr = 0; jr < full; jr += GEMM_NR)
+                for (int v = 0; v < GEMM_NV; v++)
+                    GEMM_VSTOREU(dst + jr * kc + p * GEMM_NR + v * GEMM_W, GEMM_VLOADU(src + jr + v * GEMM_W));
+            if (full < nc) {
+                float *out = dst + full * kc + p * GEMM_NR;
+                for (size_t j = 0; j < GEMM_NR; j++) out[j] = full + j < nc ? src[full + j] : 0.0f;
+            }
+        }
+        return;
+    }
+    for (size_t jr = 0; jr < nc; jr += GEMM_NR) { /* op(B)(p, j) = b[j * ldb + p]: each column's run along p */
         const size_t cols = nc - jr < GEMM_NR ? nc - jr : GEMM_NR;
         float *panel = dst + jr * kc;
-        if (!trans_b) { /* op(B)(p, j) = b[p * ldb + j]: contiguous rows */
-            const float *src = b + p0 * ldb + j0 + jr;
-            if (cols == GEMM_NR) {
-                for (size_t p = 0; p < kc; p++)
-                    for (int v = 0; v < GEMM_NV; v++)
-                        GEMM_VSTOREU(panel + p * GEMM_NR + v * GEMM_W, GEMM_VLOADU(src + p * ldb + v * GEMM_W));
+        for (size_t j = 0; j < GEMM_NR; j++) {
+            if (j < cols) {
+                const float *src = b + (j0 + jr + j) * ldb + p0;
+                for (size_t p = 0; p < kc; p++) panel[p * GEMM_NR + j] = src[p];
             } else {
-                for (size_t p = 0; p < kc; p++)
-                    for (size_t j = 0; j < GEMM_NR; j++) panel[p * GEMM_NR + j] = j < cols ? src[p * ldb + j] : 0.0f;
-            }
-        } else { /* op(B)(p, j) = b[j * ldb + p]: read each column's contiguous run along p */
-            for (size_t j = 0; j < GEMM_NR; j++) {
-                if (j < cols) {
-                    const float *src = b + (j0 + jr + j) * ldb + p0;
-                    for (size_t p = 0; p < kc; p++) panel[p * GEMM_NR + j] = src[p];
-                } else {
-                    for (size_t p = 0; p < kc; p++) panel[p * GEMM_NR + j] = 0.0f;
-                }
+                for (size_t p = 0; p < kc; p++) panel[p * GEMM_NR + j] = 0.0f;
             }
         }
     }
@@ -175,12 +200,18 @@ GEMM_TARGET static void gemm_blocked(int trans_a, int trans_b, size_t m, size_t 
         for (size_t pc = 0; pc < k; pc += kc_max) {
             const size_t kc = k - pc < kc_max ? k - pc : kc_max;
             const float beta_block = pc == 0 ? beta : 1.0f;
-            gemm_pack_b(trans_b, b, ldb, pc, jc, kc, nc, pb);
             for (size_t ic = 0; ic < m; ic += mc_max) {
                 const size_t mc = m - ic < mc_max ? m - ic : mc_max;
                 gemm_pack_a(trans_a, a, lda, ic, pc, mc, kc, pa);
                 for (size_t jr = 0; jr < nc; jr += GEMM_NR) {
                     const size_t nr = nc - jr < GEMM_NR ? nc - jr : GEMM_NR;
+                    /* B is packed on first use, GEMM_B_GROUP micro-panels at a time (as GotoBLAS packs on
+                     * the fly): they are still in L1/L2 when the A block sweeps them, instead of the whole
+                     * KC x NC block round-tripping L3, and each row of B is still read in runs of lines. */
+                    if (ic == 0 && jr % (GEMM_B_GROUP * GEMM_NR) == 0) {
+                        const size_t group = nc - jr < GEMM_B_GROUP * GEMM_NR ? nc - jr : GEMM_B_GROUP * GEMM_NR;
+                        gemm_pack_b(trans_b, b, ldb, pc, jc + jr, kc, group, pb + jr * kc);
+                    }
                     for (size_t ir = 0; ir < mc; ir += GEMM_MR) {
                         const size_t mr = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
                         gemm_micro_kernel(kc, pa + ir * kc, pb + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc,
