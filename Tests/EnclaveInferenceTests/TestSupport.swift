@@ -10,6 +10,7 @@ enum TestPaths {
     static let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
     static let fraudDetector = packageRoot.appendingPathComponent("Manifests/fraud-detector")
     static let onnxNode = shared.appendingPathComponent("testdata/onnx-node")
+    static let models = shared.appendingPathComponent("models")
 
     static func bytes(_ url: URL) throws -> [UInt8] {
         [UInt8](try Data(contentsOf: url))

@@ -3,11 +3,12 @@ import EnclaveSealing
 
 /// Runs an ``ExecutionPlan`` for one request.
 ///
-/// 1. Shapes: every step's output shapes are computed from the request's input shapes (dynamic
-///    dimensions resolve here) and checked against the limits, and each value gets a place in the
-///    request's workspace (views such as Flatten share their input's place). Nothing is computed yet.
-/// 2. Memory: one sealed workspace is mapped for the whole request (zeroized and released at the end).
-///    Next issue: a liveness-based plan reuses places here instead of giving every value its own.
+/// 1. Shapes (``RequestPlanner``): every value's shape is computed from the request's input shapes (dynamic
+///    dimensions resolve here), small integer values that only depend on shapes are computed too, and
+///    everything is checked against the limits. No activation is computed yet.
+/// 2. Memory (``MemoryPlanner``): every remaining value gets a place in one sealed workspace, reusing the
+///    places of dead values; views (Reshape, Flatten, …) share their input's place. The workspace is mapped
+///    once for the request and zeroized and released at the end.
 /// 3. Compute: inputs are copied in, each step runs its kernels, outputs are copied out.
 struct GraphExecutor {
     let plan: ExecutionPlan
@@ -18,70 +19,64 @@ struct GraphExecutor {
 
     /// Where a value's bytes are during a run.
     private enum Place {
-        case weight(WeightRef)
+        case known(UnsafeRawBufferPointer)
         case workspace(offset: Int, byteCount: Int)
     }
 
     /// Runs the plan. `inputs[i]` is the validated tensor for `plan.inputs[i]`.
     func run(_ inputs: [HostTensor]) throws -> [String: HostTensor] {
-        // 1. shapes and places
-        var shapes = [[Int]?](repeating: nil, count: plan.values.count)
-        var places = [Place?](repeating: nil, count: plan.values.count)
-        var workspaceBytes = 0
-        func reserve(_ slot: Int, _ shape: [Int]) throws {
-            let dtype = plan.values[slot].dtype
-            guard let count = Shape.elementCount(shape), count <= limits.maxTensorElements else {
-                throw InferenceError.limit("value '\(plan.values[slot].name)' would have shape \(Shape.text(shape)), more than "
-                                           + "\(limits.maxTensorElements) elements (the per-tensor limit); send a smaller batch")
-            }
-            let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteCount)
-            let offset = WeightStore.align(workspaceBytes)
-            guard !overflow, offset <= limits.maxWorkspaceBytes - bytes else {
-                throw InferenceError.limit("this request needs more than \(limits.maxWorkspaceBytes) bytes of working memory; "
-                                           + "send a smaller batch")
-            }
-            workspaceBytes = offset + bytes
-            places[slot] = .workspace(offset: offset, byteCount: bytes)
-        }
-        for (slot, value) in plan.values.enumerated() {
-            switch value.source {
-            case .weight(let weight):
-                shapes[slot] = weight.shape
-                places[slot] = .weight(weight)
-            case .input(let index):
-                shapes[slot] = inputs[index].shape
-                try reserve(slot, inputs[index].shape)
-            case .computed:
-                break
-            }
-        }
-        for step in plan.steps {
-            let outputShapes = try step.op.outputShapes(step.inputs.map { $0.map { shapes[$0]! } })
-            let aliases = step.op.aliases
-            for (index, slot) in step.outputs.enumerated() {
-                shapes[slot] = outputShapes[index]
-                if let source = aliases[index], let sourceSlot = step.inputs[source] {
-                    places[slot] = places[sourceSlot]
-                } else {
-                    try reserve(slot, outputShapes[index])
-                }
-            }
-        }
+        // 1. shapes
+        let planned = try RequestPlanner(plan: plan, weights: weights, limits: limits, kernels: kernels).run(inputs: inputs)
+        let shapes = planned.shapes
 
         // 2. memory
-        let workspace = try SealedBlock(count: workspaceBytes, lockPolicy: lockPolicy, purpose: "a request's working memory")
+        let valueCount = plan.values.count
+        var root = Array(0..<valueCount)           // a view's value → the value that owns the bytes
+        var lastUse = [Int](repeating: -1, count: valueCount)
+        let end = plan.steps.count
+        for (index, step) in plan.steps.enumerated() where !planned.precomputed[index] {
+            for (output, source) in step.op.aliases {
+                if let sourceSlot = step.inputs[source] { root[step.outputs[output]] = root[sourceSlot] }
+            }
+            for slot in step.inputs.compactMap({ $0 }) { lastUse[root[slot]] = max(lastUse[root[slot]], index) }
+        }
+        for slot in plan.outputSlots { lastUse[root[slot]] = end }
+        var places = [Place?](repeating: nil, count: valueCount)
+        for slot in 0..<valueCount { if let known = planned.known[slot] { places[slot] = .known(known) } }
+        var memory = MemoryPlanner(limit: limits.maxWorkspaceBytes)
+        var dying: [[Int]] = Array(repeating: [], count: end + 1)
+        func place(_ slot: Int, at index: Int) throws {
+            let bytes = try byteCount(slot, shapes[slot])
+            places[slot] = .workspace(offset: try memory.allocate(bytes), byteCount: bytes)
+            dying[max(lastUse[slot], index)].append(slot)
+        }
+        for slot in plan.inputSlots { try place(slot, at: 0) }
+        for (index, step) in plan.steps.enumerated() where !planned.precomputed[index] {
+            let aliases = step.op.aliases
+            for (output, slot) in step.outputs.enumerated() {
+                if let source = aliases[output], let sourceSlot = step.inputs[source] {
+                    places[slot] = places[sourceSlot]
+                } else {
+                    try place(slot, at: index)
+                }
+            }
+            for slot in dying[index] {
+                if case .workspace(let offset, let count) = places[slot]! { memory.release(offset: offset, bytes: count) }
+            }
+        }
+        let workspace = try SealedBlock(count: memory.highWater, lockPolicy: lockPolicy, purpose: "a request's working memory")
 
         func readView(_ slot: Int) -> TensorView {
             let bytes: UnsafeRawBufferPointer
             switch places[slot]! {
-            case .weight(let weight): bytes = weights.bytes(weight)
+            case .known(let known): bytes = known
             case .workspace(let offset, let count): bytes = UnsafeRawBufferPointer(start: workspace.base + offset, count: count)
             }
-            return TensorView(dtype: plan.values[slot].dtype, shape: shapes[slot]!, bytes: bytes)
+            return TensorView(dtype: plan.values[slot].dtype, shape: shapes[slot], bytes: bytes)
         }
         func writeView(_ slot: Int) -> MutableTensorView {
-            guard case .workspace(let offset, let count) = places[slot]! else { preconditionFailure("writing a weight") }
-            return MutableTensorView(dtype: plan.values[slot].dtype, shape: shapes[slot]!,
+            guard case .workspace(let offset, let count) = places[slot]! else { preconditionFailure("writing a constant") }
+            return MutableTensorView(dtype: plan.values[slot].dtype, shape: shapes[slot],
                                      bytes: UnsafeMutableRawBufferPointer(start: workspace.base + offset, count: count))
         }
 
@@ -90,10 +85,10 @@ struct GraphExecutor {
             let target = writeView(slot).bytes
             inputs[index].data.withUnsafeBytes { target.copyMemory(from: $0) }
         }
-        for step in plan.steps {
+        for (index, step) in plan.steps.enumerated() where !planned.precomputed[index] {
             let aliases = step.op.aliases
             let outputs = step.outputs.enumerated().filter { aliases[$0.offset] == nil }.map { writeView($0.element) }
-            step.op.execute(inputs: step.inputs.map { $0.map(readView) }, outputs: outputs, kernels: kernels)
+            try step.op.execute(inputs: step.inputs.map { $0.map(readView) }, outputs: outputs, kernels: kernels)
         }
         var results: [String: HostTensor] = [:]
         for (spec, slot) in zip(plan.outputs, plan.outputSlots) {
@@ -101,5 +96,19 @@ struct GraphExecutor {
             results[spec.name] = HostTensor(dtype: view.dtype, shape: view.shape, data: Array(view.bytes))
         }
         return results
+    }
+
+    private func byteCount(_ slot: Int, _ shape: [Int]) throws -> Int {
+        let dtype = plan.values[slot].dtype
+        guard let count = Shape.elementCount(shape), count <= limits.maxTensorElements else {
+            throw InferenceError.limit("value '\(plan.values[slot].name)' would have shape \(Shape.text(shape)), more than "
+                                       + "\(limits.maxTensorElements) elements (the per-tensor limit); send a smaller batch")
+        }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteCount)
+        guard !overflow, bytes <= limits.maxWorkspaceBytes else {
+            throw InferenceError.limit("this request needs more than \(limits.maxWorkspaceBytes) bytes of working memory; "
+                                       + "send a smaller batch")
+        }
+        return bytes
     }
 }

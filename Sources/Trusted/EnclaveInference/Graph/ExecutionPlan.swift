@@ -1,5 +1,6 @@
-/// A model ready to run: every value has a slot, nodes are in topological order, every operator is built,
-/// every constant lives in the weight store. Immutable, so any number of requests can share it.
+/// A model ready to run: values have slots and element types, nodes are in topological order, every operator
+/// is built, every constant lives in the weight store, and shape computations over constants are folded.
+/// Immutable, so any number of requests can share it.
 struct ExecutionPlan: Sendable {
     /// Where a value comes from.
     enum Source: Sendable {
@@ -7,6 +8,8 @@ struct ExecutionPlan: Sendable {
         case input(Int)
         /// A constant (initializer or folded `Constant`).
         case weight(WeightRef)
+        /// A small integer or boolean value computed from constants at load time (shape arithmetic).
+        case folded(HostBuffer, shape: [Int])
         /// An output of a step.
         case computed
     }
@@ -15,7 +18,10 @@ struct ExecutionPlan: Sendable {
     struct Value: Sendable {
         let name: String
         let dtype: TensorDataType
-        let source: Source
+        var source: Source
+        /// Whether some operator's output shape depends on this value's contents (so it is computed while
+        /// planning each request, from shapes and constants).
+        var needsValue = false
     }
 
     /// One node to run.
@@ -28,8 +34,8 @@ struct ExecutionPlan: Sendable {
         let outputs: [Int]
     }
 
-    let values: [Value]
-    let steps: [Step]
+    var values: [Value]
+    var steps: [Step]
     /// Model inputs the caller supplies, and their value slots.
     let inputs: [TensorSpec]
     let inputSlots: [Int]

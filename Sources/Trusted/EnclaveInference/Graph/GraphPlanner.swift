@@ -1,9 +1,10 @@
 /// Turns a decoded ``ModelGraph`` into an ``ExecutionPlan``: checks the opset and that every operator is
 /// supported (listing all that are not), orders the nodes topologically (refusing cycles and references to
 /// values nothing defines), folds `Constant` nodes into the weights, builds the operators and propagates
-/// element types. Everything here runs once, at load time.
+/// element types, marks the values shapes depend on and folds shape arithmetic over constants
+/// (``ConstantFolder``). Everything here runs once, at load time.
 enum GraphPlanner {
-    static func plan(_ graph: ModelGraph, limits: ModelLimits) throws -> ExecutionPlan {
+    static func plan(_ graph: ModelGraph, weights: WeightStore, limits: ModelLimits) throws -> ExecutionPlan {
         let opset = try checkSupport(opsets: graph.opsets, nodes: graph.nodes)
 
         var values: [ExecutionPlan.Value] = []
@@ -37,7 +38,7 @@ enum GraphPlanner {
                 _ = try define(node.outputs[0], weight.dtype, .weight(weight), by: node.label)
                 continue
             }
-            let op = try OperatorRegistry.make(node, opset: opset)
+            let op = try OperatorRegistry.make(node, opset: opset, weights: weights)
             let inputSlots: [Int?] = node.inputs.map { $0.isEmpty ? nil : slotByName[$0]! }
             let types = try op.outputTypes(inputSlots.map { $0.map { values[$0].dtype } })
             guard types.count == node.outputs.count else {
@@ -62,8 +63,11 @@ enum GraphPlanner {
             outputSlots.append(slot)
         }
         guard !outputs.isEmpty else { throw InferenceError.malformed("the model declares no outputs") }
-        return ExecutionPlan(values: values, steps: steps, inputs: inputs, inputSlots: inputSlots,
-                             outputs: outputs, outputSlots: outputSlots, opset: opset)
+        var plan = ExecutionPlan(values: values, steps: steps, inputs: inputs, inputSlots: inputSlots,
+                                 outputs: outputs, outputSlots: outputSlots, opset: opset)
+        ConstantFolder.markShapeValues(&plan)
+        try ConstantFolder.fold(&plan, weights: weights, limits: limits)
+        return plan
     }
 
     /// Checks the opset and that every operator is supported; the decoder calls it as soon as it has read

@@ -62,7 +62,7 @@ public final class InferenceModel: Sendable {
     private static func load(_ bytes: UnsafeRawBufferPointer, limits: ModelLimits,
                              memoryLockPolicy: MemoryLockPolicy) throws -> (ExecutionPlan, WeightStore) {
         let (graph, weights) = try OnnxModelDecoder.decode(bytes, limits: limits, lockPolicy: memoryLockPolicy)
-        return (try GraphPlanner.plan(graph, limits: limits), weights)
+        return (try GraphPlanner.plan(graph, weights: weights, limits: limits), weights)
     }
 
     /// Runs the model on one request. Thread-safe.

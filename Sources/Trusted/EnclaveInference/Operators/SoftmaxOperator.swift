@@ -1,11 +1,18 @@
 import EnclaveKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
-/// `Softmax` (opset 13 semantics: over one axis, default the last).
+/// `Softmax` and `LogSoftmax` (opset 13 semantics: over one axis, default the last).
 struct SoftmaxOperator: ExecutableOperator {
     let label: String
     let axis: Int64
+    let isLog: Bool
 
-    init(_ node: GraphNode) throws {
+    init(_ node: GraphNode, log: Bool = false) throws {
+        isLog = log
         try node.requireArity(inputs: 1...1, outputs: 1)
         try node.requireOnlyAttributes(["axis"])
         label = node.label
@@ -13,7 +20,7 @@ struct SoftmaxOperator: ExecutableOperator {
     }
 
     func outputTypes(_ inputs: [TensorDataType?]) throws -> [TensorDataType] {
-        try requireFloat32(inputs, label, "Softmax")
+        try requireFloat32(inputs, label, isLog ? "LogSoftmax" : "Softmax")
         return [.float32]
     }
 
@@ -29,6 +36,21 @@ struct SoftmaxOperator: ExecutableOperator {
         guard let axisIndex = try? normalizeAxis(axis, rank: x.shape.count, label) else { preconditionFailure("axis was checked") }
         let outer = Shape.elementCount(x.shape[..<axisIndex]) ?? 0
         let inner = Shape.elementCount(x.shape[(axisIndex + 1)...]) ?? 0
-        kernels.softmax(outer: outer, axis: x.shape[axisIndex], inner: inner, x: x.floats, y: outputs[0].floats)
+        let y = outputs[0].floats
+        kernels.softmax(outer: outer, axis: x.shape[axisIndex], inner: inner, x: x.floats, y: y)
+        if isLog {
+            // log(softmax) loses nothing measurable here except where softmax underflows to 0; recompute those.
+            let n = x.shape[axisIndex], px = x.floats
+            for o in 0..<outer {
+                for i in 0..<inner {
+                    var top = -Float.infinity
+                    for k in 0..<n { top = max(top, px[(o * n + k) * inner + i]) }
+                    var sum: Float = 0
+                    for k in 0..<n { sum += expf(px[(o * n + k) * inner + i] - top) }
+                    let logSum = logf(sum)
+                    for k in 0..<n { y[(o * n + k) * inner + i] = px[(o * n + k) * inner + i] - top - logSum }
+                }
+            }
+        }
     }
 }
