@@ -34,6 +34,24 @@ struct BlockingEngine: InferenceEngine {
     }
 }
 
+/// Echoes its inputs, records the leading dimension of every run, and blocks the first run on a gate.
+final class RecordingEngine: InferenceEngine, @unchecked Sendable {
+    let gate = Gate()
+    private let lock = NSLock()
+    private var runs: [Int] = []
+
+    var rowsPerRun: [Int] { lock.withLock { runs } }
+
+    func run(_ inputs: [String: HostTensor]) throws -> [String: HostTensor] {
+        let first = lock.withLock { () -> Bool in
+            runs.append(inputs.values.first?.shape.first ?? 0)
+            return runs.count == 1
+        }
+        if first { gate.wait() }
+        return try EchoEngine().run(inputs)
+    }
+}
+
 /// The client side of a session, driven by hand.
 struct ManualClient {
     var sender: HPKE.Sender
@@ -83,11 +101,12 @@ func floatPayload(_ name: String = "x", shape: [Int64] = [1, 2], bytes: Int = 8)
     return payload
 }
 
-func readyCore(engine: any InferenceEngine = EchoEngine(), threads: Int = 1, maxQueue: Int = 4) async -> EnclaveCore {
+func readyCore(engine: any InferenceEngine = EchoEngine(), threads: Int = 1, maxQueue: Int = 4,
+               maxBatch: Int = 1) async -> EnclaveCore {
     let core = EnclaveCore(platform: FakePlatform())
     await core.beginLoading(modelName: "test")
     await core.loaded(.init(engine: engine, manifestDigest: SHA2.sha384([1]), modelName: "test",
-                            threads: threads, maxQueue: maxQueue))
+                            threads: threads, maxQueue: maxQueue, maxBatch: maxBatch))
     return core
 }
 
@@ -176,6 +195,43 @@ func readyCore(engine: any InferenceEngine = EchoEngine(), threads: Int = 1, max
         gate.open()
         #expect(try client.result(try await running.value.get()).hasError == false)
         #expect(try client.result(try await waiting.value.get()).hasError == false)
+        await core.stop()
+    }
+
+    @Test func compatibleRequestsShareOneModelRunAndGetTheirOwnRowsBack() async throws {
+        let engine = RecordingEngine()
+        let core = await readyCore(engine: engine, threads: 1, maxQueue: 8, maxBatch: 4)
+        var client = try await ManualClient.open(core)
+        func payload(_ rows: Int64, fill: UInt8, width: Int64 = 2) -> Enclava_V1_InferPayload {
+            var tensor = Enclava_V1_Tensor()
+            tensor.dtype = .float32
+            tensor.shape = [rows, width]
+            tensor.data = Data(repeating: fill, count: Int(rows * width * 4))
+            var payload = Enclava_V1_InferPayload()
+            payload.inputs["x"] = tensor
+            return payload
+        }
+        let first = try client.request(payload(1, fill: 0))
+        let blocked = Task { await core.infer(first) }
+        try await waitUntil { await core.queuedAndRunning() == (0, 1) }
+        // Three compatible requests (1, 2 and 3 rows) and one of another width wait behind it.
+        var tasks: [Task<Result<Enclava_V1_InferResponse, RPCError>, Never>] = []
+        let fills: [UInt8] = [1, 2, 3, 4]
+        for (index, fill) in fills.enumerated() {
+            let request = try client.request(payload(index == 3 ? 1 : Int64(index + 1), fill: fill, width: index == 3 ? 3 : 2))
+            tasks.append(Task { await core.infer(request) })
+            try await waitUntil { await core.queuedAndRunning().waiting == index + 1 }
+        }
+        engine.gate.open()
+        _ = try client.result(try await blocked.value.get())
+        for (index, task) in tasks.enumerated() {
+            let result = try client.result(try await task.value.get())
+            let output = try #require(result.outputs["x_out"])
+            let rows = index == 3 ? 1 : index + 1
+            #expect(output.shape == [Int64(rows), index == 3 ? 3 : 2])
+            #expect(output.data == Data(repeating: fills[index], count: output.data.count))
+        }
+        #expect(engine.rowsPerRun == [1, 6, 1])
         await core.stop()
     }
 

@@ -74,9 +74,11 @@ import Testing
     }
 }
 
+typealias Job = @Sendable () -> Void
+
 @Suite struct InferenceQueueTests {
     @Test func aFullQueueRefusesAtOnceAndShutdownDrains() async {
-        let queue = InferenceQueue(threads: 1, capacity: 2)
+        let queue = InferenceQueue<Job>(threads: 1, capacity: 2) { jobs in for job in jobs { job() } }
         queue.start()
         let gate = Gate()
         let done = Atomic<Int>(0)
@@ -90,6 +92,24 @@ import Testing
         await queue.shutdown()
         #expect(done.load(ordering: .relaxed) == 3)
         #expect(!queue.tryEnqueue {})
+    }
+
+    @Test func compatibleItemsAreBatchedUpToMaxBatch() async {
+        let gate = Gate()
+        let batches = Mutex<[[Int]]>([])
+        let queue = InferenceQueue<Int>(threads: 1, capacity: 16, maxBatch: 3,
+                                        isCompatible: { $0 % 2 == $1 % 2 }) { items in
+            if items == [0] { gate.wait() }
+            batches.withLock { $0.append(items) }
+        }
+        queue.start()
+        #expect(queue.tryEnqueue(0))
+        while queue.runningCount == 0 { await Task.yield() }
+        for item in [1, 2, 3, 4, 5, 7, 6] { #expect(queue.tryEnqueue(item)) }
+        gate.open()
+        await queue.shutdown()
+        // Oldest first, with compatible partners in arrival order, at most 3 per batch.
+        #expect(batches.withLock { $0 } == [[0], [1, 3, 5], [2, 4, 6], [7]])
     }
 }
 

@@ -20,17 +20,20 @@ public actor EnclaveCore {
         public let threads: Int
         /// Waiting requests (`[runtime] max_queue`).
         public let maxQueue: Int
+        /// Requests per model run (`[runtime] max_batch`).
+        public let maxBatch: Int
         /// Caps on request tensors.
         public let tensorLimits: TensorLimits
 
         /// Creates a serving description.
         public init(engine: any InferenceEngine, manifestDigest: [UInt8], modelName: String,
-                    threads: Int, maxQueue: Int, tensorLimits: TensorLimits = TensorLimits()) {
+                    threads: Int, maxQueue: Int, maxBatch: Int = 1, tensorLimits: TensorLimits = TensorLimits()) {
             self.engine = engine
             self.manifestDigest = manifestDigest
             self.modelName = modelName
             self.threads = threads
             self.maxQueue = maxQueue
+            self.maxBatch = maxBatch
             self.tensorLimits = tensorLimits
         }
     }
@@ -42,7 +45,7 @@ public actor EnclaveCore {
     private var health = HealthStateMachine()
     private var sessions: SessionStateMachine
     private var serving: Serving?
-    private var queue: InferenceQueue?
+    private var queue: InferenceQueue<InferenceJob>?
     private var modelName = ""
 
     /// Creates the core in `starting` with a fresh HPKE key (generated here, at start; it never leaves
@@ -74,7 +77,11 @@ public actor EnclaveCore {
     /// loading → ready: starts the worker threads.
     public func loaded(_ serving: Serving) {
         guard health.loaded() else { return }
-        let queue = InferenceQueue(threads: serving.threads, capacity: serving.maxQueue)
+        let engine = serving.engine
+        let queue = InferenceQueue<InferenceJob>(
+            threads: serving.threads, capacity: serving.maxQueue, maxBatch: serving.maxBatch,
+            isCompatible: { $0.canBatch(with: $1) },
+            process: { InferenceBatch.run($0, engine: engine) })
         queue.start()
         self.queue = queue
         self.serving = serving
@@ -182,18 +189,14 @@ public actor EnclaveCore {
         health.stop()
     }
 
+    /// Parses and validates the decrypted payload (off the actor), then queues it; a full queue is
+    /// answered at once.
     private nonisolated static func enqueue(_ opened: SessionStateMachine.OpenedRequest, serving: Serving,
-                                            queue: InferenceQueue) async -> Result<Enclava_V1_InferResponse, RPCError> {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Result<Enclava_V1_InferResponse, RPCError>, Never>) in
-            let accepted = queue.tryEnqueue {
-                do throws(RPCError) {
-                    continuation.resume(returning: .success(try InferenceJob.run(opened, engine: serving.engine,
-                                                                                limits: serving.tensorLimits)))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
-            if !accepted {
+                                            queue: InferenceQueue<InferenceJob>) async -> Result<Enclava_V1_InferResponse, RPCError> {
+        let prepared = InferenceJob.prepare(opened.plaintext, limits: serving.tensorLimits)
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Result<Enclava_V1_InferResponse, RPCError>, Never>) in
+            let job = InferenceJob(request: opened, prepared: prepared) { continuation.resume(returning: $0) }
+            if !queue.tryEnqueue(job) {
                 continuation.resume(returning: .failure(RPCError(
                     .resourceExhausted, reason: RuntimeReason.queueFull,
                     message: "the enclave's request queue is full (\(serving.maxQueue) waiting); retry later "

@@ -83,7 +83,8 @@ public actor EnclaveRuntime {
             if let engine {
                 serving = EnclaveCore.Serving(engine: engine, manifestDigest: serving.manifestDigest,
                                               modelName: serving.modelName, threads: serving.threads,
-                                              maxQueue: serving.maxQueue, tensorLimits: serving.tensorLimits)
+                                              maxQueue: serving.maxQueue, maxBatch: serving.maxBatch,
+                                              tensorLimits: serving.tensorLimits)
             }
             await core.loaded(serving)
         } catch {

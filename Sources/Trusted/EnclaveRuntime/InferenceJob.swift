@@ -2,55 +2,95 @@ import EnclavaCrypto
 import EnclavaWire
 import EnclaveInference
 
-/// The work done on a worker thread for one decrypted request: parse the payload, validate its tensors,
-/// run the model, and encrypt the `InferResult` under the session's response key.
+/// One decrypted request on its way through the execution loop: parsed and validated before it is
+/// queued, run (alone or in a batch) on a worker, and answered with an encrypted `InferResult`.
 ///
 /// Model refusals (bad tensors, wrong inputs) travel inside the encrypted result as `ErrorInfo`, so even
 /// the reason a request was refused stays between the client and the enclave.
-enum InferenceJob {
-    /// Processes one request.
-    /// - Throws: ``RPCError`` `INTERNAL` only when the response cannot be encrypted.
-    static func run(_ request: SessionStateMachine.OpenedRequest, engine: any InferenceEngine,
-                    limits: TensorLimits) throws(RPCError) -> Enclava_V1_InferResponse {
-        let result = makeResult(request.plaintext, engine: engine, limits: limits)
+struct InferenceJob: Sendable {
+    /// What the payload turned out to be.
+    enum Prepared: Sendable {
+        /// Valid inputs; `batchKey` is nil when the request cannot share a batch.
+        case inputs([String: HostTensor], rows: Int, batchKey: [String]?)
+        /// Refused before reaching the model.
+        case refused(Enclava_V1_ErrorInfo)
+    }
+
+    /// The decrypted request (session, sequence, response keys).
+    let request: SessionStateMachine.OpenedRequest
+    /// The parsed payload.
+    let prepared: Prepared
+    /// Receives the encrypted answer (called exactly once, on a worker thread).
+    let complete: @Sendable (Result<Enclava_V1_InferResponse, RPCError>) -> Void
+
+    /// Parses and validates a decrypted payload.
+    static func prepare(_ plaintext: SecureBytes, limits: TensorLimits) -> Prepared {
+        let payload: Enclava_V1_InferPayload
+        do {
+            payload = try Enclava_V1_InferPayload(secureBytes: plaintext)
+        } catch {
+            return .refused(errorInfo(RuntimeReason.malformedPayload, "the decrypted request is not an enclava.v1.InferPayload"))
+        }
+        let inputs: [String: HostTensor]
+        do {
+            inputs = try TensorConversion.hostInputs(payload.inputs, limits: limits)
+        } catch {
+            return .refused(error.errorInfo)
+        }
+        // Batchable when every input has a leading dimension and they agree; texts are never batched.
+        let rows = inputs.values.first?.shape.first ?? 0
+        let batchable = payload.texts.isEmpty && rows > 0
+            && inputs.values.allSatisfy { $0.shape.first == rows }
+        let key = batchable
+            ? inputs.keys.sorted().map { name in "\(name):\(inputs[name]!.dtype):\(inputs[name]!.shape.dropFirst())" }
+            : nil
+        return .inputs(inputs, rows: rows, batchKey: key)
+    }
+
+    /// Whether `other` may join a batch that starts with `self`.
+    func canBatch(with other: InferenceJob) -> Bool {
+        guard case .inputs(_, _, let mine?) = prepared, case .inputs(_, _, let theirs?) = other.prepared else { return false }
+        return mine == theirs
+    }
+
+    /// Runs this request alone and answers it.
+    func runAlone(engine: any InferenceEngine) {
+        switch prepared {
+        case .refused(let info):
+            answer(with: Self.result(error: info))
+        case .inputs(let inputs, _, _):
+            do {
+                answer(with: Self.result(outputs: try engine.run(inputs)))
+            } catch {
+                answer(with: Self.result(error: Self.modelErrorInfo(error)))
+            }
+        }
+    }
+
+    /// Encrypts `result` under the session's response key and completes the request.
+    func answer(with result: Enclava_V1_InferResult) {
         do {
             let plaintext = try result.secureSerializedBytes()
             var response = Enclava_V1_InferResponse()
             response.sequence = request.sequence
             response.ciphertext = .init(try request.schedule.sealResponse(plaintext, sessionID: request.sessionID,
                                                                          sequence: request.sequence))
-            return response
+            complete(.success(response))
         } catch {
-            throw RPCError(.internal, reason: RuntimeReason.internalError,
-                           message: "the enclave could not encrypt the response; open a new session and retry")
+            complete(.failure(RPCError(.internal, reason: RuntimeReason.internalError,
+                                       message: "the enclave could not encrypt the response; open a new session and retry")))
         }
     }
 
-    /// The plaintext result for a decrypted payload.
-    static func makeResult(_ plaintext: SecureBytes, engine: any InferenceEngine,
-                           limits: TensorLimits) -> Enclava_V1_InferResult {
+    static func result(outputs: [String: HostTensor]) -> Enclava_V1_InferResult {
         var result = Enclava_V1_InferResult()
-        let payload: Enclava_V1_InferPayload
-        do {
-            payload = try Enclava_V1_InferPayload(secureBytes: plaintext)
-        } catch {
-            result.error = errorInfo(RuntimeReason.malformedPayload,
-                                     "the decrypted request is not an enclava.v1.InferPayload")
-            return result
-        }
-        let inputs: [String: HostTensor]
-        do {
-            inputs = try TensorConversion.hostInputs(payload.inputs, limits: limits)
-        } catch {
-            result.error = error.errorInfo
-            return result
-        }
-        do {
-            let outputs = try engine.run(inputs)
-            for (name, tensor) in outputs { result.outputs[name] = TensorConversion.wireTensor(tensor) }
-        } catch {
-            result.error = modelErrorInfo(error)
-        }
+        for (name, tensor) in outputs { result.outputs[name] = TensorConversion.wireTensor(tensor) }
+        return result
+    }
+
+    static func result(error: Enclava_V1_ErrorInfo) -> Enclava_V1_InferResult {
+        var result = Enclava_V1_InferResult()
+        result.error = error
         return result
     }
 

@@ -3,21 +3,28 @@ import Foundation
 /// A bounded work queue served by dedicated worker threads (DESIGN.md §5, execution loop), so that model
 /// runs never block the NIO event loops.
 ///
-/// ``tryEnqueue(_:)`` refuses at once when `capacity` jobs are already waiting (the caller answers
-/// RESOURCE_EXHAUSTED); a job that a worker has picked up no longer counts against the capacity.
-/// ``shutdown()`` stops accepting, lets the workers finish every queued job, and joins them.
-public final class InferenceQueue: @unchecked Sendable {
-    /// A unit of work; it runs on a worker thread.
-    public typealias Job = @Sendable () -> Void
-
-    /// The most jobs waiting at once.
+/// ``tryEnqueue(_:)`` refuses at once when `capacity` items are already waiting (the caller answers
+/// RESOURCE_EXHAUSTED); an item that a worker has picked up no longer counts against the capacity.
+/// A worker takes the oldest waiting item together with up to `maxBatch - 1` later items that
+/// `isCompatible` pairs with it, and hands them to `process` as one batch.
+/// ``shutdown()`` stops accepting, lets the workers finish every queued item, and joins them.
+public final class InferenceQueue<Item: Sendable>: @unchecked Sendable {
+    /// The most items waiting at once.
     public let capacity: Int
     /// Worker threads.
     public let threadCount: Int
+    /// The most items in one batch.
+    public let maxBatch: Int
 
+    /// How far past the oldest item a worker looks for batch partners.
+    static var maxScan: Int { 1024 }
+
+    private let isCompatible: @Sendable (Item, Item) -> Bool
+    private let process: @Sendable ([Item]) -> Void
     private let condition = NSCondition()
-    private var waiting: [Job?] = []   // popped slots are set to nil so captured plaintext is released
+    private var waiting: [Item?] = []   // taken slots are set to nil so captured plaintext is released
     private var waitingHead = 0
+    private var waitingItems = 0
     private var running = 0
     private var accepting = true
     private var liveWorkers = 0
@@ -26,10 +33,18 @@ public final class InferenceQueue: @unchecked Sendable {
     /// Creates a stopped queue.
     /// - Parameters:
     ///   - threads: worker threads (at least 1).
-    ///   - capacity: jobs that may wait (at least 1).
-    public init(threads: Int, capacity: Int) {
+    ///   - capacity: items that may wait (at least 1).
+    ///   - maxBatch: items per batch (at least 1).
+    ///   - isCompatible: whether the second item may join a batch that starts with the first.
+    ///   - process: runs one batch, on a worker thread.
+    public init(threads: Int, capacity: Int, maxBatch: Int = 1,
+                isCompatible: @escaping @Sendable (Item, Item) -> Bool = { _, _ in false },
+                process: @escaping @Sendable ([Item]) -> Void) {
         self.threadCount = max(1, threads)
         self.capacity = max(1, capacity)
+        self.maxBatch = max(1, maxBatch)
+        self.isCompatible = isCompatible
+        self.process = process
     }
 
     /// Starts the worker threads (once).
@@ -47,31 +62,33 @@ public final class InferenceQueue: @unchecked Sendable {
         }
     }
 
-    /// Jobs waiting (not yet picked up by a worker).
+    /// Items waiting (not yet picked up by a worker).
     public var waitingCount: Int {
         condition.lock()
         defer { condition.unlock() }
-        return waiting.count - waitingHead
+        return waitingItems
     }
 
-    /// Jobs a worker is running.
+    /// Items a worker is processing.
     public var runningCount: Int {
         condition.lock()
         defer { condition.unlock() }
         return running
     }
 
-    /// Queues `job`, or returns false at once when the queue is full or shut down.
-    public func tryEnqueue(_ job: @escaping Job) -> Bool {
+    /// Queues `item`, or returns false at once when the queue is full or shut down.
+    public func tryEnqueue(_ item: Item) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard accepting, waiting.count - waitingHead < capacity else { return false }
-        waiting.append(job)
+        guard accepting, waitingItems < capacity else { return false }
+        waiting.append(item)
+        waitingItems += 1
         condition.signal()
         return true
     }
 
-    /// Stops accepting jobs, waits until every queued and running job has finished, and stops the workers.
+    /// Stops accepting items, waits until every queued and running item has been processed, and stops
+    /// the workers.
     public func shutdown() async {
         guard stopAccepting() else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -96,10 +113,10 @@ public final class InferenceQueue: @unchecked Sendable {
     }
 
     private func workerLoop() {
-        while let job = nextJob() {
-            job()
+        while let batch = nextBatch() {
+            process(batch)
             condition.lock()
-            running -= 1
+            running -= batch.count
             condition.unlock()
         }
         condition.lock()
@@ -108,21 +125,37 @@ public final class InferenceQueue: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func nextJob() -> Job? {
+    /// Waits for work and takes the oldest item plus compatible later ones.
+    private func nextBatch() -> [Item]? {
         condition.lock()
         defer { condition.unlock() }
-        while waiting.count == waitingHead {
+        while waitingItems == 0 {
             if !accepting { return nil }
             condition.wait()
         }
-        let job = waiting[waitingHead]
+        while waiting[waitingHead] == nil { waitingHead += 1 }
+        let first = waiting[waitingHead]!
         waiting[waitingHead] = nil
         waitingHead += 1
-        if waitingHead > 64, waitingHead * 2 > waiting.count {
+        var batch = [first]
+        var index = waitingHead
+        let scanEnd = min(waiting.count, index + Self.maxScan)
+        while batch.count < maxBatch, index < scanEnd {
+            if let candidate = waiting[index], isCompatible(first, candidate) {
+                batch.append(candidate)
+                waiting[index] = nil
+            }
+            index += 1
+        }
+        waitingItems -= batch.count
+        running += batch.count
+        if waitingItems == 0 {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        } else if waitingHead > 64, waitingHead * 2 > waiting.count {
             waiting.removeFirst(waitingHead)
             waitingHead = 0
         }
-        running += 1
-        return job
+        return batch
     }
 }

@@ -52,7 +52,7 @@ enum ModelLoader {
                                                "inputs": "\(model.inputs.map(\.description).joined(separator: "; "))"])
         return EnclaveCore.Serving(engine: model, manifestDigest: image.manifestDigest, modelName: manifest.image.name,
                                    threads: manifest.runtime.threads, maxQueue: manifest.runtime.maxQueue,
-                                   tensorLimits: tensorLimits)
+                                   maxBatch: manifest.runtime.maxBatch, tensorLimits: tensorLimits)
     }
 
     /// Finds the sealed key wrapping and opens it with `platform.sealingKey(purpose:)`.
