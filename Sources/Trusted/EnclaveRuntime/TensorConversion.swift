@@ -2,51 +2,6 @@ import EnclavaWire
 import EnclaveInference
 import Foundation
 
-/// Caps on the tensors of one decrypted request, checked before anything is allocated for them.
-public struct TensorLimits: Sendable, Equatable {
-    /// Named inputs per request.
-    public var maxInputs: Int
-    /// Dimensions per tensor.
-    public var maxRank: Int
-    /// Elements per tensor.
-    public var maxElements: Int
-    /// Bytes of an input name.
-    public var maxNameBytes: Int
-
-    /// Creates limits.
-    public init(maxInputs: Int = 64, maxRank: Int = 8, maxElements: Int = 16 << 20, maxNameBytes: Int = 256) {
-        self.maxInputs = maxInputs
-        self.maxRank = maxRank
-        self.maxElements = maxElements
-        self.maxNameBytes = maxNameBytes
-    }
-}
-
-/// A tensor the enclave refuses, naming the input; it travels back inside the encrypted `InferResult`.
-public struct TensorRejection: Error, Sendable, Equatable {
-    /// The stable reason (``RuntimeReason/invalidTensor``).
-    public let reason: String
-    /// The input's name ("" when the request as a whole is at fault).
-    public let input: String
-    /// What is wrong and what to send instead.
-    public let message: String
-
-    init(input: String, _ message: String, reason: String = RuntimeReason.invalidTensor) {
-        self.reason = reason
-        self.input = input
-        self.message = message
-    }
-
-    /// The `ErrorInfo` sent in the encrypted result.
-    public var errorInfo: Enclava_V1_ErrorInfo {
-        var info = Enclava_V1_ErrorInfo()
-        info.reason = reason
-        info.message = message
-        if !input.isEmpty { info.metadata = ["input": input] }
-        return info
-    }
-}
-
 /// Conversion between wire tensors (`Enclava_V1_Tensor`) and the model's ``HostTensor``, with validation.
 public enum TensorConversion {
     /// Bytes per element of a wire data type, or nil for an unsupported one.
