@@ -62,7 +62,8 @@ static uint64_t detect_features(void) { return 0; }
 #define ENCLAVA_GEMM_ENTRY(variant, mr_, nr_)                                                                 \
     { .fn = enclava_f32_gemm__##variant, .name = "enclava_f32_gemm__" #variant,                              \
       .fn_ws = enclava_f32_gemm_ws__##variant, .workspace_bytes = enclava_f32_gemm_workspace__##variant,     \
-      .mr = (mr_), .nr = (nr_) }
+      .mr = (mr_), .nr = (nr_), .packed_b_bytes = enclava_f32_gemm_packed_b_bytes__##variant,                 \
+      .pack_b = enclava_f32_gemm_pack_b__##variant, .fn_prepacked = enclava_f32_gemm_prepacked__##variant }
 /* Every kernel but GEMM, for one ISA suffix. */
 #define ENCLAVA_ROW_ENTRIES(variant)                                                                        \
     .f32_add = ENCLAVA_ENTRY(add, variant), .f32_sub = ENCLAVA_ENTRY(sub, variant),                          \

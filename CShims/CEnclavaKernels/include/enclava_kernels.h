@@ -88,6 +88,23 @@ typedef void (*enclava_f32_gemm_ws_fn)(int trans_a, int trans_b, size_t m, size_
 /** Workspace bytes a gemm variant wants for an m x n x k product (0 for the reference). */
 typedef size_t (*enclava_f32_gemm_workspace_fn)(size_t m, size_t n, size_t k);
 
+/*
+ * Pre-packed B, for weights that are packed once at model load and reused by every request:
+ *   bytes  = packed_b_bytes(n, k)                      (variant-specific layout and size)
+ *   pack_b(trans_b, n, k, b, ldb, packed)              packs op(B) (k x n); `packed` 64-byte aligned
+ *   prepacked(trans_a, m, n, k, alpha, a, lda, packed, packed_n, j0, beta, c, ldc, workspace, bytes)
+ *       C[m x n] = alpha * op(A) * op(B)[:, j0 .. j0+n] + beta * C, for a B packed with packed_n columns;
+ *       j0 must be a multiple of the variant's nr (threads split n on tile boundaries). The workspace
+ *       (workspace_bytes(m, n, k) is enough) holds A's packed block; a smaller one falls back to the stack.
+ * A packed B is only valid with the variant that packed it.
+ */
+typedef size_t (*enclava_f32_gemm_packed_b_bytes_fn)(size_t n, size_t k);
+typedef void (*enclava_f32_gemm_pack_b_fn)(int trans_b, size_t n, size_t k, const float *b, size_t ldb, float *packed);
+typedef void (*enclava_f32_gemm_prepacked_fn)(int trans_a, size_t m, size_t n, size_t k, float alpha, const float *a,
+                                              size_t lda, const float *packed_b, size_t packed_n, size_t j0,
+                                              float beta, float *c, size_t ldc, void *workspace,
+                                              size_t workspace_bytes);
+
 /**
  * Stack the packed GEMM variants use when called through enclava_f32_gemm_fn (no workspace), or with a
  * workspace too small for one micro-panel: at most this many bytes of packing buffers on the stack.
@@ -122,6 +139,11 @@ void enclava_f32_gemm_ws__ref(int trans_a, int trans_b, size_t m, size_t n, size
                               const float *a, size_t lda, const float *b, size_t ldb, float beta,
                               float *c, size_t ldc, void *workspace, size_t workspace_bytes);
 size_t enclava_f32_gemm_workspace__ref(size_t m, size_t n, size_t k);
+size_t enclava_f32_gemm_packed_b_bytes__ref(size_t n, size_t k);
+void enclava_f32_gemm_pack_b__ref(int trans_b, size_t n, size_t k, const float *b, size_t ldb, float *packed);
+void enclava_f32_gemm_prepacked__ref(int trans_a, size_t m, size_t n, size_t k, float alpha, const float *a,
+                                     size_t lda, const float *packed_b, size_t packed_n, size_t j0, float beta,
+                                     float *c, size_t ldc, void *workspace, size_t workspace_bytes);
 void enclava_f32_exp__ref(size_t n, const float *x, float *y);
 void enclava_f32_tanh__ref(size_t n, const float *x, float *y);
 /** erf(x), as libm's erff. */
@@ -147,6 +169,11 @@ void enclava_f32_reduce_max__ref(size_t rows, size_t cols, const float *x, float
     void enclava_f32_gemm_ws__##isa##_##gemm_shape(int, int, size_t, size_t, size_t, float, const float *, size_t,    \
                                                   const float *, size_t, float, float *, size_t, void *, size_t);  \
     size_t enclava_f32_gemm_workspace__##isa##_##gemm_shape(size_t, size_t, size_t);                                \
+    size_t enclava_f32_gemm_packed_b_bytes__##isa##_##gemm_shape(size_t, size_t);                                  \
+    void enclava_f32_gemm_pack_b__##isa##_##gemm_shape(int, size_t, size_t, const float *, size_t, float *);        \
+    void enclava_f32_gemm_prepacked__##isa##_##gemm_shape(int, size_t, size_t, size_t, float, const float *, size_t, \
+                                                         const float *, size_t, size_t, float, float *, size_t,    \
+                                                         void *, size_t);                                          \
     void enclava_f32_add__##isa(size_t, const float *, size_t, const float *, size_t, float *);                     \
     void enclava_f32_sub__##isa(size_t, const float *, size_t, const float *, size_t, float *);                     \
     void enclava_f32_mul__##isa(size_t, const float *, size_t, const float *, size_t, float *);                     \
@@ -173,8 +200,8 @@ ENCLAVA_DECLARE_SIMD_VARIANTS(neon, 6x16)
 /** One table entry: the function and its variant name (for logs, benchmarks and tests). */
 /**
  * The GEMM entry: `fn` (no workspace; packs through a bounded stack buffer), `fn_ws` (caller workspace),
- * `workspace_bytes` (what fn_ws wants), and the micro-tile `mr` x `nr` (1 x 1 for the reference), which
- * callers splitting work across threads use to cut on tile boundaries.
+ * `workspace_bytes` (what fn_ws wants), the micro-tile `mr` x `nr` (1 x 1 for the reference), which
+ * callers splitting work across threads use to cut on tile boundaries, and the pre-packed-B entries.
  */
 typedef struct enclava_f32_gemm_kernel {
     enclava_f32_gemm_fn fn;
@@ -182,6 +209,9 @@ typedef struct enclava_f32_gemm_kernel {
     enclava_f32_gemm_ws_fn fn_ws;
     enclava_f32_gemm_workspace_fn workspace_bytes;
     size_t mr, nr;
+    enclava_f32_gemm_packed_b_bytes_fn packed_b_bytes;
+    enclava_f32_gemm_pack_b_fn pack_b;
+    enclava_f32_gemm_prepacked_fn fn_prepacked;
 } enclava_f32_gemm_kernel;
 typedef struct enclava_f32_binary_kernel { enclava_f32_binary_fn fn; const char *name; } enclava_f32_binary_kernel;
 typedef struct enclava_f32_unary_kernel { enclava_f32_unary_fn fn; const char *name; } enclava_f32_unary_kernel;

@@ -10,7 +10,8 @@
  *   GEMM_VF                     vector type; GEMM_VZERO(), GEMM_VSET1(f), GEMM_VLOAD(p) (aligned),
  *                               GEMM_VLOADU(p), GEMM_VSTOREU(p, v), GEMM_VBCAST(p) (broadcast *p),
  *                               GEMM_VFMA(acc, a, b) (acc + a * b), GEMM_VMUL(a, b)
- *   GEMM_FN, GEMM_WS_FN, GEMM_WS_BYTES_FN   the three public names
+ *   GEMM_FN, GEMM_WS_FN, GEMM_WS_BYTES_FN   the plain, workspace and workspace-query entries
+ *   GEMM_PACKED_B_BYTES_FN, GEMM_PACK_B_FN, GEMM_PREPACKED_FN   the pre-packed-B entries
  *
  * Loops (BLIS names): jc over NC columns of C; pc over KC of the depth; ic over MC rows (pack A: MC x KC);
  * jr over NR (the first ic block packs B's KC x NR micro-panel here, later blocks reuse it); ir over MR ->
@@ -223,6 +224,12 @@ GEMM_TARGET static void gemm_blocked(int trans_a, int trans_b, size_t m, size_t 
     }
 }
 
+/* Clears packed operands (they may hold model weights or activations) in a way the compiler keeps. */
+static void gemm_wipe(void *p, size_t bytes) {
+    memset(p, 0, bytes);
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
 static inline float *gemm_align64(void *p) { return (float *)(((uintptr_t)p + 63u) & ~(uintptr_t)63u); }
 
 /* Packing through a bounded stack buffer: half for A, half for B (ENCLAVA_GEMM_STACK_BYTES in all). */
@@ -234,6 +241,8 @@ GEMM_TARGET static void gemm_with_stack(int trans_a, int trans_b, size_t m, size
     float pa[half_floats] __attribute__((aligned(64)));
     float pb[half_floats] __attribute__((aligned(64)));
     gemm_blocked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pa, half_floats, pb, half_floats);
+    gemm_wipe(pa, sizeof pa);
+    gemm_wipe(pb, sizeof pb);
 }
 
 size_t GEMM_WS_BYTES_FN(size_t m, size_t n, size_t k) {
@@ -275,4 +284,65 @@ GEMM_TARGET void GEMM_FN(int trans_a, int trans_b, size_t m, size_t n, size_t k,
         return;
     }
     gemm_with_stack(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/*
+ * Pre-packed B (weights packed once at model load): op(B) (k x n) laid out as the KC blocks
+ * gemm_blocking picks for k, each block round_up(n, NR) columns of NR-wide micro-panels. `packed` must be
+ * 64-byte aligned.
+ */
+size_t GEMM_PACKED_B_BYTES_FN(size_t n, size_t k) { return gemm_round_up(n, GEMM_NR) * k * sizeof(float); }
+
+GEMM_TARGET void GEMM_PACK_B_FN(int trans_b, size_t n, size_t k, const float *b, size_t ldb, float *packed) {
+    if (n == 0 || k == 0) return;
+    size_t kc_max, mc_unused, nc_unused;
+    gemm_blocking(1, n, k, &kc_max, &mc_unused, &nc_unused);
+    const size_t n_padded = gemm_round_up(n, GEMM_NR);
+    for (size_t pc = 0; pc < k; pc += kc_max) {
+        const size_t kc = k - pc < kc_max ? k - pc : kc_max;
+        gemm_pack_b(trans_b, b, ldb, pc, 0, kc, n, packed + pc * n_padded);
+    }
+}
+
+/* C[m x n] = alpha * op(A) * B[:, j0 .. j0+n] + beta * C, B pre-packed with `packed_n` columns; j0 is a
+ * multiple of NR. The workspace holds A's block only; too small a one falls back to the stack. */
+GEMM_TARGET void GEMM_PREPACKED_FN(int trans_a, size_t m, size_t n, size_t k, float alpha, const float *a,
+                                   size_t lda, const float *packed_b, size_t packed_n, size_t j0, float beta,
+                                   float *c, size_t ldc, void *workspace, size_t workspace_bytes) {
+    if (m == 0 || n == 0) return;
+    if (k == 0 || alpha == 0.0f) {
+        gemm_scale_c(m, n, beta, c, ldc);
+        return;
+    }
+    size_t kc_max, mc_max, nc_unused;
+    gemm_blocking(m, n, k, &kc_max, &mc_max, &nc_unused);
+    enum { stack_floats = ENCLAVA_GEMM_STACK_BYTES / 2 / sizeof(float) };
+    float stack_a[stack_floats] __attribute__((aligned(64)));
+    float *pa = stack_a;
+    size_t pa_cap = stack_floats;
+    const size_t floats = workspace && workspace_bytes > 64 ? (workspace_bytes - 64) / sizeof(float) : 0;
+    if (floats >= GEMM_MR * kc_max) {
+        pa = gemm_align64(workspace);
+        pa_cap = floats;
+    }
+    if (mc_max * kc_max > pa_cap) mc_max = (pa_cap / kc_max) / GEMM_MR * GEMM_MR;
+    const size_t n_padded = gemm_round_up(packed_n, GEMM_NR);
+    for (size_t pc = 0; pc < k; pc += kc_max) {
+        const size_t kc = k - pc < kc_max ? k - pc : kc_max;
+        const float beta_block = pc == 0 ? beta : 1.0f;
+        const float *pb = packed_b + pc * n_padded + j0 * kc;
+        for (size_t ic = 0; ic < m; ic += mc_max) {
+            const size_t mc = m - ic < mc_max ? m - ic : mc_max;
+            gemm_pack_a(trans_a, a, lda, ic, pc, mc, kc, pa);
+            for (size_t jr = 0; jr < n; jr += GEMM_NR) {
+                const size_t nr = n - jr < GEMM_NR ? n - jr : GEMM_NR;
+                for (size_t ir = 0; ir < mc; ir += GEMM_MR) {
+                    const size_t mr = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
+                    gemm_micro_kernel(kc, pa + ir * kc, pb + jr * kc, c + (ic + ir) * ldc + jr, ldc, alpha,
+                                      beta_block, mr, nr);
+                }
+            }
+        }
+    }
+    if (pa == stack_a) gemm_wipe(stack_a, sizeof stack_a);
 }

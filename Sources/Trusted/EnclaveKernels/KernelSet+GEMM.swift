@@ -45,6 +45,8 @@ extension KernelSet {
     ///   - transA: when true, `a` holds a k×m matrix (row stride `lda`) and op(A) is its transpose.
     ///   - transB: when true, `b` holds an n×k matrix (row stride `ldb`) and op(B) is its transpose.
     ///   - threads: the most threads to use (1…64, e.g. the manifest's `[runtime] threads`).
+    ///
+    /// The packing workspace is allocated per call and zeroed before it is freed.
     public func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                      a: UnsafeBufferPointer<Float>, lda: Int, b: UnsafeBufferPointer<Float>, ldb: Int,
                      beta: Float = 0, c: UnsafeMutableBufferPointer<Float>, ldc: Int, threads: Int = 1) {
@@ -61,12 +63,11 @@ extension KernelSet {
         let (firstRows, firstColumns) = plan.block(0)
         let workspaceBytes = kernel.workspace_bytes(firstRows.count, firstColumns.count, k)  // the largest part
         let stride = (workspaceBytes + 63) & ~63
-        let workspace: UnsafeMutableRawPointer? = stride == 0 ? nil
-            : UnsafeMutableRawPointer.allocate(byteCount: stride * plan.parts, alignment: 64)
-        defer { workspace?.deallocate() }
+        let workspace = GEMMWorkspace(bytes: stride * plan.parts)
+        defer { workspace.release() }
         let job = GEMMJob(kernel: kernel, plan: plan, transA: transA, transB: transB, k: k, alpha: alpha,
                           a: a.baseAddress, lda: lda, b: b.baseAddress, ldb: ldb, beta: beta, c: c.baseAddress!,
-                          ldc: ldc, workspace: workspace, workspaceStride: stride, workspaceBytes: workspaceBytes)
+                          ldc: ldc, workspace: workspace.pointer, workspaceStride: stride, workspaceBytes: workspaceBytes)
         if plan.parts == 1 {
             job.run(part: 0)
         } else {
@@ -99,6 +100,24 @@ private struct GEMMJob: @unchecked Sendable {
         kernel.fn_ws(transA ? 1 : 0, transB ? 1 : 0, rows.count, columns.count, k, alpha, a.map { $0 + aStart }, lda,
                      b.map { $0 + bStart }, ldb, beta, c + rows.lowerBound * ldc + columns.lowerBound, ldc,
                      workspace.map { $0 + part * workspaceStride }, workspaceBytes)
+    }
+}
+
+/// Packing buffers for one product: packed A and B blocks are copies of the caller's operands (model
+/// weights, activations), so they are zeroed before the memory goes back to the allocator.
+struct GEMMWorkspace {
+    let pointer: UnsafeMutableRawPointer?
+    let bytes: Int
+
+    init(bytes: Int) {
+        self.bytes = bytes
+        pointer = bytes == 0 ? nil : UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+    }
+
+    func release() {
+        guard let pointer else { return }
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        pointer.deallocate()
     }
 }
 

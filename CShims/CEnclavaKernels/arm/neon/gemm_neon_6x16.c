@@ -25,6 +25,9 @@
 #define GEMM_FN enclava_f32_gemm__neon_6x16
 #define GEMM_WS_FN enclava_f32_gemm_ws__neon_6x16
 #define GEMM_WS_BYTES_FN enclava_f32_gemm_workspace__neon_6x16
+#define GEMM_PACKED_B_BYTES_FN enclava_f32_gemm_packed_b_bytes__neon_6x16
+#define GEMM_PACK_B_FN enclava_f32_gemm_pack_b__neon_6x16
+#define GEMM_PREPACKED_FN enclava_f32_gemm_prepacked__neon_6x16
 
 #include "../../internal/gemm_blocked_impl.h"
 #endif

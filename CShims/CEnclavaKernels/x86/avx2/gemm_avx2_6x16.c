@@ -25,6 +25,9 @@
 #define GEMM_FN enclava_f32_gemm__avx2_6x16
 #define GEMM_WS_FN enclava_f32_gemm_ws__avx2_6x16
 #define GEMM_WS_BYTES_FN enclava_f32_gemm_workspace__avx2_6x16
+#define GEMM_PACKED_B_BYTES_FN enclava_f32_gemm_packed_b_bytes__avx2_6x16
+#define GEMM_PACK_B_FN enclava_f32_gemm_pack_b__avx2_6x16
+#define GEMM_PREPACKED_FN enclava_f32_gemm_prepacked__avx2_6x16
 
 #include "../../internal/gemm_blocked_impl.h"
 #endif
