@@ -52,6 +52,8 @@ struct GEMMBenchmark {
     let threads: Int
     let kernels: KernelSet
     let quick: Bool
+    /// Multiply by a B packed once beforehand (weights), instead of packing it on every call.
+    var prepackedB = false
 
     struct Result {
         let line: String
@@ -74,7 +76,16 @@ struct GEMMBenchmark {
         let budget = quick ? 0.15 : (kernels.isa == "ref" ? 0.5 : 0.6)
         var walls: [Double] = [], cpus: [Double] = []
         a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
-            let call = { kernels.gemm(m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc, ldc: n, threads: threads) }
+            let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: kernels.packedByteCount(k: k, n: n), alignment: 64)
+            defer { storage.deallocate() }
+            let packed = kernels.packB(k: k, n: n, b: pb, ldb: n, into: storage)
+            let call = {
+                if prepackedB {
+                    kernels.gemm(m: m, a: pa, lda: k, packedB: packed, c: pc, ldc: n, threads: threads)
+                } else {
+                    kernels.gemm(m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc, ldc: n, threads: threads)
+                }
+            }
             call()
             call()   // warm-up: page faults, caches, thread pool
             let start = Clock.wall()
@@ -88,7 +99,7 @@ struct GEMMBenchmark {
         } }
         let wallRate = flops / median(walls) * 1e-9
         let cpuRate = threads == 1 ? flops / median(cpus) * 1e-9 : wallRate
-        let text = "sgemm variant=\(kernels.gemmVariant) threads=\(threads) shape=\(m)x\(k)x\(n) " +
+        let text = "sgemm variant=\(kernels.gemmVariant)\(prepackedB ? "+packedB" : "") threads=\(threads) shape=\(m)x\(k)x\(n) " +
             "gflops=\(String(format: "%.1f", cpuRate)) wall_gflops=\(String(format: "%.1f", wallRate)) runs=\(walls.count)"
         return Result(line: text)
     }

@@ -1,6 +1,7 @@
 // enclava-bench: kernel benchmarks for `make bench` (a benchmark, not a test: nothing here asserts a time).
 //
-// Prints one `sgemm ...` line per (variant, threads, shape) with the median GFLOP/s over repeated runs,
+// Prints one `sgemm ...` line per (variant, threads, shape) with the median GFLOP/s over repeated runs
+// (and a `+packedB` line with B packed once beforehand, as for model weights),
 // in a `key=value` form that peers/sgemm_numpy.py reads to print ours / OpenBLAS per shape, then a short
 // table of the row kernels (reference vs selected variant).
 //
@@ -21,6 +22,10 @@ for kernels in variants {
         for shape in options.shapes {
             let result = GEMMBenchmark(shape: shape, threads: threads, kernels: kernels, quick: options.quick).run()
             print(result.line)
+            if kernels.isa != "ref" {   // weights packed once at load, as the executor can do
+                print(GEMMBenchmark(shape: shape, threads: threads, kernels: kernels, quick: options.quick,
+                                    prepackedB: true).run().line)
+            }
         }
     }
 }
