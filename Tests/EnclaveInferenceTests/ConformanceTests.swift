@@ -2,79 +2,110 @@ import Foundation
 import Testing
 import EnclaveInference
 
-/// ONNX's own node conformance cases (../shared/testdata/onnx-node, see its PROVENANCE.md) for the
-/// operators this issue implements.
+/// ONNX's own node conformance cases (../shared/testdata/onnx-node, see its PROVENANCE.md): every case is
+/// run and reported as passed, failed or unsupported (an operator, element type or opset Enclava refuses at
+/// load time). The test fails only when a case that loads — every op supported — gives a wrong answer or
+/// an error. Run alone with `swift test --filter Conformance` (or `make conformance`).
 @Suite("ONNX node conformance")
 struct ConformanceTests {
-    /// Every case whose ops and element types are all supported; each must pass.
-    static let supportedCases = [
-        "test_add", "test_add_bcast", "test_constant", "test_div", "test_div_bcast", "test_div_example",
-        "test_flatten_axis0", "test_flatten_axis1", "test_flatten_axis2", "test_flatten_axis3", "test_flatten_default_axis",
-        "test_flatten_negative_axis1", "test_flatten_negative_axis2", "test_flatten_negative_axis3", "test_flatten_negative_axis4",
-        "test_gemm_all_attributes", "test_gemm_alpha", "test_gemm_beta", "test_gemm_default_matrix_bias",
-        "test_gemm_default_no_bias", "test_gemm_default_scalar_bias", "test_gemm_default_single_elem_vector_bias",
-        "test_gemm_default_vector_bias", "test_gemm_default_zero_bias", "test_gemm_transposeA", "test_gemm_transposeB",
-        "test_identity", "test_matmul_1d_1d", "test_matmul_1d_3d", "test_matmul_2d", "test_matmul_3d", "test_matmul_4d",
-        "test_matmul_4d_1d", "test_matmul_bcast", "test_mul", "test_mul_bcast", "test_mul_example", "test_relu",
-        "test_sigmoid", "test_sigmoid_example", "test_softmax_axis_0", "test_softmax_axis_1", "test_softmax_axis_2",
-        "test_softmax_default_axis", "test_softmax_example", "test_softmax_large_number", "test_softmax_negative_axis",
-        "test_sub", "test_sub_bcast", "test_sub_example",
-    ]
-
-    /// The other cases of the same operators: other element types, or "expanded" graphs with more ops.
-    static var unsupportedCases: [String] {
-        let prefixes = ["test_gemm", "test_matmul", "test_add", "test_relu", "test_sigmoid", "test_softmax", "test_flatten",
-                        "test_identity", "test_mul", "test_sub", "test_div", "test_constant"]
-        let all = (try? FileManager.default.contentsOfDirectory(atPath: TestPaths.onnxNode.path)) ?? []
-        return all.filter { name in
-            prefixes.contains { name.hasPrefix($0) } && !name.hasPrefix("test_constantofshape") && !supportedCases.contains(name)
-        }.sorted()
+    enum Outcome: Equatable {
+        case passed
+        case failed(String)
+        case unsupported(String)
     }
 
-    @Test(arguments: supportedCases)
-    func supportedCasePasses(_ name: String) throws {
+    static var allCases: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: TestPaths.onnxNode.path)) ?? []
+        return names.filter { $0.hasPrefix("test_") }.sorted()
+    }
+
+    /// onnx's runner: |got − expected| ≤ atol + rtol·|expected|, rtol 1e-3, atol 1e-7; NaN matches NaN.
+    static func close(_ got: Float, _ expected: Float) -> Bool {
+        if got.isNaN || expected.isNaN { return got.isNaN && expected.isNaN }
+        if got == expected { return true }
+        return abs(got - expected) <= 1e-7 + 1e-3 * abs(expected)
+    }
+
+    static func run(_ name: String) -> Outcome {
         let directory = TestPaths.onnxNode.appendingPathComponent(name)
-        let model = try loadModel(try TestPaths.bytes(directory.appendingPathComponent("model.onnx")))
-        let sets = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("test_data_set_") }.sorted()
-        try #require(!sets.isEmpty)
-        var worst: Float = 0
+        let model: InferenceModel
+        do {
+            model = try loadModel(try TestPaths.bytes(directory.appendingPathComponent("model.onnx")))
+        } catch let error as InferenceError where [.unsupportedOperator, .unsupportedDataType, .unsupportedOpset].contains(error.code) {
+            return .unsupported(error.description)
+        } catch {
+            return .failed("load: \(error)")
+        }
+        let sets = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+            .filter { $0.hasPrefix("test_data_set_") }.sorted()
+        guard !sets.isEmpty else { return .failed("no test data sets") }
         for set in sets {
             let folder = directory.appendingPathComponent(set)
-            var inputs: [String: HostTensor] = [:]
-            for (index, spec) in model.inputs.enumerated() {
-                inputs[spec.name] = try HostTensor(onnxTensorProto: TestPaths.bytes(folder.appendingPathComponent("input_\(index).pb")))
-            }
-            let results = try model.run(inputs)
-            for (index, spec) in model.outputs.enumerated() {
-                let expected = try HostTensor(onnxTensorProto: TestPaths.bytes(folder.appendingPathComponent("output_\(index).pb")))
-                let got = try #require(results[spec.name])
-                #expect(got.dtype == expected.dtype, "\(name) \(set) \(spec.name)")
-                #expect(got.shape == expected.shape, "\(name) \(set) \(spec.name): shape \(got.shape) vs \(expected.shape)")
-                let (g, e) = (got.float32Values ?? [], expected.float32Values ?? [])
-                try #require(g.count == e.count)
-                for (x, y) in zip(g, e) {
-                    let error = abs(x - y)
-                    worst = max(worst, error)
-                    // onnx's runner: rtol 1e-3, atol 1e-7
-                    #expect(error <= 1e-7 + 1e-3 * abs(y), "\(name) \(set) \(spec.name): \(x) vs \(y)")
+            do {
+                var inputs: [String: HostTensor] = [:]
+                for (index, spec) in model.inputs.enumerated() {
+                    let url = folder.appendingPathComponent("input_\(index).pb")
+                    guard FileManager.default.fileExists(atPath: url.path) else { continue }   // omitted optional input
+                    inputs[spec.name] = try HostTensor(onnxTensorProto: TestPaths.bytes(url))
                 }
+                let results = try model.run(inputs)
+                for (index, spec) in model.outputs.enumerated() {
+                    let expected = try HostTensor(onnxTensorProto: TestPaths.bytes(folder.appendingPathComponent("output_\(index).pb")))
+                    guard let got = results[spec.name] else { return .failed("\(set): no output '\(spec.name)'") }
+                    guard got.dtype == expected.dtype else { return .failed("\(set) \(spec.name): dtype \(got.dtype) vs \(expected.dtype)") }
+                    guard got.shape == expected.shape else { return .failed("\(set) \(spec.name): shape \(got.shape) vs \(expected.shape)") }
+                    if let g = got.float32Values, let e = expected.float32Values {
+                        if let bad = zip(g, e).enumerated().first(where: { !close($0.element.0, $0.element.1) }) {
+                            return .failed("\(set) \(spec.name)[\(bad.offset)]: \(bad.element.0) vs \(bad.element.1)")
+                        }
+                    } else if got.data != expected.data {
+                        return .failed("\(set) \(spec.name): values differ")
+                    }
+                }
+            } catch let error as InferenceError where error.code == .unsupportedDataType {
+                return .unsupported(error.description)
+            } catch {
+                return .failed("\(set): \(error)")
             }
         }
-        print("conformance \(name): passed (\(sets.count) data set(s), max abs error \(worst))")
+        return .passed
     }
 
-    @Test func otherCasesAreRefusedAsUnsupportedNotCrashed() throws {
-        let cases = Self.unsupportedCases
-        #expect(cases.count >= 30, "expected the int and expanded variants to be present, found \(cases.count)")
+    @Test func everyCaseWithSupportedOpsPasses() {
+        let cases = Self.allCases
+        #expect(cases.count >= 900, "expected the 905 cases of ../shared/testdata/onnx-node, found \(cases.count)")
+        var passed = 0, failed: [String] = [], unsupported = 0
         for name in cases {
-            let bytes = try TestPaths.bytes(TestPaths.onnxNode.appendingPathComponent(name).appendingPathComponent("model.onnx"))
-            let error = inferenceError { try loadModel(bytes) }
-            let refused = error.map { [.unsupportedOperator, .unsupportedDataType].contains($0.code) } ?? false
-            #expect(refused, "\(name): expected an unsupported-operator or -type refusal, got \(String(describing: error))")
-            print("conformance \(name): unsupported (\(error?.description ?? "loaded"))")
-            if name.contains("softmax"), name.contains("expanded") {
-                #expect(error?.operators == ["Exp", "ReduceMax", "ReduceSum"], "\(name): \(error?.operators ?? [])")
+            let outcome = Self.run(name)
+            switch outcome {
+            case .passed:
+                passed += 1
+                print("conformance \(name): passed")
+            case .failed(let why):
+                failed.append(name)
+                print("conformance \(name): FAILED \(why)")
+            case .unsupported(let why):
+                unsupported += 1
+                print("conformance \(name): unsupported (\(why.prefix(160)))")
             }
+            #expect(!Self.isFailure(outcome), "\(name): \(outcome)")
         }
+        print("conformance summary: \(passed) passed, \(failed.count) failed, \(unsupported) unsupported, \(cases.count) cases")
+        #expect(passed >= 400, "fewer conformance cases pass than before: \(passed)")
+    }
+
+    static func isFailure(_ outcome: Outcome) -> Bool {
+        if case .failed = outcome { return true }
+        return false
+    }
+
+    /// The cases of the operators the first issue implemented must stay supported (a regression guard).
+    @Test(arguments: ["test_add", "test_gemm_all_attributes", "test_matmul_4d", "test_softmax_axis_1", "test_flatten_axis2",
+                      "test_layer_normalization_4d_axis1", "test_gather_0", "test_reshape_reordered_all_dims",
+                      "test_transpose_all_permutations_3", "test_slice_neg_steps", "test_expand_dim_changed", "test_where_example",
+                      "test_range_int32_type_negative_delta", "test_erf"])
+    func coreCasePasses(_ name: String) {
+        let outcome = Self.run(name)
+        #expect(outcome == .passed, "\(name): \(outcome)")
     }
 }

@@ -46,9 +46,6 @@ struct ReduceOperator: ExecutableOperator {
     func outputShapes(_ inputs: [[Int]?], values: [TensorView?]) throws -> [[Int]] {
         let shape = inputs[0]!
         let reduced = Set(try axes(shape, values))
-        if [.max, .min].contains(kind), reduced.contains(where: { shape[$0] == 0 }) {
-            throw shapeError(label, "cannot reduce an empty axis with \(opType)")
-        }
         return [shape.indices.compactMap { reduced.contains($0) ? (keepDims ? 1 : nil) : shape[$0] }]
     }
 
