@@ -90,6 +90,21 @@ struct TamperingTransport: EnclaveTransport {
         await runtime.shutdown()
     }
 
+    @Test func concurrentInferencesOnOneSessionStayInSequence() async throws {
+        let (runtime, endpoint) = try await world.startRuntime()
+        let session = try await connect(endpoint)
+        let golden = try Golden.load()
+        let results = try await withThrowingTaskGroup(of: [String: Enclava_V1_Tensor].self) { group in
+            for _ in 0..<8 { group.addTask { try await session.infer(golden.inputs) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 8)
+        #expect(results.allSatisfy { $0["probabilities"] == results[0]["probabilities"] })
+        #expect(await session.nextRequestSequence == 8)
+        await session.close()
+        await runtime.shutdown()
+    }
+
     @Test func aTamperedRequestFailsToDecryptAndPoisonsTheSession() async throws {
         let (runtime, endpoint) = try await world.startRuntime()
         let session = try await connect(endpoint)
