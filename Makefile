@@ -41,14 +41,16 @@ demo: deps
 
 # Benchmarks, not tests (nothing asserts a time). SGEMM GFLOP/s per kernel variant (1 and 2 threads) on
 # the BERT shapes beside numpy's OpenBLAS, then ours/OpenBLAS per shape. Release build, own scratch path.
+# The peer script alternates BENCH_ROUNDS rounds of ours and numpy's and compares each side's best round.
 BENCH_SCRATCH ?= .build-bench
+BENCH_ROUNDS ?= 3
 BENCH_SWIFT = ENCLAVA_ONLY=enclava-bench $(SWIFT)
 bench: deps
 	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava-bench
-	@out=$$(mktemp); \
-	"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" | tee $$out; \
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 Sources/Tools/enclava-bench/peers/sgemm_numpy.py --ours $$out; \
-	rm -f $$out
+	@bin="$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)"; \
+	"$$bin/enclava-bench" --rows-only && \
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 Sources/Tools/enclava-bench/peers/sgemm_numpy.py \
+	  --bench "$$bin/enclava-bench" --rounds $(BENCH_ROUNDS)
 
 # Regenerates the committed protobuf code (Swift for the wire and image headers, C for ONNX).
 protos:

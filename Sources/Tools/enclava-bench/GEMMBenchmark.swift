@@ -4,6 +4,8 @@ import Foundation
 /// Command-line options of enclava-bench.
 struct BenchOptions {
     var quick = false
+    var sgemm = true
+    var rows = true
     var threads = [1, 2]
     var shapes: [(m: Int, k: Int, n: Int)] = [(128, 384, 384), (128, 384, 1536), (128, 1536, 384), (512, 512, 512)]
 
@@ -12,6 +14,8 @@ struct BenchOptions {
         while let argument = rest.popFirst() {
             switch argument {
             case "--quick": quick = true
+            case "--sgemm-only": rows = false
+            case "--rows-only": sgemm = false
             case "--threads":
                 threads = (rest.popFirst() ?? "1").split(separator: ",").compactMap { Int($0) }.filter { (1...64).contains($0) }
             case "--shapes":
@@ -20,7 +24,7 @@ struct BenchOptions {
                     return parts.count == 3 && parts.allSatisfy { $0 > 0 } ? (parts[0], parts[1], parts[2]) : nil
                 }
             default:
-                FileHandle.standardError.write(Data("enclava-bench: unknown option \(argument); use --quick, --threads 1,2, --shapes MxKxN,...\n".utf8))
+                FileHandle.standardError.write(Data("enclava-bench: unknown option \(argument); use --quick, --sgemm-only, --rows-only, --threads 1,2, --shapes MxKxN,...\n".utf8))
                 exit(2)
             }
         }

@@ -5,7 +5,7 @@
 // in a `key=value` form that peers/sgemm_numpy.py reads to print ours / OpenBLAS per shape, then a short
 // table of the row kernels (reference vs selected variant).
 //
-// Usage: enclava-bench [--quick] [--threads 1,2] [--shapes 128x384x384,...]
+// Usage: enclava-bench [--quick] [--sgemm-only | --rows-only] [--threads 1,2] [--shapes 128x384x384,...]
 
 import EnclaveKernels
 import Foundation
@@ -15,7 +15,7 @@ print("# enclava-bench: cpu features: \(CPUFeatures.current); selected kernels: 
 print("# 1-thread GFLOP/s use the calling thread's CPU time (robust on a shared machine); wall time is also shown.")
 print("# Multi-thread rows use wall time. Median of \(options.quick ? "a few" : "many") runs after warm-up.")
 
-let variants = KernelSet.available
+let variants = options.sgemm ? KernelSet.available : []
 for kernels in variants {
     for threads in options.threads {
         if kernels.isa == "ref" && threads > 1 { continue }
@@ -30,5 +30,7 @@ for kernels in variants {
     }
 }
 
-print("# row kernels, 128 x 384 floats (one BERT-base activation block): ns per element, median")
-for line in RowKernelBenchmark(rows: 128, cols: 384, quick: options.quick).run() { print(line) }
+if options.rows {
+    print("# row kernels, 128 x 384 floats (one BERT-base activation block): ns per element, median")
+    for line in RowKernelBenchmark(rows: 128, cols: 384, quick: options.quick).run() { print(line) }
+}

@@ -6,10 +6,15 @@ wall time), then, given enclava-bench's output (--ours FILE), a table of ours / 
 Thread counts are set with threadpoolctl. Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, so
 OpenBLAS picks its own kernel for this CPU (the Makefile does).
 
-usage: sgemm_numpy.py [--ours FILE] [--threads 1,2] [--quick]
+With --bench BINARY it runs enclava-bench itself, alternating with its own measurements for --rounds
+rounds, and compares the best round's median on each side: on a shared machine the load changes from
+minute to minute, and alternating rounds lets both sides see the same conditions.
+
+usage: sgemm_numpy.py [--ours FILE | --bench BINARY [--rounds N]] [--threads 1,2] [--quick]
 """
 import argparse
 import re
+import subprocess
 import sys
 import time
 
@@ -42,6 +47,8 @@ def measure(np, m, k, n, threads, quick):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ours", help="enclava-bench output to compare against")
+    parser.add_argument("--bench", help="enclava-bench binary to run, alternating rounds with numpy")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
@@ -49,6 +56,9 @@ def main():
         import numpy as np
     except ImportError:
         print("# sgemm peer skipped: numpy is not installed (pip install numpy threadpoolctl)")
+        if args.bench:
+            sys.stdout.write(subprocess.run([args.bench, "--sgemm-only", "--threads", args.threads],
+                                            check=True, capture_output=True, text=True).stdout)
         return 0
     try:
         from threadpoolctl import threadpool_limits, threadpool_info
@@ -61,29 +71,46 @@ def main():
             blas = "%s %s (%s)" % (infos[0].get("internal_api"), infos[0].get("version"), infos[0].get("architecture"))
     print("# peer: numpy %s matmul, float32, %s" % (np.__version__, blas))
     peer = {}
-    for threads in [int(t) for t in args.threads.split(",") if t]:
-        if threadpool_limits is None and threads != 1:
-            print("# peer: threadpoolctl missing, only 1 thread (OPENBLAS_NUM_THREADS=1)")
-            continue
-        for m, k, n in SHAPES:
-            if threadpool_limits is not None:
-                with threadpool_limits(limits=threads, user_api="blas"):
+    ours_text = ""
+    thread_counts = [int(t) for t in args.threads.split(",") if t]
+    if threadpool_limits is None and any(t != 1 for t in thread_counts):
+        print("# peer: threadpoolctl missing, only 1 thread (OPENBLAS_NUM_THREADS=1)")
+        thread_counts = [1]
+    rounds = max(1, args.rounds) if args.bench else 1
+    for round_index in range(rounds):
+        if args.bench:
+            command = [args.bench, "--sgemm-only", "--threads", ",".join(map(str, thread_counts))]
+            if args.quick:
+                command.append("--quick")
+            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            ours_text += output
+            print("# round %d/%d" % (round_index + 1, rounds))
+            print("\n".join(line for line in output.splitlines() if line.startswith("sgemm")))
+        for threads in thread_counts:
+            for m, k, n in SHAPES:
+                if threadpool_limits is not None:
+                    with threadpool_limits(limits=threads, user_api="blas"):
+                        cpu, wall, runs = measure(np, m, k, n, threads, args.quick)
+                else:
                     cpu, wall, runs = measure(np, m, k, n, threads, args.quick)
-            else:
-                cpu, wall, runs = measure(np, m, k, n, threads, args.quick)
-            peer[(threads, "%dx%dx%d" % (m, k, n))] = cpu
-            print("sgemm peer=openblas threads=%d shape=%dx%dx%d gflops=%.1f wall_gflops=%.1f runs=%d"
-                  % (threads, m, k, n, cpu, wall, runs))
-    if not args.ours:
+                key = (threads, "%dx%dx%d" % (m, k, n))
+                peer[key] = max(peer.get(key, 0.0), cpu)
+                print("sgemm peer=openblas threads=%d shape=%dx%dx%d gflops=%.1f wall_gflops=%.1f runs=%d"
+                      % (threads, m, k, n, cpu, wall, runs))
+    if args.ours:
+        with open(args.ours) as handle:
+            ours_text += handle.read()
+    if not ours_text:
         return 0
     ours = {}
     pattern = re.compile(r"sgemm variant=(\S+) threads=(\d+) shape=(\S+) gflops=([\d.]+)")
-    with open(args.ours) as handle:
-        for line in handle:
-            found = pattern.match(line)
-            if found:
-                ours[(found.group(1), int(found.group(2)), found.group(3))] = float(found.group(4))
+    for line in ours_text.splitlines():
+        found = pattern.match(line)
+        if found:
+            key = (found.group(1), int(found.group(2)), found.group(3))
+            ours[key] = max(ours.get(key, 0.0), float(found.group(4)))
     print()
+    print("# best of %d round(s) per side; 1 thread from CPU time, more threads from wall time" % rounds)
     print("%-34s %7s %-14s %10s %10s %8s" % ("variant", "threads", "M x K x N", "ours", "OpenBLAS", "ratio"))
     for (variant, threads, shape), rate in sorted(ours.items(), key=lambda item: (item[0][0], item[0][1])):
         reference = peer.get((threads, shape))
