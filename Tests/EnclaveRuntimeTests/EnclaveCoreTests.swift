@@ -174,6 +174,11 @@ func readyCore(engine: any InferenceEngine = EchoEngine(), threads: Int = 1, max
         #expect(bad.error.reason == RuntimeReason.invalidTensor)
         #expect(bad.error.metadata["input"] == "features")
         #expect(bad.outputs.isEmpty)
+        // Texts are refused by a tensor pipeline, still inside the encrypted result.
+        var texts = floatPayload()
+        texts.texts = ["hello"]
+        let refusedTexts = try client.result(try await core.infer(try client.request(texts)).get())
+        #expect(refusedTexts.error.reason == RuntimeReason.textsNotSupported)
         await core.stop()
     }
 

@@ -31,15 +31,19 @@ struct InferenceJob: Sendable {
         } catch {
             return .refused(errorInfo(RuntimeReason.malformedPayload, "the decrypted request is not an enclava.v1.InferPayload"))
         }
+        guard payload.texts.isEmpty else {
+            return .refused(errorInfo(RuntimeReason.textsNotSupported,
+                                      "this enclave runs a tensor pipeline; send named tensors, not texts", input: "texts"))
+        }
         let inputs: [String: HostTensor]
         do {
             inputs = try TensorConversion.hostInputs(payload.inputs, limits: limits)
         } catch {
             return .refused(error.errorInfo)
         }
-        // Batchable when every input has a leading dimension and they agree; texts are never batched.
+        // Batchable when every input has a leading dimension and they agree.
         let rows = inputs.values.first?.shape.first ?? 0
-        let batchable = payload.texts.isEmpty && rows > 0
+        let batchable = rows > 0
             && inputs.values.allSatisfy { $0.shape.first == rows }
         let key = batchable
             ? inputs.keys.sorted().map { name in "\(name):\(inputs[name]!.dtype):\(inputs[name]!.shape.dropFirst())" }

@@ -40,6 +40,8 @@ public enum RuntimeReason {
     public static let invalidTensor = "INVALID_TENSOR"
     /// The model rejected the inputs (missing input, wrong shape…); the message names the input.
     public static let invalidArgument = "INVALID_ARGUMENT"
+    /// The request carries texts, but the image's pipeline takes tensors.
+    public static let textsNotSupported = "TEXTS_NOT_SUPPORTED"
     /// The model failed while running.
     public static let modelFailed = "MODEL_FAILED"
 }
