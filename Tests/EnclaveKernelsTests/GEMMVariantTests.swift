@@ -135,6 +135,29 @@ struct GEMMVariantTests {
         #expect(c == [0, 0, 3, 0, 0, 6], "beta 0 overwrites NaN")
     }
 
+    @Test("concurrent callers, each splitting its own product across threads", arguments: simdKernelSets)
+    func concurrentCallers(kernels: KernelSet) async {
+        let cases = (0..<8).map { GEMMCase(m: 40 + 7 * $0, n: 130 + 11 * $0, k: 90 + 13 * $0, transB: $0 % 2 == 1, alpha: 1, beta: 0) }
+        let results = await withTaskGroup(of: (Int, Float, Bool).self) { group in
+            for (index, testCase) in cases.enumerated() {
+                group.addTask {
+                    let result = testCase.compare(seed: UInt64(100 + index)) { a, b, c in
+                        kernels.gemm(transA: false, transB: testCase.transB, m: testCase.m, n: testCase.n, k: testCase.k,
+                                     a: a, lda: testCase.lda, b: b, ldb: testCase.ldb, c: c, ldc: testCase.ldc, threads: 2)
+                    }
+                    return (index, result.worst, result.paddingTouched)
+                }
+            }
+            var all: [(Int, Float, Bool)] = []
+            for await result in group { all.append(result) }
+            return all
+        }
+        #expect(results.count == cases.count)
+        for (index, worst, touched) in results {
+            #expect(worst <= 1 && !touched, "\(kernels.gemmVariant) concurrent case \(index)")
+        }
+    }
+
     @Test("the split covers C exactly once with whole tiles")
     func splitCoversC() {
         for (m, n, threads, mr, nr) in [(128, 384, 2, 6, 16), (1000, 7, 3, 6, 16), (5, 5, 4, 6, 16), (512, 512, 7, 6, 32),
