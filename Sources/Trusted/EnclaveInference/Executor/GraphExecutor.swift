@@ -16,6 +16,8 @@ struct GraphExecutor {
     let limits: ModelLimits
     let lockPolicy: MemoryLockPolicy
     let kernels: KernelSet
+    /// Called after each step with its label and duration, when set.
+    var profile: ((String, Double) -> Void)?
 
     /// Where a value's bytes are during a run.
     private enum Place {
@@ -88,7 +90,14 @@ struct GraphExecutor {
         for (index, step) in plan.steps.enumerated() where !planned.precomputed[index] {
             let aliases = step.op.aliases
             let outputs = step.outputs.enumerated().filter { aliases[$0.offset] == nil }.map { writeView($0.element) }
-            try step.op.execute(inputs: step.inputs.map { $0.map(readView) }, outputs: outputs, kernels: kernels)
+            if let profile {
+                let start = ContinuousClock.now
+                try step.op.execute(inputs: step.inputs.map { $0.map(readView) }, outputs: outputs, kernels: kernels)
+                let elapsed = ContinuousClock.now - start
+                profile(step.label, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            } else {
+                try step.op.execute(inputs: step.inputs.map { $0.map(readView) }, outputs: outputs, kernels: kernels)
+            }
         }
         var results: [String: HostTensor] = [:]
         for (spec, slot) in zip(plan.outputs, plan.outputSlots) {

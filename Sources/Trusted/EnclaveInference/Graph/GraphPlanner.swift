@@ -67,6 +67,7 @@ enum GraphPlanner {
                                  outputs: outputs, outputSlots: outputSlots, opset: opset)
         ConstantFolder.markShapeValues(&plan)
         try ConstantFolder.fold(&plan, weights: weights, limits: limits)
+        PatternFuser.fuse(&plan, weights: weights)
         return plan
     }
 

@@ -62,7 +62,9 @@ public final class InferenceModel: Sendable {
     private static func load(_ bytes: UnsafeRawBufferPointer, limits: ModelLimits,
                              memoryLockPolicy: MemoryLockPolicy) throws -> (ExecutionPlan, WeightStore) {
         let (graph, weights) = try OnnxModelDecoder.decode(bytes, limits: limits, lockPolicy: memoryLockPolicy)
-        return (try GraphPlanner.plan(graph, weights: weights, limits: limits), weights)
+        var plan = try GraphPlanner.plan(graph, weights: weights, limits: limits)
+        try WeightPacker.pack(&plan, weights: weights, lockPolicy: memoryLockPolicy)
+        return (plan, weights)
     }
 
     /// Runs the model on one request. Thread-safe.
@@ -72,9 +74,15 @@ public final class InferenceModel: Sendable {
     ///   rank, dimension or byte count, too many elements) before anything is allocated; `resourceLimit` when
     ///   intermediate values or the workspace would exceed the limits.
     public func run(_ inputs: [String: HostTensor]) throws -> [String: HostTensor] {
+        try run(inputs, profile: nil)
+    }
+
+    /// ``run(_:)``, calling `profile(opType, seconds)` after each step (benchmarks and profiling in this package).
+    package func run(_ inputs: [String: HostTensor], profile: ((String, Double) -> Void)?) throws -> [String: HostTensor] {
         let ordered = try InputValidator(specs: plan.inputs, limits: limits).validate(inputs)
-        let executor = GraphExecutor(plan: plan, weights: weights, limits: limits, lockPolicy: memoryLockPolicy,
+        var executor = GraphExecutor(plan: plan, weights: weights, limits: limits, lockPolicy: memoryLockPolicy,
                                      kernels: .selected)
+        executor.profile = profile
         return try executor.run(ordered)
     }
 }

@@ -48,6 +48,14 @@ struct MatMulOperator: ExecutableOperator {
         let stridesB = Broadcast.strides(of: g.batchB, in: g.batch).map { $0 * g.k * g.n }
         let batchCount = Shape.elementCount(g.batch) ?? 0
         let (pa, pb, py) = (a.floats, b.floats, y.floats)
+        if g.batchB.allSatisfy({ $0 == 1 }), g.batchA == g.batch {
+            // One weight matrix for every batch entry (a Linear layer): a single product with M = batch · m.
+            let rows = batchCount * g.m
+            kernels.gemm(m: rows, n: g.n, k: g.k, a: UnsafeBufferPointer(rebasing: pa[0..<(rows * g.k)]), lda: g.k,
+                         b: UnsafeBufferPointer(rebasing: pb[0..<(g.k * g.n)]), ldb: g.n,
+                         c: UnsafeMutableBufferPointer(rebasing: py[0..<(rows * g.n)]), ldc: g.n)
+            return
+        }
         var index = [Int](repeating: 0, count: g.batch.count)
         for matrix in 0..<batchCount {
             var offsetA = 0, offsetB = 0

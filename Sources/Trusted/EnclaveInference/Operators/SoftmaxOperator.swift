@@ -10,9 +10,19 @@ struct SoftmaxOperator: ExecutableOperator {
     let label: String
     let axis: Int64
     let isLog: Bool
+    /// Write 0 where the softmax is NaN (rows whose every entry is −∞: fully masked attention rows).
+    let zeroNaN: Bool
+
+    init(label: String, axis: Int64, zeroNaN: Bool) {
+        self.label = label
+        self.axis = axis
+        self.isLog = false
+        self.zeroNaN = zeroNaN
+    }
 
     init(_ node: GraphNode, log: Bool = false) throws {
         isLog = log
+        zeroNaN = false
         try node.requireArity(inputs: 1...1, outputs: 1)
         try node.requireOnlyAttributes(["axis"])
         label = node.label
@@ -38,6 +48,9 @@ struct SoftmaxOperator: ExecutableOperator {
         let inner = Shape.elementCount(x.shape[(axisIndex + 1)...]) ?? 0
         let y = outputs[0].floats
         kernels.softmax(outer: outer, axis: x.shape[axisIndex], inner: inner, x: x.floats, y: y)
+        if zeroNaN {
+            for i in 0..<y.count where y[i].isNaN { y[i] = 0 }
+        }
         if isLog {
             // log(softmax) loses nothing measurable here except where softmax underflows to 0; recompute those.
             let n = x.shape[axisIndex], px = x.floats

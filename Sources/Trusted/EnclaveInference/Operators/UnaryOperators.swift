@@ -19,6 +19,13 @@ struct UnaryOperator: ExecutableOperator {
     let opType: String
     let function: Function
 
+    /// A fused step (see ``PatternFuser``).
+    init(label: String, function: Function) {
+        self.label = label
+        self.opType = "Gelu"
+        self.function = function
+    }
+
     init(_ node: GraphNode, _ function: Function) throws {
         try node.requireArity(inputs: 1...1, outputs: 1)
         label = node.label

@@ -1,0 +1,67 @@
+import EnclaveKernels
+import EnclaveSealing
+
+/// `MatMul(A, W)` with a constant 2-D `W` packed once, at load time, in the GEMM kernel's layout (in sealed
+/// memory): a request then skips packing the weights, which for short sequences costs as much as the
+/// multiply. A's leading dimensions fold into the rows of one product.
+struct PackedMatMulOperator: ExecutableOperator {
+    let label: String
+    let packed: PackedMatrix
+    /// The kernels that packed `packed` (a packed matrix is only valid with them).
+    let packingKernels: KernelSet
+    /// Keeps the packed floats alive.
+    let storage: SealedBlock
+
+    func outputTypes(_ inputs: [TensorDataType?]) throws -> [TensorDataType] {
+        try requireFloat32(inputs, label, "MatMul")
+        return [.float32]
+    }
+
+    func outputShapes(_ inputs: [[Int]?]) throws -> [[Int]] {
+        let a = inputs[0]!
+        guard let k = a.last, k == packed.k else {
+            throw shapeError(label, "inner dimensions differ: \(Shape.text(a)) × [\(packed.k), \(packed.n)]")
+        }
+        return [a.count == 1 ? [packed.n] : Array(a.dropLast()) + [packed.n]]
+    }
+
+    func execute(inputs: [TensorView?], outputs: [MutableTensorView], kernels: KernelSet) {
+        let a = inputs[0]!, y = outputs[0]
+        let rows = a.count / max(packed.k, 1)
+        guard kernels == packingKernels else {
+            kernels.gemm(m: rows, n: packed.n, k: packed.k, a: a.floats, lda: packed.k, b: inputs[1]!.floats, ldb: packed.n,
+                         c: y.floats, ldc: packed.n)
+            return
+        }
+        kernels.gemm(m: rows, a: a.floats, lda: packed.k, packedB: packed, c: y.floats, ldc: packed.n)
+    }
+}
+
+/// Replaces every MatMul by a constant 2-D float matrix with a ``PackedMatMulOperator``, packing all those
+/// matrices into one sealed block.
+enum WeightPacker {
+    static func pack(_ plan: inout ExecutionPlan, weights: WeightStore, lockPolicy: MemoryLockPolicy) throws {
+        let kernels = KernelSet.selected
+        var candidates: [(step: Int, weight: WeightRef, offset: Int)] = []
+        var total = 0
+        for (index, step) in plan.steps.enumerated() where step.op is MatMulOperator {
+            guard step.inputs.count == 2, let slot = step.inputs[1], case .weight(let weight) = plan.values[slot].source,
+                  weight.dtype == .float32, weight.shape.count == 2, weight.shape[0] > 0, weight.shape[1] > 0 else { continue }
+            let offset = WeightStore.align(total)
+            total = offset + kernels.packedByteCount(k: weight.shape[0], n: weight.shape[1])
+            candidates.append((index, weight, offset))
+        }
+        guard !candidates.isEmpty, total > 0 else { return }
+        let block = try SealedBlock(count: total, lockPolicy: lockPolicy, purpose: "the model's packed weights")
+        for (index, weight, offset) in candidates {
+            let (k, n) = (weight.shape[0], weight.shape[1])
+            let bytes = kernels.packedByteCount(k: k, n: n)
+            let packed = kernels.packB(k: k, n: n, b: weights.bytes(weight).bindMemory(to: Float.self), ldb: n,
+                                       into: UnsafeMutableRawBufferPointer(start: block.base + offset, count: bytes))
+            let step = plan.steps[index]
+            plan.steps[index] = ExecutionPlan.Step(
+                label: step.label, op: PackedMatMulOperator(label: step.label, packed: packed, packingKernels: kernels, storage: block),
+                inputs: step.inputs, outputs: step.outputs)
+        }
+    }
+}
