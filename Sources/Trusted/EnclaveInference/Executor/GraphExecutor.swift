@@ -16,6 +16,8 @@ struct GraphExecutor {
     let limits: ModelLimits
     let lockPolicy: MemoryLockPolicy
     let kernels: KernelSet
+    /// Where the request's workspace comes from (nil: a fresh one, released at the end).
+    var pool: WorkspacePool?
     /// Called after each step with its label and duration, when set.
     var profile: ((String, Double) -> Void)?
 
@@ -66,7 +68,9 @@ struct GraphExecutor {
                 if case .workspace(let offset, let count) = places[slot]! { memory.release(offset: offset, bytes: count) }
             }
         }
-        let workspace = try SealedBlock(count: memory.highWater, lockPolicy: lockPolicy, purpose: "a request's working memory")
+        let workspace = try pool?.acquire(bytes: memory.highWater, lockPolicy: lockPolicy)
+            ?? SealedBlock(count: memory.highWater, lockPolicy: lockPolicy, purpose: "a request's working memory")
+        defer { pool?.release(workspace, used: memory.highWater) }
 
         func readView(_ slot: Int) -> TensorView {
             let bytes: UnsafeRawBufferPointer

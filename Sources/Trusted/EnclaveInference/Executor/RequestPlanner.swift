@@ -74,6 +74,10 @@ struct RequestPlanner {
         }
         let shapes = try op.outputShapes(inputShapes, values: values)
         for (output, slot) in step.outputs.enumerated() {
+            guard shapes[output].count <= limits.maxRank else {
+                throw InferenceError.limit("value '\(plan.values[slot].name)' would have rank \(shapes[output].count), more than "
+                                           + "the limit of \(limits.maxRank)")
+            }
             guard let elements = Shape.elementCount(shapes[output]), elements <= limits.maxTensorElements else {
                 throw InferenceError.limit("value '\(plan.values[slot].name)' would have shape \(Shape.text(shapes[output])), "
                                            + "more than \(limits.maxTensorElements) elements (the per-tensor limit); send a smaller batch")

@@ -38,7 +38,7 @@ struct TensorView {
         case .int64: return int64s.map { Int(clamping: $0) }
         case .int32: return int32s.map { Int($0) }
         case .bool: return bools.map { Int($0) }
-        case .float32: return floats.map { $0.isFinite ? Int(clamping: Int64($0.rounded(.towardZero))) : 0 }
+        case .float32: return floats.map { abs($0) < 9.0e18 ? Int($0.rounded(.towardZero)) : 0 }
         }
     }
 

@@ -13,6 +13,7 @@ import EnclaveSealing
 public final class InferenceModel: Sendable {
     private let plan: ExecutionPlan
     private let weights: WeightStore
+    private let workspaces = WorkspacePool()
     /// The limits the model was loaded with; requests are held to them too.
     public let limits: ModelLimits
     /// How sealed memory treats `mlock` failures.
@@ -83,6 +84,7 @@ public final class InferenceModel: Sendable {
         var executor = GraphExecutor(plan: plan, weights: weights, limits: limits, lockPolicy: memoryLockPolicy,
                                      kernels: .selected)
         executor.profile = profile
+        executor.pool = workspaces
         return try executor.run(ordered)
     }
 }
