@@ -99,6 +99,20 @@ struct ConformanceTests {
         return false
     }
 
+    /// Every operator named in the conformance PROVENANCE.md is supported.
+    @Test func everyListedOperatorIsSupported() throws {
+        let text = try String(contentsOf: TestPaths.onnxNode.appendingPathComponent("PROVENANCE.md"), encoding: .utf8)
+        let listed = ["Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Log", "Tanh", "Erf", "Relu", "Sigmoid", "Gelu", "Softmax",
+                      "LogSoftmax", "LayerNormalization", "MatMul", "Gemm", "Gather", "Shape", "Reshape", "Transpose", "Unsqueeze",
+                      "Squeeze", "Concat", "Slice", "Cast", "Where", "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual",
+                      "And", "Or", "Not", "IsNaN", "Expand", "ConstantOfShape", "Constant", "Range", "Flatten", "ReduceMean",
+                      "ReduceSum", "ReduceMax", "ArgMax", "Identity", "Neg", "Abs", "Clip", "Min", "Max", "Split", "Tile", "Reciprocal"]
+        for op in listed {
+            #expect(text.contains(op), "\(op) is not in PROVENANCE.md")
+            #expect(InferenceModel.supportedOperators.contains(op), "\(op) is not supported")
+        }
+    }
+
     /// The cases of the operators the first issue implemented must stay supported (a regression guard).
     @Test(arguments: ["test_add", "test_gemm_all_attributes", "test_matmul_4d", "test_softmax_axis_1", "test_flatten_axis2",
                       "test_layer_normalization_4d_axis1", "test_gather_0", "test_reshape_reordered_all_dims",

@@ -20,7 +20,7 @@ struct InferenceBenchmarkTests {
             for _ in 0..<5 {
                 let start = ContinuousClock.now
                 _ = try model.run(inputs, profile: { label, seconds in
-                    byOp[String(label.prefix { $0 != " " }), default: 0] += seconds
+                    byOp[String(label.prefix { $0 != " " }) + (label.hasSuffix("(packed)") ? " (packed weights)" : ""), default: 0] += seconds
                 })
                 let elapsed = ContinuousClock.now - start
                 times.append(Double(elapsed.components.attoseconds) * 1e-15 + Double(elapsed.components.seconds) * 1e3)

@@ -8,8 +8,13 @@ import EnclaveSealing
 /// the graph and builds its operators. After `init` returns, the model is immutable: ``run(_:)`` may be
 /// called from any number of threads at once, and each call works in its own sealed workspace.
 ///
-/// Supported: default-domain opsets 13…28; float32 compute; MatMul, Gemm, Add, Sub, Mul, Div, Relu,
-/// Sigmoid, Softmax, Flatten, Identity, Constant; numpy broadcasting; dynamic dimensions resolved per request.
+/// Supported: default-domain opsets 13…28; float32 compute with int64, int32 and bool tensors for shapes,
+/// indices and masks; numpy broadcasting; dynamic dimensions resolved per request. The operators are those of
+/// ``supportedOperators`` — what torch, skl2onnx and optimum export for transformer encoders (MatMul,
+/// Gemm, LayerNormalization, Softmax, Gather, Reshape, Transpose, Slice, Concat, Where, Expand, Cast, Range,
+/// comparisons, reductions, …). Shape arithmetic over constants is folded at load time; small integer values
+/// that depend only on the request's shapes are computed before the activations (see `RequestPlanner`);
+/// GELU and masked-softmax patterns are fused; constant MatMul weights are packed once for the GEMM kernel.
 public final class InferenceModel: Sendable {
     private let plan: ExecutionPlan
     private let weights: WeightStore
@@ -18,6 +23,13 @@ public final class InferenceModel: Sendable {
     public let limits: ModelLimits
     /// How sealed memory treats `mlock` failures.
     public let memoryLockPolicy: MemoryLockPolicy
+
+    /// The default-domain ONNX operators this executor runs, sorted (for tools that check a model before
+    /// packaging it; loading lists the missing ones too).
+    public static var supportedOperators: [String] { OperatorRegistry.supported.sorted() }
+
+    /// The default-domain ONNX opset versions this executor runs.
+    public static var supportedOpsets: ClosedRange<Int64> { OperatorRegistry.opsetRange }
 
     /// The inputs a request must supply, in the model's order.
     public var inputs: [TensorSpec] { plan.inputs }

@@ -60,7 +60,7 @@ enum WeightPacker {
                                        into: UnsafeMutableRawBufferPointer(start: block.base + offset, count: bytes))
             let step = plan.steps[index]
             plan.steps[index] = ExecutionPlan.Step(
-                label: step.label, op: PackedMatMulOperator(label: step.label, packed: packed, packingKernels: kernels, storage: block),
+                label: step.label + " (packed)", op: PackedMatMulOperator(label: step.label, packed: packed, packingKernels: kernels, storage: block),
                 inputs: step.inputs, outputs: step.outputs)
         }
     }
