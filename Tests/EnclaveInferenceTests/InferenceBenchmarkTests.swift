@@ -8,7 +8,9 @@ import EnclaveInference
 struct InferenceBenchmarkTests {
     @Test func miniLMForwardTimings() throws {
         guard ProcessInfo.processInfo.environment["ENCLAVA_BENCH"] == "1" else { return }
-        let model = try TransformerGoldenTests.models.model("all-MiniLM-L6-v2")
+        let path = TestPaths.models.appendingPathComponent("all-MiniLM-L6-v2/model.onnx")
+        for threads in [1, 2] {
+        let model = try InferenceModel(onnx: TestPaths.bytes(path), memoryLockPolicy: .allowUnlocked, threads: threads)
         for (batch, sequence) in [(1, 16), (1, 128), (8, 128), (1, 256)] {
             let n = batch * sequence
             let inputs = ["input_ids": HostTensor(int64: (0..<n).map { Int64(1000 + $0 % 5000) }, shape: [batch, sequence]),
@@ -26,10 +28,11 @@ struct InferenceBenchmarkTests {
                 times.append(Double(elapsed.components.attoseconds) * 1e-15 + Double(elapsed.components.seconds) * 1e3)
             }
             times.sort()
-            print("bench minilm (\(batch),\(sequence)): median \(times[2]) ms, min \(times[0]) ms")
+            print("bench minilm threads \(threads) (\(batch),\(sequence)): median \(times[2]) ms, min \(times[0]) ms")
             for (op, total) in byOp.sorted(by: { $0.value > $1.value }).prefix(8) {
                 print("  \(op): \(total / 5 * 1e3) ms")
             }
+        }
         }
     }
 }

@@ -46,6 +46,24 @@ struct TransformerGoldenTests {
         #expect(error <= 1e-4, "\(model) \(name): max abs error \(error)")
     }
 
+    @Test func twoThreadsGiveTheSameHiddenState() throws {
+        let folder = TestPaths.models.appendingPathComponent("all-MiniLM-L6-v2")
+        let model = try InferenceModel(onnx: TestPaths.bytes(folder.appendingPathComponent("model.onnx")),
+                                       memoryLockPolicy: .allowUnlocked, threads: 2)
+        let golden = folder.appendingPathComponent("golden")
+        var inputs: [String: HostTensor] = [:]
+        for input in ["input_ids", "attention_mask", "token_type_ids"] {
+            inputs[input] = HostTensor(dtype: .int64, shape: [1, 128],
+                                       data: try TestPaths.bytes(golden.appendingPathComponent("random_len128.\(input).bin")))
+        }
+        let output = try #require(try model.run(inputs)["last_hidden_state"]?.float32Values)
+        let expected = try #require(HostTensor(dtype: .float32, shape: [1, 128, 384],
+                                               data: TestPaths.bytes(golden.appendingPathComponent("random_len128.last_hidden_state.bin"))).float32Values)
+        #expect(maxAbsError(output, expected) <= 1e-4)
+        #expect(inferenceError { try InferenceModel(onnx: [UInt8](), threads: 0) }?.code == .invalidArgument)
+        #expect(inferenceError { try InferenceModel(onnx: [UInt8](), threads: 65) }?.code == .invalidArgument)
+    }
+
     @Test func outOfRangeTokenIdIsAnInputErrorNotACrash() throws {
         let model = try Self.models.model("tiny-bert")
         let ids = HostTensor(int64: [101, 5000, 102], shape: [1, 3])

@@ -46,11 +46,13 @@ public final class InferenceModel: Sendable {
     ///   - limits: size limits for the file and for each request.
     ///   - memoryLockPolicy: `.required` (production) refuses to run when sealed memory cannot be locked;
     ///     `.allowUnlocked` is for development runs with a small `RLIMIT_MEMLOCK`.
+    ///   - threads: threads the large products (the model's weight matrices) are split across, 1…64
+    ///     (the manifest's `[runtime] threads`).
     /// - Throws: ``InferenceError``: `malformedModel`, `unsupportedOperator` (listing every missing op),
     ///   `unsupportedOpset`, `unsupportedDataType` or `resourceLimit` (including sealed memory that cannot be locked).
     public convenience init(onnx bytes: UnsafeRawBufferPointer, limits: ModelLimits = ModelLimits(),
-                            memoryLockPolicy: MemoryLockPolicy = .required) throws {
-        let (plan, weights) = try Self.load(bytes, limits: limits, memoryLockPolicy: memoryLockPolicy)
+                            memoryLockPolicy: MemoryLockPolicy = .required, threads: Int = 1) throws {
+        let (plan, weights) = try Self.load(bytes, limits: limits, memoryLockPolicy: memoryLockPolicy, threads: threads)
         self.init(plan: plan, weights: weights, limits: limits, memoryLockPolicy: memoryLockPolicy)
     }
 
@@ -58,9 +60,9 @@ public final class InferenceModel: Sendable {
     /// decrypted models, so the plaintext never sits in an ordinary array.
     /// - Throws: as ``init(onnx:limits:memoryLockPolicy:)-(UnsafeRawBufferPointer,_,_)``.
     public convenience init(onnx bytes: [UInt8], limits: ModelLimits = ModelLimits(),
-                            memoryLockPolicy: MemoryLockPolicy = .required) throws {
+                            memoryLockPolicy: MemoryLockPolicy = .required, threads: Int = 1) throws {
         let (plan, weights) = try bytes.withUnsafeBytes {
-            try Self.load($0, limits: limits, memoryLockPolicy: memoryLockPolicy)
+            try Self.load($0, limits: limits, memoryLockPolicy: memoryLockPolicy, threads: threads)
         }
         self.init(plan: plan, weights: weights, limits: limits, memoryLockPolicy: memoryLockPolicy)
     }
@@ -73,10 +75,13 @@ public final class InferenceModel: Sendable {
     }
 
     private static func load(_ bytes: UnsafeRawBufferPointer, limits: ModelLimits,
-                             memoryLockPolicy: MemoryLockPolicy) throws -> (ExecutionPlan, WeightStore) {
+                             memoryLockPolicy: MemoryLockPolicy, threads: Int) throws -> (ExecutionPlan, WeightStore) {
+        guard (1...64).contains(threads) else {
+            throw InferenceError(.invalidArgument, "threads must be 1…64, got \(threads)")
+        }
         let (graph, weights) = try OnnxModelDecoder.decode(bytes, limits: limits, lockPolicy: memoryLockPolicy)
         var plan = try GraphPlanner.plan(graph, weights: weights, limits: limits)
-        try WeightPacker.pack(&plan, weights: weights, lockPolicy: memoryLockPolicy)
+        try WeightPacker.pack(&plan, weights: weights, lockPolicy: memoryLockPolicy, threads: threads)
         return (plan, weights)
     }
 

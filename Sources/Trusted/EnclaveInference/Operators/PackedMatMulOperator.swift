@@ -11,6 +11,8 @@ struct PackedMatMulOperator: ExecutableOperator {
     let packingKernels: KernelSet
     /// Keeps the packed floats alive.
     let storage: SealedBlock
+    /// Threads the product is split across (large products only; see `KernelSet.gemm`).
+    let threads: Int
 
     func outputTypes(_ inputs: [TensorDataType?]) throws -> [TensorDataType] {
         try requireFloat32(inputs, label, "MatMul")
@@ -30,17 +32,17 @@ struct PackedMatMulOperator: ExecutableOperator {
         let rows = a.count / max(packed.k, 1)
         guard kernels == packingKernels else {
             kernels.gemm(m: rows, n: packed.n, k: packed.k, a: a.floats, lda: packed.k, b: inputs[1]!.floats, ldb: packed.n,
-                         c: y.floats, ldc: packed.n)
+                         c: y.floats, ldc: packed.n, threads: threads)
             return
         }
-        kernels.gemm(m: rows, a: a.floats, lda: packed.k, packedB: packed, c: y.floats, ldc: packed.n)
+        kernels.gemm(m: rows, a: a.floats, lda: packed.k, packedB: packed, c: y.floats, ldc: packed.n, threads: threads)
     }
 }
 
 /// Replaces every MatMul by a constant 2-D float matrix with a ``PackedMatMulOperator``, packing all those
 /// matrices into one sealed block.
 enum WeightPacker {
-    static func pack(_ plan: inout ExecutionPlan, weights: WeightStore, lockPolicy: MemoryLockPolicy) throws {
+    static func pack(_ plan: inout ExecutionPlan, weights: WeightStore, lockPolicy: MemoryLockPolicy, threads: Int) throws {
         let kernels = KernelSet.selected
         var candidates: [(step: Int, weight: WeightRef, offset: Int)] = []
         var total = 0
@@ -60,7 +62,8 @@ enum WeightPacker {
                                        into: UnsafeMutableRawBufferPointer(start: block.base + offset, count: bytes))
             let step = plan.steps[index]
             plan.steps[index] = ExecutionPlan.Step(
-                label: step.label + " (packed)", op: PackedMatMulOperator(label: step.label, packed: packed, packingKernels: kernels, storage: block),
+                label: step.label + " (packed)", op: PackedMatMulOperator(label: step.label, packed: packed, packingKernels: kernels, storage: block,
+                                                                         threads: threads),
                 inputs: step.inputs, outputs: step.outputs)
         }
     }
