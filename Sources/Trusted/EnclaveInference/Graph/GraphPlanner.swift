@@ -33,6 +33,12 @@ enum GraphPlanner {
 
         var steps: [ExecutionPlan.Step] = []
         for node in try topologicalOrder(graph.nodes, defined: Set(slotByName.keys)) {
+            if node.opType == "Identity", node.inputs.count == 1, node.outputs.count == 1, let source = slotByName[node.inputs[0]],
+               case .weight(let weight) = values[source].source {
+                // An exporter's alias of a weight (tied parameters): the same constant under another name.
+                _ = try define(node.outputs[0], weight.dtype, .weight(weight), by: node.label)
+                continue
+            }
             if node.opType == "Constant" {
                 let weight = try constantValue(node)
                 _ = try define(node.outputs[0], weight.dtype, .weight(weight), by: node.label)

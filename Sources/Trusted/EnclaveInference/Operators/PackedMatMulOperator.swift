@@ -13,6 +13,8 @@ struct PackedMatMulOperator: ExecutableOperator {
     let storage: SealedBlock
     /// Threads the product is split across (large products only; see `KernelSet.gemm`).
     let threads: Int
+    /// A bias row added to every output row (a following `Add` folded in), in the weight store.
+    var bias: (store: WeightStore, weight: WeightRef)? = nil
 
     func outputTypes(_ inputs: [TensorDataType?]) throws -> [TensorDataType] {
         try requireFloat32(inputs, label, "MatMul")
@@ -30,17 +32,24 @@ struct PackedMatMulOperator: ExecutableOperator {
     func execute(inputs: [TensorView?], outputs: [MutableTensorView], kernels: KernelSet) {
         let a = inputs[0]!, y = outputs[0]
         let rows = a.count / max(packed.k, 1)
+        var beta: Float = 0
+        if let bias {
+            // C ← the bias in every row; the product then accumulates onto it (beta = 1).
+            let row = bias.store.bytes(bias.weight)
+            for r in 0..<rows { (y.bytes.baseAddress! + r * row.count).copyMemory(from: row.baseAddress!, byteCount: row.count) }
+            beta = 1
+        }
         guard kernels == packingKernels else {
             kernels.gemm(m: rows, n: packed.n, k: packed.k, a: a.floats, lda: packed.k, b: inputs[1]!.floats, ldb: packed.n,
-                         c: y.floats, ldc: packed.n, threads: threads)
+                         beta: beta, c: y.floats, ldc: packed.n, threads: threads)
             return
         }
-        kernels.gemm(m: rows, a: a.floats, lda: packed.k, packedB: packed, c: y.floats, ldc: packed.n, threads: threads)
+        kernels.gemm(m: rows, a: a.floats, lda: packed.k, packedB: packed, beta: beta, c: y.floats, ldc: packed.n, threads: threads)
     }
 }
 
 /// Replaces every MatMul by a constant 2-D float matrix with a ``PackedMatMulOperator``, packing all those
-/// matrices into one sealed block.
+/// matrices into one sealed block, and folds a bias `Add` that follows one into its product.
 enum WeightPacker {
     static func pack(_ plan: inout ExecutionPlan, weights: WeightStore, lockPolicy: MemoryLockPolicy, threads: Int) throws {
         let kernels = KernelSet.selected
@@ -54,6 +63,16 @@ enum WeightPacker {
             candidates.append((index, weight, offset))
         }
         guard !candidates.isEmpty, total > 0 else { return }
+        var readers = [Int](repeating: 0, count: plan.values.count)
+        var reader: [Int: Int] = [:]
+        for (index, step) in plan.steps.enumerated() {
+            for slot in step.inputs.compactMap({ $0 }) {
+                readers[slot] += 1
+                reader[slot] = index
+            }
+        }
+        for slot in plan.outputSlots { readers[slot] += 2 }
+        var removed = Set<Int>()
         let block = try SealedBlock(count: total, lockPolicy: lockPolicy, purpose: "the model's packed weights")
         for (index, weight, offset) in candidates {
             let (k, n) = (weight.shape[0], weight.shape[1])
@@ -61,10 +80,20 @@ enum WeightPacker {
             let packed = kernels.packB(k: k, n: n, b: weights.bytes(weight).bindMemory(to: Float.self), ldb: n,
                                        into: UnsafeMutableRawBufferPointer(start: block.base + offset, count: bytes))
             let step = plan.steps[index]
-            plan.steps[index] = ExecutionPlan.Step(
-                label: step.label + " (packed)", op: PackedMatMulOperator(label: step.label, packed: packed, packingKernels: kernels, storage: block,
-                                                                         threads: threads),
-                inputs: step.inputs, outputs: step.outputs)
+            var op = PackedMatMulOperator(label: step.label, packed: packed, packingKernels: kernels, storage: block, threads: threads)
+            var outputs = step.outputs
+            // Fold a following bias Add (`Add(b, x·W)` or `Add(x·W, b)` with a constant b of shape [n]).
+            if readers[outputs[0]] == 1, let next = reader[outputs[0]], let add = plan.steps[next].op as? BinaryOperator,
+               add.kind == .add, plan.steps[next].inputs.count == 2 {
+                let other = plan.steps[next].inputs[0] == outputs[0] ? plan.steps[next].inputs[1] : plan.steps[next].inputs[0]
+                if let other, case .weight(let bias) = plan.values[other].source, bias.dtype == .float32, bias.shape == [n] {
+                    op.bias = (weights, bias)
+                    outputs = plan.steps[next].outputs
+                    removed.insert(next)
+                }
+            }
+            plan.steps[index] = ExecutionPlan.Step(label: step.label + " (packed)", op: op, inputs: step.inputs, outputs: outputs)
         }
+        plan.steps = plan.steps.indices.filter { !removed.contains($0) }.map { plan.steps[$0] }
     }
 }
