@@ -38,6 +38,8 @@ struct TransformerGoldenTests {
             inputs[input] = HostTensor(dtype: .int64, shape: golden.shape, data: bytes)
         }
         let output = try #require(try loaded.run(inputs)["last_hidden_state"])
+        // The second run reuses the first one's plan (same input shapes) and must give the same bytes.
+        #expect(try loaded.run(inputs)["last_hidden_state"] == output)
         let expected = HostTensor(dtype: .float32, shape: golden.output_shape,
                                   data: try TestPaths.bytes(folder.appendingPathComponent(try #require(golden.files["last_hidden_state"]))))
         #expect(output.shape == golden.output_shape)

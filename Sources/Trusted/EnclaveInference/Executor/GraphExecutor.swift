@@ -22,13 +22,34 @@ struct GraphExecutor {
     var profile: ((String, Double) -> Void)?
 
     /// Where a value's bytes are during a run.
-    private enum Place {
+    /// Where a value's bytes are during a run.
+    enum Place {
         case known(UnsafeRawBufferPointer)
         case workspace(offset: Int, byteCount: Int)
     }
 
+    /// Passes 1 and 2 for one set of input shapes: reusable by every request with the same input shapes
+    /// when no shape depends on an input's contents (``ExecutionPlan/shapesDependOnlyOnInputShapes``).
+    final class Prepared: @unchecked Sendable {
+        // @unchecked: immutable after creation; `planned.buffers` keep the known values' memory alive.
+        let planned: RequestPlanner.Result
+        let places: [Place?]
+        let workspaceBytes: Int
+
+        init(planned: RequestPlanner.Result, places: [Place?], workspaceBytes: Int) {
+            self.planned = planned
+            self.places = places
+            self.workspaceBytes = workspaceBytes
+        }
+    }
+
     /// Runs the plan. `inputs[i]` is the validated tensor for `plan.inputs[i]`.
     func run(_ inputs: [HostTensor]) throws -> [String: HostTensor] {
+        try run(inputs, prepared: prepare(inputs))
+    }
+
+    /// Passes 1 (shapes and planned values) and 2 (memory).
+    func prepare(_ inputs: [HostTensor]) throws -> Prepared {
         // 1. shapes
         let planned = try RequestPlanner(plan: plan, weights: weights, limits: limits, kernels: kernels).run(inputs: inputs)
         let shapes = planned.shapes
@@ -68,9 +89,17 @@ struct GraphExecutor {
                 if case .workspace(let offset, let count) = places[slot]! { memory.release(offset: offset, bytes: count) }
             }
         }
-        let workspace = try pool?.acquire(bytes: memory.highWater, lockPolicy: lockPolicy)
-            ?? SealedBlock(count: memory.highWater, lockPolicy: lockPolicy, purpose: "a request's working memory")
-        defer { pool?.release(workspace, used: memory.highWater) }
+        return Prepared(planned: planned, places: places, workspaceBytes: memory.highWater)
+    }
+
+    /// Pass 3: computes the outputs in a workspace laid out by `prepared` (made for these input shapes).
+    func run(_ inputs: [HostTensor], prepared: Prepared) throws -> [String: HostTensor] {
+        let shapes = prepared.planned.shapes
+        let places = prepared.places
+        let planned = prepared.planned
+        let workspace = try pool?.acquire(bytes: prepared.workspaceBytes, lockPolicy: lockPolicy)
+            ?? SealedBlock(count: prepared.workspaceBytes, lockPolicy: lockPolicy, purpose: "a request's working memory")
+        defer { pool?.release(workspace, used: prepared.workspaceBytes) }
 
         func readView(_ slot: Int) -> TensorView {
             let bytes: UnsafeRawBufferPointer

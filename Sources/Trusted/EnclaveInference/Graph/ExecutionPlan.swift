@@ -44,4 +44,8 @@ struct ExecutionPlan: Sendable {
     let outputSlots: [Int]
     /// Default-domain opset the model imports.
     let opset: Int64
+
+    /// Whether every shape and planned value depends only on the inputs' shapes (no input's contents is
+    /// read while planning), so one request's plan serves every request with the same input shapes.
+    var shapesDependOnlyOnInputShapes: Bool { inputSlots.allSatisfy { !values[$0].needsValue } }
 }

@@ -19,6 +19,7 @@ public final class InferenceModel: Sendable {
     private let plan: ExecutionPlan
     private let weights: WeightStore
     private let workspaces = WorkspacePool()
+    private let preparedRuns = PreparedRunCache()
     /// The limits the model was loaded with; requests are held to them too.
     public let limits: ModelLimits
     /// How sealed memory treats `mlock` failures.
@@ -102,6 +103,13 @@ public final class InferenceModel: Sendable {
                                      kernels: .selected)
         executor.profile = profile
         executor.pool = workspaces
-        return try executor.run(ordered)
+        guard plan.shapesDependOnlyOnInputShapes else { return try executor.run(ordered) }
+        let shapes = ordered.map(\.shape)
+        if let prepared = preparedRuns.lookup(shapes) {
+            return try executor.run(ordered, prepared: prepared)
+        }
+        let prepared = try executor.prepare(ordered)
+        preparedRuns.insert(prepared, for: shapes)
+        return try executor.run(ordered, prepared: prepared)
     }
 }
