@@ -158,6 +158,48 @@ struct TamperingTransport: EnclaveTransport {
         await runtime.shutdown()
     }
 
+    /// An honest client may pipeline: 32 Infer requests of one session written back to back on one connection,
+    /// without waiting for answers, are all admitted in arrival order (none is refused SEQUENCE_OUT_OF_ORDER).
+    @Test func pipelinedInferencesOnOneConnectionAreAdmittedInArrivalOrder() async throws {
+        let (runtime, endpoint) = try await world.startRuntime()
+        guard case .unix(let path) = endpoint else { return }
+        let session = try await connect(endpoint)
+        var payload = Enclava_V1_InferPayload()
+        payload.inputs = try Golden.load().inputs
+        let count = 32
+        var wire: [UInt8] = []
+        for index in 0..<count {
+            var request = Ttrpc_Request()
+            request.service = EnclaveService.name
+            request.method = EnclaveService.Method.infer.rawValue
+            let infer: [UInt8] = try await session.makeRequest(payload: payload).serializedBytes()
+            request.payload = Data(infer)
+            let bytes: [UInt8] = try request.serializedBytes()
+            wire += frameHeader(length: UInt32(bytes.count), streamID: UInt32(2 * index + 1), type: 1) + bytes
+        }
+        let raw = try RawUnixSocket(path: path)
+        raw.write(wire)   // all 32 in one write: the server decodes them in order, nothing awaits an answer
+        var answered: Set<UInt64> = []
+        for _ in 0..<count {
+            let header = raw.read(10)
+            try #require(header.count == 10, "the connection closed after \(answered.count) answer(s)")
+            let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
+            let streamID = UInt32(header[4]) << 24 | UInt32(header[5]) << 16 | UInt32(header[6]) << 8 | UInt32(header[7])
+            let response = try Ttrpc_Response(serializedBytes: raw.read(length))
+            let sequence = UInt64(streamID - 1) / 2
+            #expect(response.status.code == RPCCode.ok.rawValue,
+                    "request \(sequence): \(RPCError(status: response.status))")
+            guard response.status.code == RPCCode.ok.rawValue else { continue }
+            let answer = try Enclava_V1_InferResponse(serializedBytes: [UInt8](response.payload))
+            #expect(answer.sequence == sequence)
+            #expect(try await !session.openResponse(answer, for: sequence).hasError)
+            answered.insert(sequence)
+        }
+        #expect(answered == Set(0..<UInt64(count)))
+        await session.close()
+        await runtime.shutdown()
+    }
+
     @Test func replayAndReorderAreRefused() async throws {
         let (runtime, endpoint) = try await world.startRuntime()
         let session = try await connect(endpoint)

@@ -6,8 +6,8 @@ import NIOPosix
 /// A ttrpc server on a Unix socket or a TCP port (DESIGN.md §2).
 ///
 /// Every connection gets its own pipeline: ``FrameDecoder`` → ``FrameEncoder`` → a connection handler
-/// that parses `ttrpc.Request`s, calls the ``TTRPCServiceHandler`` (concurrently per connection) and
-/// writes the `ttrpc.Response` on the request's stream id.
+/// that parses `ttrpc.Request`s, admits them with the ``TTRPCServiceHandler`` one at a time in arrival
+/// order, runs the admitted calls concurrently and writes each `ttrpc.Response` on its request's stream id.
 ///
 /// * unknown service or method → `UNIMPLEMENTED`; a payload that is not a `ttrpc.Request` → `INVALID_ARGUMENT`;
 /// * a frame over `maxFrameBytes` → `RESOURCE_EXHAUSTED` on its stream, after its payload was discarded;

@@ -15,7 +15,19 @@ final class TTRPCServerConnectionHandler: ChannelInboundHandler {
     private let maxFrameBytes: Int
     private var logger: Logger
     private var context: ChannelHandlerContext?
-    private var inFlight: [UInt32: Task<Void, Never>] = [:]
+    /// Stream ids of the calls received and not yet answered.
+    private var inFlight: Set<UInt32> = []
+    /// Requests in arrival order, admitted one at a time by `admissions` (see ``TTRPCServiceHandler``).
+    private var pending: AsyncStream<Call>.Continuation?
+    private var admissions: Task<Void, Never>?
+
+    /// One received request waiting to be admitted.
+    private struct Call: Sendable {
+        var streamID: UInt32
+        var method: String
+        var service: String
+        var payload: [UInt8]
+    }
 
     init(service: any TTRPCServiceHandler, maxFrameBytes: Int, logger: Logger) {
         self.service = service
@@ -29,13 +41,44 @@ final class TTRPCServerConnectionHandler: ChannelInboundHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.stopCalls()
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        for task in self.inFlight.values { task.cancel() }
-        self.inFlight.removeAll()
+        self.stopCalls()
         context.fireChannelInactive()
+    }
+
+    /// Drops the queued requests and cancels the calls in flight.
+    private func stopCalls() {
+        self.pending?.finish()
+        self.pending = nil
+        self.admissions?.cancel()
+        self.admissions = nil
+        self.inFlight.removeAll()
+    }
+
+    /// Starts the task that admits this connection's calls in arrival order and runs each admitted
+    /// call concurrently with the later ones (all of them children of that task, so closing cancels them).
+    private func startAdmissions(context: ChannelHandlerContext) -> AsyncStream<Call>.Continuation {
+        let (stream, continuation) = AsyncStream.makeStream(of: Call.self)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let service = self.service
+        self.admissions = Task {
+            await withDiscardingTaskGroup { group in
+                for await call in stream {
+                    let run = await service.admit(method: call.method, service: call.service, payload: call.payload)
+                    group.addTask {
+                        let result = await run()
+                        eventLoop.execute { loopBound.value.finish(call.streamID, result) }
+                    }
+                }
+            }
+        }
+        self.pending = continuation
+        return continuation
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -75,7 +118,7 @@ final class TTRPCServerConnectionHandler: ChannelInboundHandler {
                                                    message: "client stream ids must be odd, got \(streamID)")))
             return
         }
-        guard self.inFlight[streamID] == nil else {
+        guard !self.inFlight.contains(streamID) else {
             self.reply(streamID, .failure(RPCError(.invalidArgument, reason: "DUPLICATE_STREAM_ID",
                                                    message: "stream \(streamID) already has a call in flight")))
             return
@@ -90,21 +133,15 @@ final class TTRPCServerConnectionHandler: ChannelInboundHandler {
                                                    message: "more than \(Self.maxConcurrentCalls) concurrent calls on one connection; wait for answers")))
             return
         }
-        guard let context = self.context else { return }
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let eventLoop = context.eventLoop
-        let service = self.service
-        let payload = [UInt8](request.payload)
-        self.inFlight[streamID] = Task {
-            let result = await service.handle(method: request.method, service: request.service, payload: payload)
-            eventLoop.execute {
-                loopBound.value.finish(streamID, result)
-            }
-        }
+        guard let context = self.context, context.channel.isActive else { return }
+        let pending = self.pending ?? self.startAdmissions(context: context)
+        self.inFlight.insert(streamID)
+        pending.yield(Call(streamID: streamID, method: request.method, service: request.service,
+                           payload: [UInt8](request.payload)))
     }
 
     private func finish(_ streamID: UInt32, _ result: Result<[UInt8], RPCError>) {
-        guard self.inFlight.removeValue(forKey: streamID) != nil else { return }  // connection closed meanwhile
+        guard self.inFlight.remove(streamID) != nil else { return }  // connection closed meanwhile
         self.reply(streamID, result)
     }
 

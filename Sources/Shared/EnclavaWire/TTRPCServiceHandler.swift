@@ -1,7 +1,15 @@
+/// The rest of an admitted call (see ``TTRPCServiceHandler/admit(method:service:payload:)``): runs
+/// concurrently with later calls and returns the serialized response message or the error to send.
+public typealias TTRPCAdmittedCall = @Sendable () async -> Result<[UInt8], RPCError>
+
 /// The application side of a ``TTRPCServer``: answers one unary call.
 ///
-/// The server calls ``handle(method:service:payload:)`` concurrently for concurrent requests, from a
-/// Swift task; return a serialized response message or an ``RPCError``.
+/// Calls of one connection are admitted one at a time, in the order their requests arrived:
+/// the server awaits ``admit(method:service:payload:)`` for a request before admitting the next one,
+/// then runs the returned ``TTRPCAdmittedCall`` concurrently with the calls admitted after it.
+/// Put order-sensitive work (e.g. a per-session sequence check) in `admit`, and keep it short:
+/// it holds up the connection's later requests. The default `admit` does nothing in order and
+/// returns a call to ``handle(method:service:payload:)``.
 public protocol TTRPCServiceHandler: Sendable {
     /// Answers one call.
     ///
@@ -12,6 +20,12 @@ public protocol TTRPCServiceHandler: Sendable {
     /// - Returns: the serialized response message, or the error to send.
     func handle(method: String, service: String, payload: [UInt8]) async -> Result<[UInt8], RPCError>
 
+    /// Admits one call, in arrival order per connection, and returns the rest of it.
+    ///
+    /// - Parameters: as ``handle(method:service:payload:)``.
+    /// - Returns: the remainder of the call; the server runs it concurrently with later calls.
+    func admit(method: String, service: String, payload: [UInt8]) async -> TTRPCAdmittedCall
+
     /// Whether this handler serves `service`/`method`. The server answers `UNIMPLEMENTED` without
     /// calling ``handle(method:service:payload:)`` when it returns `false`.
     /// The default accepts exactly the methods of ``EnclaveService``.
@@ -21,5 +35,9 @@ public protocol TTRPCServiceHandler: Sendable {
 extension TTRPCServiceHandler {
     public func supports(service: String, method: String) -> Bool {
         service == EnclaveService.name && EnclaveService.Method(rawValue: method) != nil
+    }
+
+    public func admit(method: String, service: String, payload: [UInt8]) async -> TTRPCAdmittedCall {
+        { await self.handle(method: method, service: service, payload: payload) }
     }
 }

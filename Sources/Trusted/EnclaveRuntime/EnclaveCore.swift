@@ -164,14 +164,25 @@ public actor EnclaveCore {
 
     /// Infer: session rules, then the bounded queue; the result comes back encrypted.
     public func infer(_ request: Enclava_V1_InferRequest) async -> Result<Enclava_V1_InferResponse, RPCError> {
-        guard health.isServing, let serving, let queue else { return .failure(health.notServingError) }
-        let opened: SessionStateMachine.OpenedRequest
+        await self.admitInfer(request)()
+    }
+
+    /// Infer in two steps: the session rules (sequence check and decryption) now, on the actor, so that
+    /// calls admitted in order are checked in order; the returned closure queues and runs the inference.
+    public func admitInfer(_ request: Enclava_V1_InferRequest)
+        -> @Sendable () async -> Result<Enclava_V1_InferResponse, RPCError> {
+        guard health.isServing, let serving, let queue else {
+            let error = health.notServingError
+            return { .failure(error) }
+        }
         switch sessions.openRequest(sessionID: [UInt8](request.sessionID), sequence: request.sequence,
                                     ciphertext: [UInt8](request.ciphertext)) {
-        case .success(let request): opened = request
-        case .failure(let rejection): return .failure(rejection.rpcError)
+        case .success(let opened):
+            return { await Self.enqueue(opened, serving: serving, queue: queue) }
+        case .failure(let rejection):
+            let error = rejection.rpcError
+            return { .failure(error) }
         }
-        return await Self.enqueue(opened, serving: serving, queue: queue)
     }
 
     /// ProvisionKey: not in this release.

@@ -41,6 +41,35 @@ public struct EnclaveRequestHandler: TTRPCServiceHandler {
         }
     }
 
+    /// Infer is admitted in arrival order up to its session check (see ``EnclaveCore/admitInfer(_:)``), so
+    /// that an honest client pipelining requests on one connection never sees `SEQUENCE_OUT_OF_ORDER`;
+    /// the other methods are admitted at once.
+    public func admit(method: String, service: String, payload: [UInt8]) async -> TTRPCAdmittedCall {
+        guard service == EnclaveService.name, method == EnclaveService.Method.infer.rawValue else {
+            return { await self.handle(method: method, service: service, payload: payload) }
+        }
+        guard let request = try? Enclava_V1_InferRequest(serializedBytes: payload) else {
+            return { await self.handle(method: method, service: service, payload: payload) }   // answers MALFORMED_REQUEST
+        }
+        let run = await core.admitInfer(request)
+        return { await Self.serialize(await run()) }
+    }
+
+    private static func serialize<Response: SwiftProtobuf.Message>(_ result: Result<Response, RPCError>)
+        -> Result<[UInt8], RPCError> {
+        switch result {
+        case .success(let response):
+            do {
+                return .success(try response.serializedBytes())
+            } catch {
+                return .failure(RPCError(.internal, reason: RuntimeReason.internalError,
+                                         message: "could not serialize \(Response.protoMessageName)"))
+            }
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+
     private func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ payload: [UInt8], _ type: Request.Type,
         _ body: (Request) async -> Result<Response, RPCError>
@@ -52,16 +81,6 @@ public struct EnclaveRequestHandler: TTRPCServiceHandler {
             return .failure(RPCError(.invalidArgument, reason: RuntimeReason.malformedRequest,
                                      message: "the \(Request.protoMessageName) message does not parse"))
         }
-        switch await body(request) {
-        case .success(let response):
-            do {
-                return .success(try response.serializedBytes())
-            } catch {
-                return .failure(RPCError(.internal, reason: RuntimeReason.internalError,
-                                         message: "could not serialize \(Response.protoMessageName)"))
-            }
-        case .failure(let error):
-            return .failure(error)
-        }
+        return Self.serialize(await body(request))
     }
 }
