@@ -5,7 +5,8 @@ import EnclaveInference
 /// ONNX's own node conformance cases (../shared/testdata/onnx-node, see its PROVENANCE.md): every case is
 /// run and reported as passed, failed or unsupported (an operator, element type or opset Enclava refuses at
 /// load time). The test fails only when a case that loads — every op supported — gives a wrong answer or
-/// an error. Run alone with `swift test --filter Conformance` (or `make conformance`).
+/// an error. Run alone with `ENCLAVA_ONLY=EnclaveInference swift test --filter Conformance` (a `make conformance`
+/// target can wrap that).
 @Suite("ONNX node conformance")
 struct ConformanceTests {
     enum Outcome: Equatable {
