@@ -8,7 +8,7 @@ APT_PACKAGES := libssl-dev libprotobuf-c-dev pkg-config
 APT_PROTO_PACKAGES := protobuf-compiler protobuf-c-compiler
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 
-.PHONY: all setup deps build release test demo bench fuzz protos check clean
+.PHONY: all setup deps build release test demo bench conformance fuzz protos check clean
 
 all: build
 
@@ -51,6 +51,11 @@ bench: deps
 	"$$bin/enclava-bench" --rows-only && \
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 Sources/Tools/enclava-bench/peers/sgemm_numpy.py \
 	  --bench "$$bin/enclava-bench" --rounds $(BENCH_ROUNDS)
+
+# ONNX operator conformance over ../shared/testdata/onnx-node: prints passed / failed / unsupported per case.
+conformance: deps
+	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) test --skip-build --filter Conformance
 
 # Regenerates the committed protobuf code (Swift for the wire and image headers, C for ONNX).
 protos:
