@@ -184,10 +184,14 @@ import Testing
         policy.allowedPlatforms = [.tdx]
         let error = attestationError { _ = try verify(try SimFixture.evidence(nonce: nonce), policy: policy) }
         #expect(error?.code == .platformNotAllowed)
-        policy.allowedPlatforms = [.tdx, .sevSNP]
+        policy.allowedPlatforms = [.tdx, .nitro, .sevSNP]
         var tdx = try SimFixture.evidence(nonce: nonce)
         tdx.platform = .tdx
-        #expect(attestationError { _ = try verify(tdx, policy: policy) }?.code == .unsupportedPlatform)
+        // TDX is verified now: an SNP report is not a TDX quote.
+        #expect(attestationError { _ = try verify(tdx, policy: policy) }?.code == .malformedEvidence)
+        var nitro = tdx
+        nitro.platform = .nitro
+        #expect(attestationError { _ = try verify(nitro, policy: policy) }?.code == .unsupportedPlatform)
     }
 
     @Test func reportedTCBOrChipIDThatDoesNotMatchTheVCEKIsRefused() throws {

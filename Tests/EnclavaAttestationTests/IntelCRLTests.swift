@@ -128,13 +128,13 @@ import Testing
             let error = IntelTestData.attestationError {
                 _ = try EvidenceVerifier.verifyPCKChain(chain, collateral: h.collateral(crls), trustAnchors: [h.root], at: time)
             }
-            #expect(error?.code == IntelErrorCode.certificateRevoked && error?.field == "PCK chain")
+            #expect(error?.code == AttestationError.Code.certificateRevoked && error?.field == "PCK chain")
         }
         // A PCK CRL from another CA (here the root's) is refused before the chain is checked.
         let good = try h.crls()
         let swapped = IntelTestData.attestationError {
             _ = try EvidenceVerifier.verifyPCKChain(chain, collateral: h.collateral((good.root, good.root)), trustAnchors: [h.root], at: time)
         }
-        #expect(swapped?.code == IntelErrorCode.collateralInvalid && swapped?.field == "pck_crl")
+        #expect(swapped?.code == AttestationError.Code.collateralInvalid && swapped?.field == "pck_crl")
     }
 }

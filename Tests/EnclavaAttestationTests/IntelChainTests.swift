@@ -192,7 +192,7 @@ import Testing
     @Test func collateralOutsideItsWindowIsRefused() throws {
         let collateral = try #require(try IntelTestData.collateral(for: Self.sample))
         for time in ["2025-06-19T10:00:00Z", "2025-07-20T00:00:00Z"] {
-            #expect(Self.error(collateral, at: TestData.date(time))?.code == IntelErrorCode.collateralInvalid, "\(time)")
+            #expect(Self.error(collateral, at: TestData.date(time))?.code == AttestationError.Code.collateralInvalid, "\(time)")
         }
     }
 
@@ -200,7 +200,7 @@ import Testing
         let occlum = IntelTestData.samples.first { $0.file == "sgx/trustee/occlum_quote.dat" }!
         let collateral = try #require(try IntelTestData.collateral(for: Self.sample))
         let error = Self.error(collateral, sample: occlum, at: Self.sample.time)
-        #expect(error?.code == IntelErrorCode.collateralInvalid)
+        #expect(error?.code == AttestationError.Code.collateralInvalid)
         #expect(error?.field == "pck_crl" || error?.field == "TCB Info fmspc")
     }
 

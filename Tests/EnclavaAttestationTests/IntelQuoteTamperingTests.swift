@@ -85,7 +85,7 @@ import Testing
         for offset in stride(from: layout.qeReport.lowerBound + stagger, to: layout.qeReport.upperBound, by: 3) {
             let error = Self.error(sample, Self.flipped(layout.bytes, at: offset))
             if offset - layout.qeReport.lowerBound >= 320 {
-                #expect(error?.code == IntelErrorCode.qeReportDataMismatch && error?.field == "QE_REPORT.REPORTDATA")
+                #expect(error?.code == AttestationError.Code.qeReportDataMismatch && error?.field == "QE_REPORT.REPORTDATA")
             } else {
                 #expect(error?.code == .signatureInvalid && error?.field == "QE report signature", "QE report byte \(offset - layout.qeReport.lowerBound): \(String(describing: error))")
             }
@@ -98,7 +98,7 @@ import Testing
         #expect(layout.qeAuthData.count == 32)
         for offset in layout.qeAuthData {
             let error = Self.error(sample, Self.flipped(layout.bytes, at: offset))
-            #expect(error?.code == IntelErrorCode.qeReportDataMismatch && error?.field == "QE_REPORT.REPORTDATA")
+            #expect(error?.code == AttestationError.Code.qeReportDataMismatch && error?.field == "QE_REPORT.REPORTDATA")
         }
     }
 

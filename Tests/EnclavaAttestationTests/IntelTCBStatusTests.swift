@@ -79,7 +79,7 @@ import Testing
             var identity = fixture.qeIdentity
             identity[key] = value
             let error = IntelTestData.attestationError { _ = try fixture.evaluate(qeIdentity: identity) }
-            #expect(error?.code == IntelErrorCode.qeIdentityMismatch && error?.field == field, "\(key)")
+            #expect(error?.code == AttestationError.Code.qeIdentityMismatch && error?.field == field, "\(key)")
         }
     }
 
@@ -143,7 +143,7 @@ import Testing
         levels[0]["tcbStatus"] = "Fine"
         info = fixture.tcbInfo
         info["tcbLevels"] = levels
-        #expect(IntelTestData.attestationError { _ = try fixture.evaluate(tcbInfo: info) }?.code == IntelErrorCode.collateralInvalid)
+        #expect(IntelTestData.attestationError { _ = try fixture.evaluate(tcbInfo: info) }?.code == AttestationError.Code.collateralInvalid)
     }
 
     @Test func fmspcAndPCEIDMustMatch() throws {

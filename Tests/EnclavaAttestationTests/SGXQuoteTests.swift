@@ -75,6 +75,6 @@ import Testing
         let error = IntelTestData.attestationError {
             _ = try verifier.verifyTDX(quote: tdx, collateral: sgxCollateral, at: TestData.date("2025-06-20T12:00:00Z"))
         }
-        #expect(error?.code == IntelErrorCode.collateralInvalid)
+        #expect(error?.code == AttestationError.Code.collateralInvalid)
     }
 }

@@ -67,13 +67,13 @@ import Testing
         let error = IntelTestData.attestationError {
             _ = try verifier.verifyTDX(quote: bytes, collateral: collateral, at: TestData.date("2053-07-01T01:00:00Z"))
         }
-        #expect(error?.code == IntelErrorCode.collateralInvalid)
+        #expect(error?.code == AttestationError.Code.collateralInvalid)
         #expect(error?.field == "root_ca_crl")
         // Inside the CRL windows but after the TCB Info's nextUpdate (2023-07-18): the TCB Info has expired.
         let late = IntelTestData.attestationError {
             _ = try verifier.verifyTDX(quote: bytes, collateral: collateral, at: TestData.date("2023-07-20T00:00:00Z"))
         }
-        #expect(late?.code == IntelErrorCode.collateralInvalid)
+        #expect(late?.code == AttestationError.Code.collateralInvalid)
     }
 
     @Test func goTDXGuestV5QuoteBodyType3() throws {

@@ -4,7 +4,7 @@ extension AttestationError {
     /// The QE report's report data does not bind the attestation key and QE auth data.
     static func qeReportBinding(expected: [UInt8], actual: [UInt8]) -> AttestationError {
         AttestationError(
-            IntelErrorCode.qeReportDataMismatch, field: "QE_REPORT.REPORTDATA", expected: Hex.encode(expected), actual: Hex.encode(actual),
+            .qeReportDataMismatch, field: "QE_REPORT.REPORTDATA", expected: Hex.encode(expected), actual: Hex.encode(actual),
             "the quoting enclave's report does not vouch for the key that signed this quote (report data must be "
                 + "SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes); the quote was forged or altered")
     }
@@ -12,14 +12,14 @@ extension AttestationError {
     /// Collateral (TCB Info, QE Identity, CRLs) that is malformed, badly signed, expired or for another platform.
     static func collateral(_ field: String, expected: String? = nil, actual: String? = nil, _ message: String,
                            fileID: String = #fileID, line: Int = #line) -> AttestationError {
-        AttestationError(IntelErrorCode.collateralInvalid, field: field, expected: expected, actual: actual, message,
+        AttestationError(.collateralInvalid, field: field, expected: expected, actual: actual, message,
                          fileID: fileID, line: line)
     }
 
     /// A certificate that a CRL lists.
     static func revoked(_ subject: String, serial: [UInt8], crlIssuer: String) -> AttestationError {
         AttestationError(
-            IntelErrorCode.certificateRevoked, field: "PCK chain", actual: Hex.encode(serial),
+            .certificateRevoked, field: "PCK chain", actual: Hex.encode(serial),
             "the certificate \"\(subject)\" (serial \(Hex.encode(serial))) is revoked by \"\(crlIssuer)\"; "
                 + "do not trust this platform")
     }
@@ -27,18 +27,9 @@ extension AttestationError {
     /// The QE report does not match Intel's QE Identity.
     static func qeIdentity(_ field: String, expected: String, actual: String) -> AttestationError {
         AttestationError(
-            IntelErrorCode.qeIdentityMismatch, field: field, expected: expected, actual: actual,
+            .qeIdentityMismatch, field: field, expected: expected, actual: actual,
             "the quoting enclave is not the one Intel's QE Identity describes; the quote did not come from "
                 + "Intel's quoting enclave, or the collateral is for another QE")
     }
 }
 
-/// The codes the Intel verifier uses. Until `AttestationError.Code` gains the four Intel-specific cases
-/// (QE_REPORT_DATA_MISMATCH, COLLATERAL_INVALID, CERTIFICATE_REVOKED, QE_IDENTITY_MISMATCH), they map
-/// to the nearest existing codes; each error's `field` still names the check.
-enum IntelErrorCode {
-    static let qeReportDataMismatch: AttestationError.Code = .signatureInvalid
-    static let collateralInvalid: AttestationError.Code = .certificateChainInvalid
-    static let certificateRevoked: AttestationError.Code = .certificateChainInvalid
-    static let qeIdentityMismatch: AttestationError.Code = .tcbMismatch
-}

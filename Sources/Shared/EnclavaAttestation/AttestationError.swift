@@ -31,6 +31,14 @@ public struct AttestationError: Error, CustomStringConvertible, Sendable, Equata
         case tcbMismatch = "TCB_MISMATCH"
         /// An attestation policy file is missing, unreadable or invalid.
         case invalidPolicy = "INVALID_POLICY"
+        /// An Intel quoting enclave's report does not bind the quote's attestation key.
+        case qeReportDataMismatch = "QE_REPORT_DATA_MISMATCH"
+        /// Intel collateral (TCB Info, QE Identity, CRLs) is malformed, out of date, or for another platform.
+        case collateralInvalid = "COLLATERAL_INVALID"
+        /// A certificate of the chain is listed in its issuer's CRL.
+        case certificateRevoked = "CERTIFICATE_REVOKED"
+        /// The quoting enclave is not the one Intel's QE Identity describes.
+        case qeIdentityMismatch = "QE_IDENTITY_MISMATCH"
     }
 
     /// The stable code.

@@ -11,6 +11,9 @@ import Foundation
 ///    against the report;
 /// 4. the report-data binding: `SHA-256("enclava-evidence-v1" ‖ nonce ‖ manifest_digest) ‖ HPKE key`;
 /// 5. the policy: platform, debug, measurement, manifest digest.
+///
+/// Intel TDX and SGX quotes follow evidence-formats.md §2 (see ``verifyTDX(quote:collateral:at:)``), then the
+/// same report-data binding and policy, with MRTD or MRENCLAVE as the measurement.
 public struct EvidenceVerifier: Sendable {
     /// Limits on host-supplied certificate lists.
     static let maxCertificates = 8
@@ -72,7 +75,11 @@ public struct EvidenceVerifier: Sendable {
             return try finish(
                 checked, evidence: evidence, nonce: nonce, manifestDigest: manifestDigest,
                 hpkePublicKey: hpkePublicKey, policy: policy)
-        case .tdx, .sgx, .nitro:
+        case .tdx, .sgx:
+            return try verifyIntelEvidence(
+                evidence, nonce: nonce, manifestDigest: manifestDigest, hpkePublicKey: hpkePublicKey, policy: policy,
+                at: time)
+        case .nitro:
             throw AttestationError(
                 .unsupportedPlatform, field: "platform", actual: evidence.platform.rawValue,
                 "this verifier cannot check \(evidence.platform.rawValue) evidence yet; use sev-snp or simulation")
