@@ -7,9 +7,13 @@ import Glibc
 public final class RawSocket {
     private let fd: Int32
 
+    // The descriptor is stored only once connected: a class whose initializer throws after every stored
+    // property is set still runs `deinit`, which would close the descriptor a second time — by then possibly
+    // reused by another thread of the test process (a NIO socket), which then sees ECONNRESET.
+
     /// Connects to 127.0.0.1:`port`.
     public init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawSocketError("socket() failed: errno \(errno)") }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -18,12 +22,17 @@ public final class RawSocket {
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard rc == 0 else { close(fd); throw RawSocketError("connect to port \(port) failed: errno \(errno)") }
+        guard rc == 0 else {
+            let error = errno
+            close(fd)
+            throw RawSocketError("connect to port \(port) failed: errno \(error)")
+        }
+        self.fd = fd
     }
 
     /// Connects to a Unix socket path.
     public init(unixPath: String) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawSocketError("socket() failed: errno \(errno)") }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
@@ -35,7 +44,12 @@ public final class RawSocket {
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard rc == 0 else { close(fd); throw RawSocketError("connect to \(unixPath) failed: errno \(errno)") }
+        guard rc == 0 else {
+            let error = errno
+            close(fd)
+            throw RawSocketError("connect to \(unixPath) failed: errno \(error)")
+        }
+        self.fd = fd
     }
 
     deinit { close(fd) }
