@@ -43,16 +43,22 @@ final class EnclaveProcess: Sendable {
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice
         let launched = EnclaveProcess(process: process)
+        // Signalled when stderr reaches end of file, so that an exit is reported only after the last lines
+        // the enclave wrote (usually the reason it exited) have been read.
+        let stderrDrained = DispatchSemaphore(value: 0)
         stderr.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             if data.isEmpty {
                 handle.readabilityHandler = nil
                 launched.flushPartialLine(logger: logger)
+                stderrDrained.signal()
             } else {
                 launched.appendStderr(data, logger: logger)
             }
         }
         process.terminationHandler = { finished in
+            // Bounded: a grandchild that inherited stderr could keep it open after the enclave exits.
+            _ = stderrDrained.wait(timeout: .now() + .seconds(2))
             launched.markExited(status: finished.terminationStatus,
                                 signalled: finished.terminationReason == .uncaughtSignal)
         }
