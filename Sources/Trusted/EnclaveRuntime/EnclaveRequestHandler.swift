@@ -52,7 +52,7 @@ public struct EnclaveRequestHandler: TTRPCServiceHandler {
             return { await self.handle(method: method, service: service, payload: payload) }   // answers MALFORMED_REQUEST
         }
         let run = await core.admitInfer(request)
-        return { await Self.serialize(await run()) }
+        return { Self.serialize(await run()) }
     }
 
     private static func serialize<Response: SwiftProtobuf.Message>(_ result: Result<Response, RPCError>)
