@@ -1,3 +1,4 @@
+import EnclavaCrypto
 /// The errors of the Intel SGX/TDX quote verifier, in one place so that each failure has one code and a
 /// field that names the check.
 extension AttestationError {

@@ -1,3 +1,4 @@
+import EnclavaCrypto
 import Foundation
 
 /// What a client accepts from an enclave: the `P.json` file that `enclava policy create` writes.

@@ -1,3 +1,4 @@
+import EnclavaCrypto
 /// The TCB status of a verified quote's platform, computed from verified TCB Info and QE Identity the way
 /// Intel's QVL does: the first TCB level (newest first) that the PCK's SGX component SVNs and PCESVN reach —
 /// and, for TDX, that TEE_TCB_SVN reaches — gives the platform status; the TDX module identity and the QE

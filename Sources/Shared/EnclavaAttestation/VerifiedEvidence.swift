@@ -1,3 +1,4 @@
+import EnclavaCrypto
 /// Evidence that ``EvidenceVerifier`` has checked: signature, certificate chain to a trusted root, report
 /// data binding and policy. Only the verifier can create one (the initializer is internal), so holding a
 /// `VerifiedEvidence` is proof that the checks ran; an encrypted session can only be opened to one.

@@ -9,11 +9,6 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 enum CLI {
-    /// Hex of bytes, lower case.
-    static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
-    }
-
     /// The `enclava-runtime` executable: `--runtime` when given, else the one beside this `enclava`.
     static func runtimePath(_ explicit: String?) throws -> String {
         let path: String

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnclavaCrypto
 import EnclavaImage
 import Foundation
 
@@ -24,7 +25,7 @@ struct MeasureCommand: AsyncParsableCommand {
         let measured = try ManifestDigest.measure(manifestPath: manifest)
         var runtimeMeasurement: String?
         if let runtime {
-            runtimeMeasurement = CLI.hex(try CLI.runtimeMeasurement(try CLI.runtimePath(runtime)))
+            runtimeMeasurement = Hex.encode(try CLI.runtimeMeasurement(try CLI.runtimePath(runtime)))
         }
         if json {
             struct Output: Encodable {
@@ -33,7 +34,7 @@ struct MeasureCommand: AsyncParsableCommand {
                 let runtime_measurement: String?
             }
             let assets = measured.assets.map {
-                ["name": $0.name, "role": $0.role.rawValue, "sha256": CLI.hex($0.sha256), "size": String($0.size)]
+                ["name": $0.name, "role": $0.role.rawValue, "sha256": Hex.encode($0.sha256), "size": String($0.size)]
             }
             print(try CLI.json(Output(name: measured.manifest.image.name, version: measured.manifest.image.version,
                                       manifest_digest: measured.digestHex, assets: assets,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnclavaCrypto
 import EnclavaAttestation
 import EnclavaImage
 import Foundation
@@ -44,16 +45,16 @@ struct PolicyCreate: AsyncParsableCommand {
         let measurement = try CLI.runtimeMeasurement(try CLI.runtimePath(runtime))
         var policy = AttestationPolicy(
             allowedPlatforms: [.sevSNP], allowSimulation: allowSimulation, allowDebug: allowDebug,
-            expectedMeasurements: [CLI.hex(measurement)],
-            expectedManifestDigests: [CLI.hex(opened.manifestDigest)])
+            expectedMeasurements: [Hex.encode(measurement)],
+            expectedManifestDigests: [Hex.encode(opened.manifestDigest)])
         if allowSimulation {
             let platform = try SimulatedPlatform.load(home: CLI.simHome(simHome))
-            policy.simulatedRootFingerprints = [CLI.hex(platform.ark.sha256Fingerprint)]
+            policy.simulatedRootFingerprints = [Hex.encode(platform.ark.sha256Fingerprint)]
         }
         try policy.write(to: out)
         print("wrote \(out)")
-        print("  manifest digest  \(CLI.hex(opened.manifestDigest))")
-        print("  measurement      \(CLI.hex(measurement))")
+        print("  manifest digest  \(Hex.encode(opened.manifestDigest))")
+        print("  measurement      \(Hex.encode(measurement))")
         if allowSimulation { print("  simulation       allowed (root sha256:\(policy.simulatedRootFingerprints[0]))") }
     }
 }

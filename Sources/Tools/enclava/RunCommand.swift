@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnclavaCrypto
 import EnclavaAttestation
 import EnclavaClient
 import EnclavaImage
@@ -48,9 +49,9 @@ struct RunCommand: AsyncParsableCommand {
         let home = CLI.simHome(simHome)
         let platform = try SimulatedPlatform.load(home: home)
         let policy = AttestationPolicy(
-            allowedPlatforms: [.sevSNP], allowSimulation: true, expectedMeasurements: [CLI.hex(measurement)],
-            expectedManifestDigests: [CLI.hex(opened.manifestDigest)],
-            simulatedRootFingerprints: [CLI.hex(platform.ark.sha256Fingerprint)])
+            allowedPlatforms: [.sevSNP], allowSimulation: true, expectedMeasurements: [Hex.encode(measurement)],
+            expectedManifestDigests: [Hex.encode(opened.manifestDigest)],
+            simulatedRootFingerprints: [Hex.encode(platform.ark.sha256Fingerprint)])
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnclavaCrypto
 import EnclavaAttestation
 import Foundation
 
@@ -29,7 +30,7 @@ struct SimInit: AsyncParsableCommand {
         CLI.note("creating simulated platform under \(home)/sim (RSA-4096 keys take a few seconds)…")
         let platform = try SimulatedPlatform.initialize(home: home, force: force)
         print("simulated platform ready: \(home)/sim")
-        print("  ARK  \(platform.ark.subject)  sha256:\(CLI.hex(platform.ark.sha256Fingerprint))")
+        print("  ARK  \(platform.ark.subject)  sha256:\(Hex.encode(platform.ark.sha256Fingerprint))")
         print("  ASK  \(platform.ask.subject)")
         print("  VCEK \(platform.vcek.subject)")
     }
@@ -47,7 +48,7 @@ struct SimShow: AsyncParsableCommand {
         let platform = try SimulatedPlatform.load(home: home)
         print("simulated platform: \(home)/sim")
         for (name, cert) in [("ARK", platform.ark), ("ASK", platform.ask), ("VCEK", platform.vcek)] {
-            print("  \(name)  \(cert.subject)  valid \(cert.notBefore) … \(cert.notAfter)  sha256:\(CLI.hex(cert.sha256Fingerprint))")
+            print("  \(name)  \(cert.subject)  valid \(cert.notBefore) … \(cert.notAfter)  sha256:\(Hex.encode(cert.sha256Fingerprint))")
         }
     }
 }

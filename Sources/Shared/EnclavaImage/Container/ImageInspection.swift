@@ -1,3 +1,4 @@
+import EnclavaCrypto
 /// What `enclava inspect [--json]` shows about an image: identity, signer, assets and key
 /// wrappings. Holds no secret (key ids and sealed blobs' metadata only, never a key).
 public struct ImageInspection: Codable, Sendable, Equatable {
