@@ -67,7 +67,7 @@ var targets: [Target] = [
     // MARK: Trusted
     .target(name: "EnclaveSealing", dependencies: ["EnclavaCrypto", "EnclavaImage", "CEnclaveSystem"],
             path: "Sources/Trusted/EnclaveSealing", swiftSettings: strict),
-    .target(name: "EnclavePlatform", dependencies: ["EnclavaCrypto", "EnclavaAttestation", "EnclaveSealing"],
+    .target(name: "EnclavePlatform", dependencies: ["EnclavaCrypto", "EnclavaAttestation", "EnclaveSealing", "CEnclaveSystem"],
             path: "Sources/Trusted/EnclavePlatform", swiftSettings: strict),
     .target(name: "EnclaveKernels", dependencies: ["CEnclavaKernels"],
             path: "Sources/Trusted/EnclaveKernels", swiftSettings: strict),

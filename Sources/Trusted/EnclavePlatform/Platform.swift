@@ -31,8 +31,18 @@ public struct PlatformError: Error, CustomStringConvertible, Sendable {
         case evidenceFailed = "EVIDENCE_FAILED"
         /// The platform could not derive a sealing key.
         case sealingFailed = "SEALING_FAILED"
-        /// The platform is not available (not initialised, no device).
+        /// The platform is not available (not initialised, no device, no permission, wrong TEE).
         case unavailable = "PLATFORM_UNAVAILABLE"
+        /// The platform answered with evidence that is malformed (short or oversized blob, a report
+        /// that does not parse or does not carry the report data asked for, a damaged certificate table).
+        case invalidEvidence = "INVALID_EVIDENCE"
+        /// Another writer changed the configfs-tsm report entry while this one was being produced, on
+        /// every attempt (its `generation` did not match).
+        case conflict = "REPORT_CONFLICT"
+        /// The platform is busy or throttled and stayed so after the bounded retries.
+        case busy = "PLATFORM_BUSY"
+        /// The platform has no hardware sealing key (TDX) and none was provisioned.
+        case sealingUnsupported = "SEALING_UNSUPPORTED"
     }
 
     /// The stable code.
