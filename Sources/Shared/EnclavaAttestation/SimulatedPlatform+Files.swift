@@ -11,24 +11,39 @@ import Musl
 extension SimulatedPlatform {
     /// Writes `files` into a fresh staging folder (0700, files 0600) under `home`, then renames it to
     /// `home/sim`. On any failure the staging folder is removed and an existing platform is left as it was.
-    static func write(files: [(String, SecureBytes)], home: String, force: Bool) throws {
-        let target = directory(home: home)
-        let staging = (home as NSString).appendingPathComponent(".sim.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    static func write(files: [(String, SecureBytes)], subfolders: [String] = [], home: String, force: Bool) throws {
+        try writeFolder(files: files, subfolders: subfolders, at: directory(home: home), force: force)
+    }
+
+    /// Writes `files` into a fresh staging folder beside `target` (0700, files 0600), then renames it to
+    /// `target`. `subfolders` are created first (0700), so a name `sub/file` can go into one. On any failure
+    /// the staging folder is removed and an existing `target` is left as it was; without `force`, an
+    /// existing `target` gives `alreadyInitialized`.
+    static func writeFolder(files: [(String, SecureBytes)], subfolders: [String] = [], at target: String, force: Bool) throws {
+        let parent = (target as NSString).deletingLastPathComponent
+        let name = (target as NSString).lastPathComponent
+        let staging = (parent as NSString).appendingPathComponent(
+            ".\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         guard mkdir(staging, 0o700) == 0 else {
             throw SimulatedPlatformError(.writeFailed, "cannot create \(staging): \(String(cString: strerror(errno)))")
         }
         do {
             guard chmod(staging, 0o700) == 0 else { throw FileSystemError("chmod", staging) }
+            let folders = subfolders.map { (staging as NSString).appendingPathComponent($0) }
+            for folder in folders {
+                guard mkdir(folder, 0o700) == 0, chmod(folder, 0o700) == 0 else { throw FileSystemError("mkdir", folder) }
+            }
             for (name, content) in files {
                 let path = (staging as NSString).appendingPathComponent(name)
                 try content.withUnsafeBytes { try AtomicFile.createFile(buffer: $0, at: path, mode: 0o600) }
             }
+            for folder in folders { AtomicFile.syncDirectory(of: (folder as NSString).appendingPathComponent("x")) }
             AtomicFile.syncDirectory(of: (staging as NSString).appendingPathComponent("x"))
             try install(staging: staging, at: target, force: force)
         } catch {
             try? FileManager.default.removeItem(atPath: staging)
             if let error = error as? SimulatedPlatformError { throw error }
-            throw SimulatedPlatformError(.writeFailed, "cannot write the simulated platform under \(home): \(error)")
+            throw SimulatedPlatformError(.writeFailed, "cannot write the simulated platform under \(parent): \(error)")
         }
     }
 
@@ -59,7 +74,7 @@ extension SimulatedPlatform {
             }
             throw SimulatedPlatformError(.writeFailed, "cannot create \(target): \(String(cString: strerror(firstError)))")
         }
-        let aside = staging.replacingOccurrences(of: ".sim.tmp-", with: ".sim.old-")
+        let aside = staging.replacingOccurrences(of: ".tmp-", with: ".old-")
         guard rename(target, aside) == 0 else {
             throw SimulatedPlatformError(.writeFailed, "cannot replace \(target): \(String(cString: strerror(errno)))")
         }

@@ -12,7 +12,8 @@ extension SimulatedPlatform {
 
     /// Creates a new simulated platform under `home/sim`: ARK and ASK (RSA-4096, RSA-PSS SHA-384 with
     /// salt 48, like AMD's), a VCEK (EC P-384, serial 0, AMD extensions with a random 64-byte hwID), its
-    /// private key and a random platform secret.
+    /// private key and a random platform secret; and the simulated Intel PCK hierarchy and collateral in
+    /// `home/sim/intel` (``SimulatedIntelPlatform``).
     ///
     /// The files are written into a fresh temporary folder (0700, files 0600) that is renamed into place,
     /// so a failure leaves nothing partial behind. `home` is created (0700) if it does not exist.
@@ -31,7 +32,9 @@ extension SimulatedPlatform {
                     + "--force` to replace it (images sealed to it will no longer unseal)")
         }
         try createHome(home)
-        try write(files: try makeFiles(), home: home, force: force)
+        let intelFiles = try SimulatedIntelPlatform.makeFiles().map { (SimulatedIntelPlatform.directoryName + "/" + $0.0, $0.1) }
+        try write(
+            files: try makeFiles() + intelFiles, subfolders: [SimulatedIntelPlatform.directoryName], home: home, force: force)
         return try load(home: home)
     }
 
