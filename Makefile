@@ -57,6 +57,19 @@ conformance: deps
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test --skip-build --filter Conformance
 
+# Coverage-guided fuzzing (libFuzzer via `swiftc -sanitize=fuzzer`): one target per evidence format — SEV-SNP
+# report, TDX quote, SGX quote, Nitro document (CBOR, COSE_Sign1, fields) — each parsing and, where it parses,
+# fully verifying its input, for FUZZ_SECONDS each, seeded with ../shared's real samples. The targets exist
+# only with ENCLAVA_FUZZ=1 and build in their own scratch path. Fails if any target crashes or hangs.
+FUZZ_SCRATCH ?= .build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := FuzzSNPReport FuzzTDXQuote FuzzSGXQuote FuzzNitroDocument
+FUZZ_SWIFT = ENCLAVA_FUZZ=1 ENCLAVA_ONLY=$(shell echo $(FUZZ_TARGETS) | tr ' ' ',') $(SWIFT)
+FUZZ_FLAGS = --manifest-cache local --scratch-path $(FUZZ_SCRATCH) -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library
+fuzz: deps
+	$(FUZZ_SWIFT) build $(FUZZ_FLAGS)
+	@bash Sources/Fuzz/fuzz.sh "$$($(FUZZ_SWIFT) build $(FUZZ_FLAGS) --show-bin-path)" $(FUZZ_SCRATCH) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # Regenerates the committed protobuf code (Swift for the wire and image headers, C for ONNX).
 protos:
 	@for p in $(APT_PROTO_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(APT_PROTO_PACKAGES); break; }; done

@@ -137,6 +137,15 @@ var targets: [Target] = [
                 path: "Tests/Integration"),
 ]
 
+// Fuzz targets, one per evidence format, only for `make fuzz` (ENCLAVA_FUZZ=1): each is a libFuzzer
+// executable (`LLVMFuzzerTestOneInput` run by libFuzzer's driver), built with `-sanitize=fuzzer` in `.build-fuzz`.
+if Context.environment["ENCLAVA_FUZZ"] == "1" {
+    for name in ["FuzzSNPReport", "FuzzTDXQuote", "FuzzSGXQuote", "FuzzNitroDocument"] {
+        targets.append(.executableTarget(name: name, dependencies: ["EnclavaAttestation"], path: "Sources/Fuzz/\(name)",
+                                         swiftSettings: strict))
+    }
+}
+
 // Keep only the targets named in ENCLAVA_ONLY (plus their dependencies and test targets).
 if let only = Context.environment["ENCLAVA_ONLY"], !only.isEmpty {
     let byName = Dictionary(uniqueKeysWithValues: targets.map { ($0.name, $0) })
