@@ -94,7 +94,7 @@ var targets: [Target] = [
                                      "HostBridge", "EnclavaClient", argumentParser, logging, nio, nioPosix],
                       path: "Sources/Tools/enclava", swiftSettings: strict),
     .executableTarget(name: "enclava-runtime",
-                      dependencies: ["EnclaveRuntime", argumentParser, logging],
+                      dependencies: ["EnclaveRuntime", "EnclavePlatform", argumentParser, logging],
                       path: "Sources/Tools/enclava-runtime", swiftSettings: strict),
     .executableTarget(name: "enclava-bench", dependencies: ["EnclaveKernels"],
                       path: "Sources/Tools/enclava-bench", exclude: ["peers"], swiftSettings: strict),

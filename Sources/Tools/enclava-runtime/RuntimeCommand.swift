@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnclavePlatform
 import EnclaveRuntime
 import Foundation
 import Logging
@@ -11,8 +12,10 @@ struct RuntimeCommand: AsyncParsableCommand {
         abstract: "Run an Enclava image inside a TEE and serve attested, encrypted inference over ttrpc.",
         discussion: "Normally launched by `enclava serve`. Logs go to stderr and never contain secrets.")
 
-    @Option(help: "TEE backend (supported: \(RuntimeOptions.Backend.allCases.map(\.rawValue).joined(separator: ", "))).")
+    @Option(help: "TEE backend: sim (default), sev-snp, tdx, sgx, or auto to detect the hardware TEE.")
     var backend: String = "sim"
+
+    @OptionGroup var hardware: HardwareBackendOptions
 
     @Option(help: "Where to listen, as unix:PATH.")
     var listen: String
@@ -41,9 +44,19 @@ struct RuntimeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "enclava.runtime")
 
+        let hardwarePlatform: (any TEEPlatform)?
+        do {
+            hardwarePlatform = try hardware.platform(backend: backend)
+        } catch let error as PlatformError {
+            fail(error.description)
+        } catch {
+            fail("\(error)")
+        }
+
         let options: RuntimeOptions
         do {
-            options = RuntimeOptions(backend: try RuntimeOptions.Backend(parsing: backend),
+            // Hardware platforms are built here and injected; `RuntimeOptions.Backend` covers `sim`.
+            options = RuntimeOptions(backend: hardwarePlatform == nil ? try RuntimeOptions.Backend(parsing: backend) : .sim,
                                      listen: try RuntimeOptions.ListenAddress(parsing: listen),
                                      imagePath: image,
                                      simHome: simHome ?? RuntimeOptions.defaultSimHome(),
@@ -54,7 +67,7 @@ struct RuntimeCommand: AsyncParsableCommand {
 
         let runtime: EnclaveRuntime
         do {
-            runtime = try await EnclaveRuntime.start(options: options, logger: logger)
+            runtime = try await EnclaveRuntime.start(options: options, platform: hardwarePlatform, logger: logger)
         } catch let error as RuntimeError {
             fail(error.message)
         } catch {
