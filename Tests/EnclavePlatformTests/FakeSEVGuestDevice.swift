@@ -19,6 +19,9 @@ final class FakeSEVGuestDevice: SEVGuestDevice {
         var firmwareStatus: UInt32 = 0
         /// The firmware's own report_size field (nil: the real size).
         var reportSize: UInt32? = nil
+        /// How a too-small certificate buffer is reported: EIO with vmm_error INVALID_LEN (the ioctl), or
+        /// ENOSPC (what the driver's internal call returns before it rewrites it).
+        var tooSmallErrno: Int32 = EIO
         /// The next calls the host throttles (EIO + vmm_error BUSY).
         var throttled = 0
         /// Fail the ioctl itself with this errno and firmware error.
@@ -96,7 +99,8 @@ final class FakeSEVGuestDevice: SEVGuestDevice {
             if extended && length != 0 && state.certificates.count > Int(length) {
                 // The driver re-issues a plain request (the sequence number moves on) and reports the size.
                 length = UInt32((state.certificates.count + 4095) / 4096 * 4096)
-                return SEVGuestStatus(errno: EIO, firmwareError: 0, vmmError: SEVGuestStatus.vmmInvalidLength)
+                return SEVGuestStatus(errno: state.tooSmallErrno, firmwareError: 0,
+                                      vmmError: state.tooSmallErrno == EIO ? SEVGuestStatus.vmmInvalidLength : 0)
             }
             var message = [UInt8](repeating: 0, count: 4000)
             let status: UInt32 = parsed.vmpl < state.guestVMPL || parsed.vmpl > 3 ? 0x16 : state.firmwareStatus

@@ -38,8 +38,10 @@ import Testing
         #expect(report == PlatformTestData.snpReport(sample, withReportData: data))
     }
 
-    @Test func aTooSmallCertificateBufferIsRetriedWithTheSizeTheKernelReturns() throws {
+    @Test(arguments: [EIO, ENOSPC])
+    func aTooSmallCertificateBufferIsRetriedWithTheSizeTheKernelReturns(reportedAs code: Int32) throws {
         let device = FakeSEVGuestDevice()
+        device.configure { $0.tooSmallErrno = code }
         let table = try SNPCertificateTableTests.sampleTable()
         // A table larger than the first buffer (8 KiB): pad it with a big unknown entry.
         let padded = SNPCertificateTable(entries: table.entries + [

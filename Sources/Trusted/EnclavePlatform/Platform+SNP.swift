@@ -26,6 +26,7 @@ public struct SNPPlatform: TEEPlatform {
     /// Where evidence comes from.
     public let source: EvidenceSource
     let keyDevice: SEVGuest?
+    let keyDeviceProblem: String
     let privilegeLevel: UInt32?
     let fallbackCertificates: [[UInt8]]
 
@@ -45,22 +46,31 @@ public struct SNPPlatform: TEEPlatform {
     public init(tsmRoot: String = ConfigFSTSM.defaultRoot, sevGuestPath: String = LinuxSEVGuestDevice.defaultPath,
                 privilegeLevel: UInt32? = nil, certificateChainPath: String? = nil) throws {
         let configFS = ConfigFSTSM(root: tsmRoot)
-        let device: SEVGuest? = POSIXFileSystem().exists(atPath: sevGuestPath)
-            ? SEVGuest(device: try LinuxSEVGuestDevice(path: sevGuestPath)) : nil
+        var device: SEVGuest?
+        var deviceProblem = "\(sevGuestPath) does not exist"
+        if POSIXFileSystem().exists(atPath: sevGuestPath) {
+            do {
+                device = SEVGuest(device: try LinuxSEVGuestDevice(path: sevGuestPath))
+            } catch let error as PlatformError where configFS.isPresent {
+                // configfs-tsm can still give evidence; sealing will say why the device is not usable.
+                deviceProblem = error.message
+            }
+        }
         let chain = try certificateChainPath.map { try PlatformSupport.certificateChain(path: $0) } ?? []
-        try self.init(configFS: configFS.isPresent ? configFS : nil, sevGuest: device,
-                      privilegeLevel: privilegeLevel, fallbackCertificates: chain)
+        try self.init(configFS: configFS.isPresent ? configFS : nil, sevGuest: device, privilegeLevel: privilegeLevel,
+                      fallbackCertificates: chain, paths: (tsmRoot, sevGuestPath), deviceProblem: deviceProblem)
     }
 
     /// The platform over the given sources (tests pass fakes).
-    init(configFS: ConfigFSTSM?, sevGuest: SEVGuest?, privilegeLevel: UInt32? = nil,
-         fallbackCertificates: [[UInt8]] = []) throws {
+    init(configFS: ConfigFSTSM?, sevGuest: SEVGuest?, privilegeLevel: UInt32? = nil, fallbackCertificates: [[UInt8]] = [],
+         paths: (tsm: String, device: String) = (ConfigFSTSM.defaultRoot, LinuxSEVGuestDevice.defaultPath),
+         deviceProblem: String? = nil) throws {
         var sources: [EvidenceSource] = []
         if let configFS { sources.append(.configFS(configFS)) }
         if let sevGuest { sources.append(.sevGuest(sevGuest)) }
         guard !sources.isEmpty else {
-            throw PlatformError(.unavailable, "no SEV-SNP attestation interface: \(ConfigFSTSM.defaultRoot) (configfs-tsm) "
-                + "and \(LinuxSEVGuestDevice.defaultPath) are both missing; run inside an SEV-SNP guest with the "
+            throw PlatformError(.unavailable, "no SEV-SNP attestation interface: \(paths.tsm) (configfs-tsm) "
+                + "and \(paths.device) are both missing; run inside an SEV-SNP guest with the "
                 + "sev-guest driver loaded (`modprobe sev-guest`), or use --backend sim")
         }
         var failures: [String] = []
@@ -72,6 +82,7 @@ public struct SNPPlatform: TEEPlatform {
                 self.vmpl = report.vmpl
                 self.source = source
                 self.keyDevice = sevGuest
+                self.keyDeviceProblem = deviceProblem ?? "\(paths.device) does not exist"
                 self.privilegeLevel = privilegeLevel
                 self.fallbackCertificates = fallbackCertificates
                 return
@@ -103,8 +114,8 @@ public struct SNPPlatform: TEEPlatform {
     public func sealingKey(purpose: String) throws -> SecureBytes {
         guard !purpose.isEmpty else { throw PlatformError(.sealingFailed, "a sealing key needs a non-empty purpose") }
         guard let keyDevice else {
-            throw PlatformError(.sealingFailed, "SEV-SNP sealing keys come from SNP_GET_DERIVED_KEY on "
-                + "\(LinuxSEVGuestDevice.defaultPath), which this guest does not have; load the sev-guest driver")
+            throw PlatformError(.sealingFailed, "SEV-SNP sealing keys come from SNP_GET_DERIVED_KEY on the sev-guest "
+                + "device, which is not usable (\(keyDeviceProblem)); load the sev-guest driver and run as root")
         }
         let hardwareKey = try keyDevice.derivedKey(.sealing(vmpl: vmpl))
         return try PlatformSupport.purposeKey(from: hardwareKey, salt: Self.sealingSalt, purpose: purpose, binding: measurement)

@@ -8,7 +8,8 @@ import EnclavaCrypto
 public protocol TEEPlatform: Sendable {
     /// The backend name as the CLI spells it (`sim`, `sev-snp`, `tdx`, `sgx`, `trustzone`).
     var backend: String { get }
-    /// The enclave's launch measurement as the evidence reports it (SEV-SNP: 48 bytes).
+    /// The enclave's launch measurement as the evidence reports it (SEV-SNP MEASUREMENT and TDX MRTD:
+    /// 48 bytes; SGX MRENCLAVE: 32 bytes).
     var measurement: [UInt8] { get }
     /// True when no hardware protects this enclave (the simulation backend).
     var isSimulated: Bool { get }
