@@ -191,7 +191,7 @@ import Testing
         #expect(attestationError { _ = try verify(tdx, policy: policy) }?.code == .malformedEvidence)
         var nitro = tdx
         nitro.platform = .nitro
-        #expect(attestationError { _ = try verify(nitro, policy: policy) }?.code == .unsupportedPlatform)
+        #expect(attestationError { _ = try verify(nitro, policy: policy) }?.code == .malformedEvidence)
     }
 
     @Test func reportedTCBOrChipIDThatDoesNotMatchTheVCEKIsRefused() throws {
@@ -219,18 +219,28 @@ import Testing
         #expect(attestationError { _ = try verify(tooMany) }?.code == .malformedEvidence)
     }
 
-    @Test func realAMDEvidenceIsNotTrustedYetAndNeverSimulated() throws {
+    /// Real AMD evidence chains to the embedded ARK: never called simulated, whatever the policy says
+    /// about simulation (it then fails only at the Enclava binding, which a real sample cannot carry).
+    @Test func realAMDEvidenceIsHardwareAndNeverSimulated() throws {
         let blob = try TestData.bytes("go-sev-guest/attestation.bin")
         let chain = try TestData.chain("go-sev-guest/ask_ark_milan.pem")
         let evidence = Evidence(
             platform: .sevSNP, blob: blob,
             certificates: [try TestData.bytes("go-sev-guest/vcek.testcer")] + chain.map(\.derRepresentation))
-        // No AMD root is embedded yet (issue 4): the verifier must fail closed, never call it simulated.
-        var policy = SimFixture.policy()
-        policy.allowSimulation = false
-        #expect(attestationError { _ = try verify(evidence, policy: policy) }?.code == .untrustedRoot)
-        policy.allowSimulation = true
-        #expect(attestationError { _ = try verify(evidence, policy: policy) }?.code == .untrustedRoot)
+        let time = TestData.date("2022-09-24T01:00:00Z")
+        for allowSimulation in [false, true] {
+            var policy = SimFixture.policy()
+            policy.allowSimulation = allowSimulation
+            policy.allowDebug = true
+            let checked = try EvidenceVerifier().verifySNPSignatureAndChain(evidence, policy: policy, at: time)
+            #expect(!checked.isSimulated)
+            let error = attestationError {
+                _ = try EvidenceVerifier().verify(
+                    evidence, nonce: nonce, manifestDigest: SimFixture.manifestDigest, hpkePublicKey: SimFixture.hpkeKey,
+                    policy: policy, at: time)
+            }
+            #expect(error?.code == .reportDataMismatch)
+        }
     }
 
     /// With the sample ARK as a vendor root, the full signature and chain check passes on real evidence at

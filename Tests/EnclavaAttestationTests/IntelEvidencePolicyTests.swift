@@ -20,7 +20,7 @@ import Testing
     func realQuotesFailTheBinding(_ sample: IntelTestData.Sample) throws {
         let evidence = Evidence(platform: sample.platform, blob: try IntelTestData.bytes(sample.file), certificates: [])
         let error = IntelTestData.attestationError {
-            _ = try IntelTestData.verifier.verifyIntelEvidence(
+            _ = try IntelTestData.verifier.verify(
                 evidence, nonce: Self.nonce, manifestDigest: Self.digest, hpkePublicKey: Self.key,
                 policy: Self.policy(measurement: [0]), at: sample.time)
         }
@@ -33,15 +33,12 @@ import Testing
         let binding = ReportData.make(nonce: Self.nonce, manifestDigest: Self.digest, hpkePublicKey: Self.key)
         for sample in IntelTestData.samples {
             let bytes = try IntelTestData.bytes(sample.file)
-            let real: CheckedIntelEvidence = sample.platform == .tdx
-                ? CheckedIntelEvidence(try IntelTestData.verifier.verifyTDX(quote: bytes, at: sample.time))
-                : CheckedIntelEvidence(try IntelTestData.verifier.verifySGX(quote: bytes, at: sample.time))
-            let checked = CheckedIntelEvidence(
-                measurement: real.measurement, reportData: binding, isDebug: real.isDebug, root: real.root, claims: real.claims)
             let evidence = Evidence(platform: sample.platform, blob: bytes, certificates: [])
+            let real = try IntelTestData.verifier.attest(evidence, policy: Self.policy(measurement: []), at: sample.time)
+            let checked = real.replacingReportData(binding)
             func finish(_ policy: AttestationPolicy, key: [UInt8] = Self.key) throws -> VerifiedEvidence {
-                try EvidenceVerifier.finishIntel(
-                    checked, evidence: evidence, nonce: Self.nonce, manifestDigest: Self.digest, hpkePublicKey: key, policy: policy)
+                try EvidenceVerifier.bind(
+                    checked, nonce: Self.nonce, manifestDigest: Self.digest, hpkePublicKey: key, policy: policy)
             }
             if real.isDebug {
                 let error = IntelTestData.attestationError { _ = try finish(Self.policy(measurement: real.measurement)) }

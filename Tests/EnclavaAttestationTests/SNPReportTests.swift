@@ -139,7 +139,8 @@ struct RealReport: CustomTestStringConvertible, Sendable {
                 evidence, policy: AttestationPolicy(), at: leaf.notAfter.addingTimeInterval(24 * 3600))
         }
         #expect(throws: AttestationError.self) {
-            _ = try EvidenceVerifier().verifySNPSignatureAndChain(evidence, policy: AttestationPolicy(), at: time)
+            _ = try EvidenceVerifier(simulatedRoots: [], vendorRoots: []).verifySNPSignatureAndChain(
+                evidence, policy: AttestationPolicy(), at: time)
         }
     }
 

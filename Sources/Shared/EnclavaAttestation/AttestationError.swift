@@ -39,6 +39,11 @@ public struct AttestationError: Error, CustomStringConvertible, Sendable, Equata
         case certificateRevoked = "CERTIFICATE_REVOKED"
         /// The quoting enclave is not the one Intel's QE Identity describes.
         case qeIdentityMismatch = "QE_IDENTITY_MISMATCH"
+        /// A security version (SNP SPL, SGX ISVSVN) is below the policy's `minimum_tcb`.
+        case tcbBelowMinimum = "TCB_BELOW_MINIMUM"
+        /// The Intel TCB status is not in the policy's `allowed_tcb_statuses` (or none was computed and the
+        /// policy requires one).
+        case tcbStatusNotAllowed = "TCB_STATUS_NOT_ALLOWED"
     }
 
     /// The stable code.

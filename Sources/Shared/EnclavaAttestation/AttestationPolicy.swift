@@ -4,13 +4,34 @@ import Foundation
 /// What a client accepts from an enclave: the `P.json` file that `enclava policy create` writes.
 ///
 /// Keys are snake_case. Unknown keys are refused (a misspelt key must not silently relax a check), and
-/// every digest must be hex. An empty `expected_measurements` or `expected_manifest_digests` list accepts
-/// **nothing**: a policy has to pin what it trusts.
+/// every digest must be hex of the right size. Missing keys take the safe defaults.
+///
+/// Two uses:
+/// * **Enclava sessions** (``EvidenceVerifier/verify(_:nonce:manifestDigest:hpkePublicKey:policy:at:)``):
+///   `expected_measurements` and `expected_manifest_digests` must both pin something — an empty list accepts
+///   **nothing**.
+/// * **Raw hardware evidence** (``EvidenceVerifier/verifyEvidence(_:policy:at:)``, `enclava verify-evidence`):
+///   no report-data binding and no manifest; every pin that is empty is simply not checked.
+///
+/// Each hardware pin applies to the platform whose evidence has that field: `expected_mrtd` and
+/// `expected_rtmrs` to TDX, `expected_mrenclave`/`expected_mrsigner` to SGX, `expected_pcrs` to Nitro,
+/// `minimum_tcb` SNP keys to SEV-SNP and `isv_svn` to SGX; `allowed_platforms` decides which platforms are
+/// accepted at all. `expected_measurements` pins each platform's primary measurement (SNP MEASUREMENT, TDX
+/// MRTD, SGX MRENCLAVE, Nitro PCR0).
+///
+/// **TCB status default.** Intel collateral gives a TCB status. By default `UpToDate` and `SWHardeningNeeded`
+/// are accepted: SWHardeningNeeded means the platform is fully patched and the listed advisories ask the
+/// *enclave software* for mitigations (e.g. INTEL-SA-00615 on nearly every current Xeon), so refusing it would
+/// refuse most up-to-date hardware; OutOfDate, ConfigurationNeeded and Revoked are refused. A stricter client
+/// sets `"allowed_tcb_statuses": ["UpToDate"]`. Without collateral no status is computed; set
+/// `require_tcb_status` to refuse such evidence.
 ///
 /// ```json
 /// { "allowed_platforms": ["sev-snp"], "allow_simulation": true, "allow_debug": false,
 ///   "expected_measurements": ["…96 hex…"], "expected_manifest_digests": ["…96 hex…"],
-///   "simulated_root_fingerprints": ["…64 hex…"] }
+///   "simulated_root_fingerprints": ["…64 hex…"],
+///   "expected_rtmrs": {"2": ["…96 hex…"]}, "minimum_tcb": {"bootloader": 3, "snp": 8, "microcode": 115},
+///   "allowed_tcb_statuses": ["UpToDate"], "require_tcb_status": true }
 /// ```
 public struct AttestationPolicy: Codable, Sendable, Equatable {
     /// Platforms whose evidence is accepted.
@@ -26,6 +47,25 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
     /// SHA-256 fingerprints (hex) of trusted simulated ARKs. When empty and simulation is allowed, the
     /// verifier trusts the simulated roots it was created with (the local `$ENCLAVA_HOME` ARK).
     public var simulatedRootFingerprints: [String]
+    /// Accepted TDX MRTDs, hex (48 bytes). Empty: not pinned.
+    public var expectedMRTD: [String] = []
+    /// Accepted TDX RTMR values by index ("0"…"3"), hex (48 bytes each).
+    public var expectedRTMRs: [String: [String]] = [:]
+    /// Accepted SGX MRENCLAVEs, hex (32 bytes).
+    public var expectedMREnclave: [String] = []
+    /// Accepted SGX MRSIGNERs, hex (32 bytes).
+    public var expectedMRSigner: [String] = []
+    /// Accepted Nitro PCR values by index ("0"…"31"), hex (48 bytes each).
+    public var expectedPCRs: [String: [String]] = [:]
+    /// Minimum security versions; nil checks none.
+    public var minimumTCB: MinimumTCB?
+    /// Intel TCB statuses accepted when collateral gave one (default UpToDate and SWHardeningNeeded).
+    public var allowedTCBStatuses: [TCBStatus] = AttestationPolicy.defaultTCBStatuses
+    /// Refuse Intel evidence whose TCB status could not be computed (no collateral given).
+    public var requireTCBStatus = false
+
+    /// The TCB statuses accepted when a policy does not say.
+    public static let defaultTCBStatuses: [TCBStatus] = [.upToDate, .swHardeningNeeded]
 
     /// Creates a policy. The defaults accept nothing until measurements and digests are pinned.
     public init(
@@ -48,6 +88,14 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
         case expectedMeasurements = "expected_measurements"
         case expectedManifestDigests = "expected_manifest_digests"
         case simulatedRootFingerprints = "simulated_root_fingerprints"
+        case expectedMRTD = "expected_mrtd"
+        case expectedRTMRs = "expected_rtmrs"
+        case expectedMREnclave = "expected_mrenclave"
+        case expectedMRSigner = "expected_mrsigner"
+        case expectedPCRs = "expected_pcrs"
+        case minimumTCB = "minimum_tcb"
+        case allowedTCBStatuses = "allowed_tcb_statuses"
+        case requireTCBStatus = "require_tcb_status"
     }
 
     private struct AnyKey: CodingKey {
@@ -73,6 +121,43 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
         expectedMeasurements = try Self.hexList(c, .expectedMeasurements)
         expectedManifestDigests = try Self.hexList(c, .expectedManifestDigests)
         simulatedRootFingerprints = try Self.hexList(c, .simulatedRootFingerprints, byteCount: 32)
+        expectedMRTD = try Self.hexList(c, .expectedMRTD, byteCount: 48)
+        expectedRTMRs = try Self.indexedHex(c, .expectedRTMRs, indices: 0...3, byteCount: 48)
+        expectedMREnclave = try Self.hexList(c, .expectedMREnclave, byteCount: 32)
+        expectedMRSigner = try Self.hexList(c, .expectedMRSigner, byteCount: 32)
+        expectedPCRs = try Self.indexedHex(c, .expectedPCRs, indices: 0...31, byteCount: 48)
+        minimumTCB = try c.decodeIfPresent(MinimumTCB.self, forKey: .minimumTCB)
+        allowedTCBStatuses = try c.decodeIfPresent([TCBStatus].self, forKey: .allowedTCBStatuses) ?? Self.defaultTCBStatuses
+        guard !allowedTCBStatuses.isEmpty else {
+            throw AttestationError(
+                .invalidPolicy, field: CodingKeys.allowedTCBStatuses.rawValue,
+                "`allowed_tcb_statuses` is empty, so no Intel platform could pass; list at least \"UpToDate\" or "
+                    + "leave the key out for the default")
+        }
+        requireTCBStatus = try c.decodeIfPresent(Bool.self, forKey: .requireTCBStatus) ?? false
+    }
+
+    private static func indexedHex(
+        _ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys, indices: ClosedRange<Int>, byteCount: Int
+    ) throws -> [String: [String]] {
+        let raw = try c.decodeIfPresent([String: [String]].self, forKey: key) ?? [:]
+        var result: [String: [String]] = [:]
+        for (index, values) in raw {
+            guard let number = Int(index), indices.contains(number), String(number) == index else {
+                throw AttestationError(
+                    .invalidPolicy, field: key.rawValue, expected: "an index \(indices.lowerBound)…\(indices.upperBound)",
+                    actual: index, "`\(key.rawValue)` keys are register numbers \(indices.lowerBound)…\(indices.upperBound)")
+            }
+            result[index] = try values.map { value in
+                guard let bytes = Hex.decode(value), bytes.count == byteCount else {
+                    throw AttestationError(
+                        .invalidPolicy, field: "\(key.rawValue).\(index)", actual: value,
+                        "`\(key.rawValue)` values must be hex strings of \(byteCount) bytes")
+                }
+                return Hex.encode(bytes)
+            }
+        }
+        return result
     }
 
     private static func hexList(

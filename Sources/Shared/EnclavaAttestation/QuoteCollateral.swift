@@ -5,7 +5,7 @@ import Foundation
 /// (each the exact signed JSON bytes, its ECDSA P-256 signature and its issuer chain), the PCK CRL (from
 /// the PCK Platform or Processor CA) and the Intel SGX Root CA CRL.
 /// ``EvidenceVerifier/verifyTDX(quote:collateral:at:)`` checks all of it against the pinned Intel root.
-public struct QuoteCollateral: Sendable {
+public struct QuoteCollateral: Sendable, Equatable {
     /// Largest collateral document we read.
     static let maxDocumentBytes = 1 << 20
 

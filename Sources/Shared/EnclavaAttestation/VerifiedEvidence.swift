@@ -7,7 +7,7 @@ public struct VerifiedEvidence: Sendable {
     public let platform: EvidencePlatform
     /// True when the chain ends in a **simulated** root: no hardware protects this enclave.
     public let isSimulated: Bool
-    /// The enclave's measurement (SEV-SNP `MEASUREMENT`, 48 bytes).
+    /// The enclave's measurement (SEV-SNP `MEASUREMENT`, TDX `MRTD`, SGX `MRENCLAVE`, Nitro PCR0).
     public let measurement: [UInt8]
     /// The 64 bytes of report data the platform signed.
     public let reportData: [UInt8]
@@ -21,11 +21,22 @@ public struct VerifiedEvidence: Sendable {
     public let rootFingerprint: [UInt8]
     /// Human-readable facts for display (version, policy, TCB, chip id, signer, root…), in a stable order.
     public let claims: [(String, String)]
+    /// Everything the hardware attested (typed per platform); nil only for evidence verified by an older path.
+    public let attested: AttestedEvidence?
+
+    /// Binds attested evidence to the manifest digest and HPKE key its report data was checked against.
+    init(_ attested: AttestedEvidence, manifestDigest: [UInt8], hpkePublicKey: [UInt8]) {
+        self.init(
+            platform: attested.platform, isSimulated: attested.isSimulated, measurement: attested.measurement,
+            reportData: attested.reportData, manifestDigest: manifestDigest, hpkePublicKey: hpkePublicKey,
+            evidenceDigest: attested.evidenceDigest, rootFingerprint: attested.rootFingerprint,
+            claims: attested.claims, attested: attested)
+    }
 
     init(
         platform: EvidencePlatform, isSimulated: Bool, measurement: [UInt8], reportData: [UInt8],
         manifestDigest: [UInt8], hpkePublicKey: [UInt8], evidenceDigest: [UInt8], rootFingerprint: [UInt8],
-        claims: [(String, String)]
+        claims: [(String, String)], attested: AttestedEvidence? = nil
     ) {
         self.platform = platform
         self.isSimulated = isSimulated
@@ -36,6 +47,7 @@ public struct VerifiedEvidence: Sendable {
         self.evidenceDigest = evidenceDigest
         self.rootFingerprint = rootFingerprint
         self.claims = claims
+        self.attested = attested
     }
 
     /// The measurement in lower-case hex.

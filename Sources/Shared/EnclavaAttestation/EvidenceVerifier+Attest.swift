@@ -1,0 +1,89 @@
+import EnclavaCrypto
+import Foundation
+
+extension EvidenceVerifier {
+    /// Verifies hardware evidence **without** the Enclava report-data binding: for any SEV-SNP report, TDX or
+    /// SGX quote (or Nitro document), e.g. `enclava verify-evidence`.
+    ///
+    /// Checks, in order: the platform is allowed; the evidence's signatures and certificate chain to a pinned
+    /// vendor root (AMD ARK-Milan/Genoa/Turin, Intel SGX Root CA) at `time`, using the certificates and
+    /// ``Evidence/collateral`` (SNP certificate table or cached certificates; Intel TCB Info, QE Identity and
+    /// CRLs, which also give the TCB status); the SNP VCEK's hwID and SPLs against CHIP_ID and REPORTED_TCB;
+    /// then the policy (debug, measurement pins, minimum TCB, allowed TCB statuses). Empty pins are not checked.
+    ///
+    /// - Parameters:
+    ///   - evidence: the evidence (untrusted), with optional collateral.
+    ///   - policy: what to accept; ``AttestationPolicy/hardware(_:)`` accepts any non-debug hardware evidence.
+    ///   - time: when certificates, CRLs and collateral must be valid (pass the recording time for old samples).
+    /// - Returns: the attested claims. Their report data is not bound to any request.
+    /// - Throws: ``AttestationError`` naming the first check that failed.
+    public func verifyEvidence(_ evidence: Evidence, policy: AttestationPolicy, at time: Date = Date()) throws -> AttestedEvidence {
+        try policy.checkPlatform(evidence.platform)
+        let attested = try attest(evidence, policy: policy, at: time)
+        try policy.check(attested)
+        return attested
+    }
+
+    /// Signatures, chain and (with collateral) TCB status; no policy beyond the simulation rules.
+    func attest(_ evidence: Evidence, policy: AttestationPolicy, at time: Date) throws -> AttestedEvidence {
+        switch evidence.platform {
+        case .sevSNP:
+            return try attestSNP(evidence, policy: policy, at: time)
+        case .tdx:
+            let anchors = try intelAnchors(evidence, policy: policy)
+            let checked = try Self.verifyTDX(
+                quote: evidence.blob, collateral: evidence.collateral?.quote, trustAnchors: anchors, at: time)
+            return AttestedEvidence(
+                platform: .tdx, isSimulated: Self.isSimulatedIntel(checked.root), measurement: checked.mrTD,
+                reportData: checked.reportData, isDebug: checked.isDebug, debugField: "TD_ATTRIBUTES",
+                debugValue: Hex.encode(checked.tdAttributes), evidenceDigest: SHA2.sha384(evidence.blob),
+                rootFingerprint: checked.root.sha256Fingerprint, claims: Self.intelClaims(checked.claims, root: checked.root), tdxQuote: checked,
+                tcb: checked.tcb)
+        case .sgx:
+            let anchors = try intelAnchors(evidence, policy: policy)
+            let checked = try Self.verifySGX(
+                quote: evidence.blob, collateral: evidence.collateral?.quote, trustAnchors: anchors, at: time)
+            return AttestedEvidence(
+                platform: .sgx, isSimulated: Self.isSimulatedIntel(checked.root), measurement: checked.mrEnclave,
+                reportData: checked.reportData, isDebug: checked.isDebug, debugField: "ATTRIBUTES",
+                debugValue: Hex.encode(checked.attributes), evidenceDigest: SHA2.sha384(evidence.blob),
+                rootFingerprint: checked.root.sha256Fingerprint, claims: Self.intelClaims(checked.claims, root: checked.root), sgxQuote: checked,
+                tcb: checked.tcb)
+        case .nitro:
+            return try attestNitro(evidence, at: time)
+        }
+    }
+
+    func attestSNP(_ evidence: Evidence, policy: AttestationPolicy, at time: Date) throws -> AttestedEvidence {
+        let checked = try verifySNPSignatureAndChain(evidence, policy: policy, at: time)
+        let report = checked.report
+        let levels = SNPTCBLevels(report.reportedTCB, isTurin: checked.isTurin)
+        var claims = checked.claims(platform: .sevSNP)
+        claims.insert(("reported tcb spl", levels.description), at: min(claims.count, 8))
+        return AttestedEvidence(
+            platform: .sevSNP, isSimulated: checked.isSimulated, measurement: report.measurement,
+            reportData: report.reportData, isDebug: report.policy.isDebug, debugField: "POLICY",
+            debugValue: report.policy.description, evidenceDigest: SHA2.sha384(evidence.blob),
+            rootFingerprint: checked.root.sha256Fingerprint, claims: claims, snpReport: report, snpTCB: levels)
+    }
+
+    /// The roots an Intel quote may chain to under `policy`: Intel's, or pinned simulated ones under
+    /// `allow_simulation` (``intelTrustAnchors(quote:platform:policy:)``).
+    func intelAnchors(_ evidence: Evidence, policy: AttestationPolicy) throws -> [Certificate] {
+        try intelTrustAnchors(quote: evidence.blob, platform: evidence.platform, policy: policy)
+    }
+
+    /// Whether the Intel root a chain was verified to is a simulated one.
+    static func isSimulatedIntel(_ root: Certificate) -> Bool { !IntelRootCertificates.all.contains(root) }
+
+    /// AWS Nitro: ``verifyNitro(document:at:)``; the measurement is PCR0, the report data `user_data`, the PCRs
+    /// are kept for `expected_pcrs`, and PCR0 all zeros is debug mode.
+    func attestNitro(_ evidence: Evidence, at time: Date) throws -> AttestedEvidence {
+        let checked = try verifyNitro(document: evidence.blob, at: time)
+        return AttestedEvidence(
+            platform: .nitro, isSimulated: false, measurement: checked.measurement,
+            reportData: checked.document.userData ?? [], isDebug: checked.isDebug, debugField: "PCR0",
+            debugValue: Hex.encode(checked.measurement), evidenceDigest: SHA2.sha384(evidence.blob),
+            rootFingerprint: checked.root.sha256Fingerprint, claims: checked.claims, pcrs: checked.document.pcrs)
+    }
+}
