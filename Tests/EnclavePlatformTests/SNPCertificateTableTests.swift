@@ -28,6 +28,19 @@ import Testing
         #expect(Array(bytes[0..<16]) == SNPCertificateTable.arkGUID)
     }
 
+    @Test func mixedEndianGUIDsAreFoundToo() throws {
+        let sample = try PlatformTestData.snpSample()
+        let mixed = SNPCertificateTable(entries: [
+            .init(guid: SNPCertificateTable.mixedEndian(SNPCertificateTable.vcekGUID), certificate: sample.vcek),
+            .init(guid: SNPCertificateTable.mixedEndian(SNPCertificateTable.askGUID), certificate: sample.ask),
+            .init(guid: SNPCertificateTable.mixedEndian(SNPCertificateTable.arkGUID), certificate: sample.ark),
+        ])
+        #expect(Hex.encode(mixed.entries[0].guid) == "8d75da6364e66445adc5f4b93be8accd")
+        let parsed = try SNPCertificateTable(parsing: mixed.serialized())
+        #expect(parsed.chain(for: .vcek) == [sample.vcek, sample.ask, sample.ark])
+        #expect(SNPCertificateTable.name(parsed.entries[0].guid) == "VCEK")
+    }
+
     @Test func emptyOrZeroBuffersAreAnEmptyTable() throws {
         #expect(try SNPCertificateTable(parsing: []).entries.isEmpty)
         #expect(try SNPCertificateTable(parsing: [UInt8](repeating: 0, count: 4096)).entries.isEmpty)

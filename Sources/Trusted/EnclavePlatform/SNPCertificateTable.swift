@@ -5,7 +5,8 @@ import EnclavaCrypto
 /// `SNP_GET_EXT_REPORT`'s certificate buffer): 24-byte entries `{GUID[16], u32 offset, u32 length}`
 /// ending in an all-zero entry, then the DER certificates the entries point at.
 ///
-/// GUIDs are compared in their string byte order, as go-sev-guest reads them.
+/// GUIDs are written in their string byte order, as go-sev-guest reads them; lookups also accept the
+/// mixed-endian (EFI `GUID`) order some hosts use.
 public struct SNPCertificateTable: Sendable, Equatable {
     /// One certificate of the table.
     public struct Entry: Sendable, Equatable {
@@ -87,7 +88,14 @@ public struct SNPCertificateTable: Sendable, Equatable {
 
     /// The certificate under `guid`, if present.
     public func certificate(_ guid: [UInt8]) -> [UInt8]? {
-        entries.first { $0.guid == guid }?.certificate
+        let mixed = Self.mixedEndian(guid)
+        return (entries.first { $0.guid == guid } ?? entries.first { $0.guid == mixed })?.certificate
+    }
+
+    /// The GUID with its first three fields byte-swapped (string order ⇄ EFI mixed-endian order).
+    static func mixedEndian(_ guid: [UInt8]) -> [UInt8] {
+        guard guid.count == 16 else { return guid }
+        return Array(guid[0..<4].reversed()) + Array(guid[4..<6].reversed()) + Array(guid[6..<8].reversed()) + Array(guid[8...])
     }
 
     /// The chain for ``Evidence/certificates``, leaf first: the VCEK (or, for a VLEK-signed report, the
@@ -121,7 +129,8 @@ public struct SNPCertificateTable: Sendable, Equatable {
 
     /// `VCEK`, `VLEK`, `ASK`, `ARK` or the GUID in text.
     static func name(_ guid: [UInt8]) -> String {
-        switch guid {
+        let known = [vcekGUID, vlekGUID, askGUID, arkGUID].contains(mixedEndian(guid)) ? mixedEndian(guid) : guid
+        return switch known {
         case vcekGUID: "VCEK"
         case vlekGUID: "VLEK"
         case askGUID: "ASK"
