@@ -91,7 +91,7 @@ var targets: [Target] = [
     // MARK: Tools
     .executableTarget(name: "enclava",
                       dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage",
-                                     "HostBridge", "EnclavaClient", argumentParser, logging, nio, nioPosix],
+                                     "HostBridge", "EnclavaClient", "EnclaveInference", argumentParser, logging, nio, nioPosix],
                       path: "Sources/Tools/enclava", swiftSettings: strict),
     .executableTarget(name: "enclava-runtime",
                       dependencies: ["EnclaveRuntime", "EnclavePlatform", argumentParser, logging],

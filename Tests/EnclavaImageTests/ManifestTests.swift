@@ -106,7 +106,10 @@ func replacingLine(_ number: Int, with text: String, in manifest: String = fullM
         BadLine(line: 10, replacement: "kind = \"llm\"", code: .invalidValue, message: "`kind` must be \"tensor\" or \"sentence-embedding\", got \"llm\""),
         BadLine(line: 11, replacement: "tokenizer = \"../vocab.txt\"", code: .invalidPath, message: "leaves the manifest's folder"),
         BadLine(line: 11, replacement: "tokenizer = \"model.onnx\"", code: .invalidPath, message: "names the model file"),
-        BadLine(line: 12, replacement: "max_sequence_length = 0", code: .outOfRange, message: "`max_sequence_length` must be 1…8192, got 0"),
+        BadLine(line: 12, replacement: "max_sequence_length = 1", code: .outOfRange, message: "`max_sequence_length` must be 2…8192, got 1"),
+        BadLine(line: 14, replacement: "lowercase = 1", code: .wrongType, message: "`lowercase` must be true or false, got an integer"),
+        BadLine(line: 14, replacement: "max_texts = 0", code: .outOfRange, message: "`max_texts` must be 1…1024, got 0"),
+        BadLine(line: 14, replacement: "max_text_bytes = 1048577", code: .outOfRange, message: "`max_text_bytes` must be 1…1048576, got 1048577"),
         BadLine(line: 13, replacement: "pooling = \"sum\"", code: .invalidValue, message: "`pooling` must be \"mean\" or \"cls\" or \"max\", got \"sum\""),
         BadLine(line: 14, replacement: "normalize = \"yes\"", code: .wrongType, message: "`normalize` must be true or false, got a string"),
         BadLine(line: 23, replacement: "release = \"escrow\"", code: .invalidValue, message: "`release` must be \"owner\" or \"sealed\", got \"escrow\""),
@@ -158,6 +161,25 @@ func replacingLine(_ number: Int, with text: String, in manifest: String = fullM
         let e4 = try #require(throws: ManifestError.self) { try Manifest.parse(noKind, sourceName: "m.toml") }
         #expect(e4.code == .missingKey)
         #expect(e4.message.contains("`kind`"))
+    }
+
+    @Test func textLimitsAndLowercaseParseAndEnterTheDigestOnlyWhenPresent() throws {
+        let plain = try Manifest.parse(fullManifest, sourceName: "m.toml")
+        #expect(plain.pipeline.lowercase == nil && plain.pipeline.maxTexts == nil && plain.pipeline.maxTextBytes == nil)
+        let text = replacingLine(14, with: "normalize = true\nlowercase = false\nmax_texts = 4\nmax_text_bytes = 100")
+        let manifest = try Manifest.parse(text, sourceName: "m.toml")
+        #expect(manifest.pipeline.lowercase == false)
+        #expect(manifest.pipeline.maxTexts == 4)
+        #expect(manifest.pipeline.maxTextBytes == 100)
+        let form = String(decoding: ManifestDigest.canonicalForm(of: manifest, assets: []), as: UTF8.self)
+        #expect(form.contains(#""pipeline":{"kind":"sentence-embedding","lowercase":false,"max_sequence_length":256,"max_text_bytes":100,"max_texts":4,"normalize":true,"pooling":"mean","tokenizer":"vocab.txt"}"#), "\(form)")
+        let plainForm = String(decoding: ManifestDigest.canonicalForm(of: plain, assets: []), as: UTF8.self)
+        #expect(plainForm.contains(#""pipeline":{"kind":"sentence-embedding","max_sequence_length":256,"normalize":true,"pooling":"mean","tokenizer":"vocab.txt"}"#), "\(plainForm)")
+        #expect(ManifestDigest.compute(manifest: manifest, assets: []) != ManifestDigest.compute(manifest: plain, assets: []))
+        let tensor = "[image]\nname = \"a\"\nversion = \"1\"\n[model]\nfile = \"m.onnx\"\n[pipeline]\nkind = \"tensor\"\nmax_texts = 2\n"
+        let error = try #require(throws: ManifestError.self) { try Manifest.parse(tensor, sourceName: "m.toml") }
+        #expect(error.line == 8)
+        #expect(error.message.contains("`max_texts` applies only to"))
     }
 
     @Test func tensorPipelineRejectsTextKeys() throws {

@@ -2,6 +2,7 @@ import ArgumentParser
 import EnclavaAttestation
 import EnclavaCrypto
 import EnclavaImage
+import EnclaveInference
 import Foundation
 
 /// `enclava package`: a manifest and its assets → one signed, encrypted enclave image.
@@ -13,8 +14,13 @@ struct PackageCommand: AsyncParsableCommand {
 
     enum SealTarget: String, ExpressibleByArgument { case sim }
 
-    @Option(help: "The image manifest (TOML); asset paths are relative to its folder.")
+    @Option(help: "The image manifest (TOML); asset paths are relative to its folder, or to --asset-root.")
     var manifest: String
+
+    @Option(name: .customLong("asset-root"), help: ArgumentHelp(
+        "The folder the manifest's asset paths are relative to, instead of the manifest's own (assets must stay inside it).",
+        valueName: "DIR"))
+    var assetRoot: String?
 
     @Option(help: "The ECDSA P-384 signing key (from `enclava keygen`).")
     var signer: String
@@ -60,7 +66,17 @@ struct PackageCommand: AsyncParsableCommand {
         }
         // Progress goes to a terminal only, so that scripts see exactly one line when something fails.
         let quiet = self.quiet || isatty(STDERR_FILENO) == 0
+        if let assetRoot {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: assetRoot, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CLIError("asset root \(assetRoot) is not a folder; pass the folder that holds the model's files")
+            }
+        }
         let summary = try ImagePackager.package(manifestPath: manifest, signer: key, outputPath: out, wrapping: wrapping,
+                                                assetRoot: assetRoot,
+                                                checkAssets: { measured in
+                                                    try Self.checkRunnable(measured, progress: { if !quiet { CLI.note($0) } })
+                                                },
                                                 progress: { if !quiet { CLI.note($0) } })
         guard !self.quiet else { return }
         print("wrote \(summary.outputPath) (\(summary.imageSize) bytes)")
@@ -69,5 +85,54 @@ struct PackageCommand: AsyncParsableCommand {
         print("  signer           sha256:\(summary.signerFingerprint)")
         if let ownerKeyPath = summary.ownerKeyPath { print("  owner key        \(ownerKeyPath) (keep it secret)") }
         if sealFor == .sim { print("  key release      sealed to the simulated platform and this runtime's measurement") }
+    }
+}
+
+extension PackageCommand {
+    /// Refuses, before anything is written, an image the runtime could not load: a model with an unsupported
+    /// opset or operators (all of them listed), a malformed or hostile ONNX file, or — for a
+    /// `sentence-embedding` pipeline — a model that is not a BERT-style encoder or a vocabulary the tokenizer
+    /// refuses. The enclave checks all of this again when it loads the image.
+    static func checkRunnable(_ measured: ManifestMeasurement, progress: ((String) -> Void)?) throws {
+        guard let model = measured.assets.first(where: { $0.role == .model }) else { return }
+        progress?("checking \(model.name) against the enclave's executor")
+        let bytes = try measuredBytes(model)
+        let report: ModelSupport.Report
+        do {
+            report = try bytes.withUnsafeBytes { try ModelSupport.check(onnx: $0) }
+        } catch let error as InferenceError {
+            throw CLIError("\(model.path): the enclave cannot run this model (\(error.code.rawValue)): \(error.message)")
+        }
+        let pipeline = measured.manifest.pipeline
+        guard pipeline.kind == .sentenceEmbedding else { return }
+        let pooling = pipeline.pooling ?? Manifest.Pipeline.Defaults.pooling
+        guard pooling == .mean else {
+            throw CLIError("\(measured.manifestPath): [pipeline] pooling = \"\(pooling.rawValue)\" is not supported by the "
+                           + "runtime yet; use pooling = \"mean\"")
+        }
+        guard let tokenizer = measured.assets.first(where: { $0.role == .tokenizer }) else { return }
+        guard let vocabulary = String(validating: try measuredBytes(tokenizer), as: UTF8.self) else {
+            throw CLIError("\(tokenizer.path): the tokenizer vocabulary is not UTF-8 text; use the checkpoint's vocab.txt")
+        }
+        do {
+            try ModelSupport.checkSentenceEncoder(report, vocabulary: vocabulary,
+                                                  lowercase: pipeline.lowercase ?? Manifest.Pipeline.Defaults.lowercase)
+        } catch let error as InferenceError {
+            throw CLIError("\(measured.manifestPath): kind = \"sentence-embedding\" does not fit: \(error.message)")
+        }
+    }
+
+    /// The bytes of a measured asset, checked against the SHA-256 that enters the manifest digest, so the
+    /// file checked is the file packaged.
+    private static func measuredBytes(_ asset: MeasuredAsset) throws -> [UInt8] {
+        guard asset.size <= UInt64(ModelLimits().maxModelBytes),
+              let data = FileManager.default.contents(atPath: asset.path) else {
+            throw CLIError("\(asset.path): cannot read it (or it is larger than \(ModelLimits().maxModelBytes) bytes)")
+        }
+        let bytes = [UInt8](data)
+        guard SHA2.sha256(bytes) == asset.sha256 else {
+            throw CLIError("\(asset.path) changed while it was being packaged; package again")
+        }
+        return bytes
     }
 }

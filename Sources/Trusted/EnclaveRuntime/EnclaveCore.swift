@@ -24,10 +24,14 @@ public actor EnclaveCore {
         public let maxBatch: Int
         /// Caps on request tensors.
         public let tensorLimits: TensorLimits
+        /// The text pipeline of a `sentence-embedding` image (requests then carry texts, not tensors);
+        /// nil for a `tensor` image (texts are refused).
+        public let texts: TextServing?
 
         /// Creates a serving description.
         public init(engine: any InferenceEngine, manifestDigest: [UInt8], modelName: String,
-                    threads: Int, maxQueue: Int, maxBatch: Int = 1, tensorLimits: TensorLimits = TensorLimits()) {
+                    threads: Int, maxQueue: Int, maxBatch: Int = 1, tensorLimits: TensorLimits = TensorLimits(),
+                    texts: TextServing? = nil) {
             self.engine = engine
             self.manifestDigest = manifestDigest
             self.modelName = modelName
@@ -35,6 +39,14 @@ public actor EnclaveCore {
             self.maxQueue = maxQueue
             self.maxBatch = maxBatch
             self.tensorLimits = tensorLimits
+            self.texts = texts
+        }
+
+        /// The same description serving `engine` (and `textEngine`, when given) instead.
+        public func replacing(engine: any InferenceEngine, textEngine: (any TextEngine)? = nil) -> Serving {
+            Serving(engine: engine, manifestDigest: manifestDigest, modelName: modelName, threads: threads,
+                    maxQueue: maxQueue, maxBatch: maxBatch, tensorLimits: tensorLimits,
+                    texts: texts.map { TextServing(engine: textEngine ?? $0.engine, limits: $0.limits) })
         }
     }
 
@@ -78,10 +90,11 @@ public actor EnclaveCore {
     public func loaded(_ serving: Serving) {
         guard health.loaded() else { return }
         let engine = serving.engine
+        let textEngine = serving.texts?.engine
         let queue = InferenceQueue<InferenceJob>(
             threads: serving.threads, capacity: serving.maxQueue, maxBatch: serving.maxBatch,
             isCompatible: { $0.canBatch(with: $1) },
-            process: { InferenceBatch.run($0, engine: engine) })
+            process: { InferenceBatch.run($0, engine: engine, textEngine: textEngine) })
         queue.start()
         self.queue = queue
         self.serving = serving
@@ -204,7 +217,7 @@ public actor EnclaveCore {
     /// answered at once.
     private nonisolated static func enqueue(_ opened: SessionStateMachine.OpenedRequest, serving: Serving,
                                             queue: InferenceQueue<InferenceJob>) async -> Result<Enclava_V1_InferResponse, RPCError> {
-        let prepared = InferenceJob.prepare(opened.plaintext, limits: serving.tensorLimits)
+        let prepared = InferenceJob.prepare(opened.plaintext, limits: serving.tensorLimits, textLimits: serving.texts?.limits)
         return await withCheckedContinuation { (continuation: CheckedContinuation<Result<Enclava_V1_InferResponse, RPCError>, Never>) in
             let job = InferenceJob(request: opened, prepared: prepared) { continuation.resume(returning: $0) }
             if !queue.tryEnqueue(job) {

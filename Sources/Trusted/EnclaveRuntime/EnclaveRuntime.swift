@@ -80,12 +80,7 @@ public actor EnclaveRuntime {
             var serving = try ModelLoader.load(image: image, platform: platform,
                                                lockPolicy: options.memoryLockPolicy,
                                                tensorLimits: options.tensorLimits, logger: logger)
-            if let engine {
-                serving = EnclaveCore.Serving(engine: engine, manifestDigest: serving.manifestDigest,
-                                              modelName: serving.modelName, threads: serving.threads,
-                                              maxQueue: serving.maxQueue, maxBatch: serving.maxBatch,
-                                              tensorLimits: serving.tensorLimits)
-            }
+            if let engine { serving = serving.replacing(engine: engine) }
             await core.loaded(serving)
         } catch {
             let message = (error as? RuntimeError)?.message ?? "\(error)"
@@ -94,7 +89,7 @@ public actor EnclaveRuntime {
             await runtime.shutdown(delay: .zero)
             throw error
         }
-        logger.info("ready", metadata: ["model": "\(manifest.image.name)",
+        logger.info("ready", metadata: ["model": "\(manifest.image.name)", "pipeline": "\(manifest.pipeline.kind.rawValue)",
                                         "threads": "\(manifest.runtime.threads)",
                                         "max_queue": "\(manifest.runtime.maxQueue)"])
         return runtime

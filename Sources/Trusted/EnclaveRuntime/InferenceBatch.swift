@@ -6,9 +6,9 @@ import EnclaveInference
 /// When anything does not fit — a single request, an output without the batch dimension, or a model
 /// error — each request runs alone, so that every refusal still names its own input.
 enum InferenceBatch {
-    static func run(_ jobs: [InferenceJob], engine: any InferenceEngine) {
+    static func run(_ jobs: [InferenceJob], engine: any InferenceEngine, textEngine: (any TextEngine)? = nil) {
         guard jobs.count > 1, let outputs = try? runTogether(jobs, engine: engine) else {
-            for job in jobs { job.runAlone(engine: engine) }
+            for job in jobs { job.runAlone(engine: engine, textEngine: textEngine) }
             return
         }
         for (job, result) in zip(jobs, outputs) { job.answer(with: InferenceJob.result(outputs: result)) }

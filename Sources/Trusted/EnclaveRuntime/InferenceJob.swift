@@ -12,6 +12,8 @@ struct InferenceJob: Sendable {
     enum Prepared: Sendable {
         /// Valid inputs; `batchKey` is nil when the request cannot share a batch.
         case inputs([String: HostTensor], rows: Int, batchKey: [String]?)
+        /// Valid texts for a text pipeline (each request runs as one batch of its own texts).
+        case texts([String])
         /// Refused before reaching the model.
         case refused(Enclava_V1_ErrorInfo)
     }
@@ -24,12 +26,24 @@ struct InferenceJob: Sendable {
     let complete: @Sendable (Result<Enclava_V1_InferResponse, RPCError>) -> Void
 
     /// Parses and validates a decrypted payload.
-    static func prepare(_ plaintext: SecureBytes, limits: TensorLimits) -> Prepared {
+    /// - Parameter textLimits: nil for a tensor pipeline (texts are refused); the caps on texts for a text
+    ///   pipeline (tensors are refused).
+    static func prepare(_ plaintext: SecureBytes, limits: TensorLimits, textLimits: TextLimits? = nil) -> Prepared {
         let payload: Enclava_V1_InferPayload
         do {
             payload = try Enclava_V1_InferPayload(secureBytes: plaintext)
         } catch {
             return .refused(errorInfo(RuntimeReason.malformedPayload, "the decrypted request is not an enclava.v1.InferPayload"))
+        }
+        if let textLimits {
+            // A text pipeline answers texts only: its encoder's raw token states are not part of its contract.
+            if let name = payload.inputs.keys.sorted().first {
+                return .refused(errorInfo(RuntimeReason.tensorsNotSupported,
+                                          "this enclave runs a sentence-embedding pipeline; send texts (--text), not tensors",
+                                          input: name))
+            }
+            if let rejection = textLimits.rejection(of: payload.texts) { return .refused(rejection.errorInfo) }
+            return .texts(payload.texts)
         }
         guard payload.texts.isEmpty else {
             return .refused(errorInfo(RuntimeReason.textsNotSupported,
@@ -58,13 +72,26 @@ struct InferenceJob: Sendable {
     }
 
     /// Runs this request alone and answers it.
-    func runAlone(engine: any InferenceEngine) {
+    /// - Parameter textEngine: the text pipeline, for ``Prepared/texts(_:)`` requests.
+    func runAlone(engine: any InferenceEngine, textEngine: (any TextEngine)? = nil) {
         switch prepared {
         case .refused(let info):
             answer(with: Self.result(error: info))
         case .inputs(let inputs, _, _):
             do {
                 answer(with: Self.result(outputs: try engine.run(inputs)))
+            } catch {
+                answer(with: Self.result(error: Self.modelErrorInfo(error)))
+            }
+        case .texts(let texts):
+            guard let textEngine else {
+                answer(with: Self.result(error: Self.errorInfo(RuntimeReason.textsNotSupported,
+                                                               "this enclave runs a tensor pipeline; send named tensors, not texts",
+                                                               input: "texts")))
+                return
+            }
+            do {
+                answer(with: Self.result(outputs: try textEngine.embed(texts: texts)))
             } catch {
                 answer(with: Self.result(error: Self.modelErrorInfo(error)))
             }

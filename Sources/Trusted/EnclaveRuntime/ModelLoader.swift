@@ -18,7 +18,9 @@ enum ModelLoader {
         }
     }
 
-    /// Unseals, decrypts and loads the model of a verified image.
+    /// Unseals, decrypts and loads the model of a verified image, and for a `sentence-embedding` pipeline
+    /// its tokenizer. `[runtime] threads` is both the number of worker threads and the number of threads each
+    /// model run splits its weight products across (see `Manifests/README.md`).
     static func load(image: EnclaveImage, platform: any TEEPlatform, lockPolicy: MemoryLockPolicy,
                      tensorLimits: TensorLimits, logger: Logger) throws -> EnclaveCore.Serving {
         let manifest = image.manifest
@@ -26,18 +28,41 @@ enum ModelLoader {
         guard let asset = image.assets.first(where: { $0.role == .model }) else {
             throw RuntimeError(.modelInvalid, "the image has no model asset; repackage it")
         }
-        let size = Int(asset.plaintextSize)
-        let model: InferenceModel
+        let model = try loadModel(asset, image: image, dek: dek, threads: manifest.runtime.threads,
+                                  lockPolicy: lockPolicy, logger: logger)
+        logger.info("model loaded", metadata: ["asset": "\(asset.name)", "bytes": "\(asset.plaintextSize)",
+                                               "inputs": "\(model.inputs.map(\.description).joined(separator: "; "))"])
+        var texts: TextServing?
+        if manifest.pipeline.kind == .sentenceEmbedding {
+            texts = try loadTextPipeline(image: image, dek: dek, model: model)
+            logger.info("tokenizer loaded", metadata: ["max_sequence_length": "\(manifest.pipeline.maxSequenceLength ?? Manifest.Pipeline.Defaults.maxSequenceLength)",
+                                                       "max_texts": "\(texts!.limits.maxTexts)"])
+        }
+        return EnclaveCore.Serving(engine: model, manifestDigest: image.manifestDigest, modelName: manifest.image.name,
+                                   threads: manifest.runtime.threads, maxQueue: manifest.runtime.maxQueue,
+                                   maxBatch: manifest.runtime.maxBatch, tensorLimits: tensorLimits, texts: texts)
+    }
+
+    /// Decrypts the model into sealed memory and loads it; the decrypted file is zeroized and released as
+    /// soon as the weights are in their own sealed region.
+    static func loadModel(_ asset: ImageAsset, image: EnclaveImage, dek: SecureBytes, threads: Int,
+                          lockPolicy: MemoryLockPolicy, logger: Logger) throws -> InferenceModel {
         do {
-            let region = try SealedRegion(count: size, lockPolicy: lockPolicy)
+            let region = try SealedRegion(count: Int(asset.plaintextSize), lockPolicy: lockPolicy)
             if !region.isLocked {
                 logger.warning("sealed memory is NOT locked in RAM (--allow-unlocked-memory); development only")
             }
             try region.withUnsafeMutableBytes { buffer in
                 try image.decryptAsset(asset, dek: dek, into: buffer)
             }
-            model = try region.withUnsafeBytes { bytes in
-                try InferenceModel(onnx: bytes, memoryLockPolicy: lockPolicy)
+            return try region.withUnsafeBytes { bytes in
+                do {
+                    return try InferenceModel(onnx: bytes, memoryLockPolicy: lockPolicy, threads: threads)
+                } catch let error as InferenceError where error.code == .unsupportedOpset || error.code == .unsupportedOperator {
+                    // Name everything that is missing, not only the first problem.
+                    let summary = try? ModelSupport.summary(onnx: bytes, memoryLockPolicy: lockPolicy)
+                    throw summary.flatMap(ModelSupport.unsupportedError) ?? error
+                }
             }
         } catch let error as SealedMemoryError {
             throw RuntimeError(.sealedMemory, error.message)
@@ -48,11 +73,6 @@ enum ModelLoader {
         } catch {
             throw RuntimeError(.modelInvalid, "cannot decrypt the model \(asset.name): \(describe(error))")
         }
-        logger.info("model loaded", metadata: ["asset": "\(asset.name)", "bytes": "\(size)",
-                                               "inputs": "\(model.inputs.map(\.description).joined(separator: "; "))"])
-        return EnclaveCore.Serving(engine: model, manifestDigest: image.manifestDigest, modelName: manifest.image.name,
-                                   threads: manifest.runtime.threads, maxQueue: manifest.runtime.maxQueue,
-                                   maxBatch: manifest.runtime.maxBatch, tensorLimits: tensorLimits)
     }
 
     /// Finds the sealed key wrapping and opens it with `platform.sealingKey(purpose:)`.

@@ -42,6 +42,8 @@ public enum RuntimeReason {
     public static let invalidArgument = "INVALID_ARGUMENT"
     /// The request carries texts, but the image's pipeline takes tensors.
     public static let textsNotSupported = "TEXTS_NOT_SUPPORTED"
+    /// The request carries tensors, but the image's pipeline takes texts (`sentence-embedding`).
+    public static let tensorsNotSupported = "TENSORS_NOT_SUPPORTED"
     /// The model failed while running.
     public static let modelFailed = "MODEL_FAILED"
 }

@@ -21,20 +21,27 @@ public struct ImagePackager {
     ///   - outputPath: The image to write (replaced if it exists).
     ///   - wrapping: How the DEK is made recoverable. An owner key file is never replaced: an
     ///     existing one is an error, checked before any work is done.
+    ///   - assetRoot: The folder asset paths are relative to (`--asset-root`); nil for the manifest's folder.
+    ///     Assets must stay inside it, symbolic links resolved.
+    ///   - checkAssets: Called once the assets are measured and before anything is written (the CLI checks
+    ///     that the runtime can load the model and tokenizer); whatever it throws aborts packaging.
     ///   - progress: Called with one-line human-readable progress messages.
     /// - Throws: ``ManifestError`` for a bad manifest or asset path (with its line), ``ImageError``
-    ///   for I/O, key and size problems.
+    ///   for I/O, key and size problems, and what `checkAssets` throws.
     public static func package(manifestPath: String, signer: ECDSAPrivateKey, outputPath: String,
-                               wrapping: KeyWrappingRequest, progress: ((String) -> Void)? = nil) throws -> ImageSummary {
+                               wrapping: KeyWrappingRequest, assetRoot: String? = nil,
+                               checkAssets: ((ManifestMeasurement) throws -> Void)? = nil,
+                               progress: ((String) -> Void)? = nil) throws -> ImageSummary {
         guard signer.curve == .p384 else {
             throw ImageError(.invalidSignerKey, "images are signed with ECDSA P-384, but the signer key is on \(signer.curve)")
         }
         progress?("measuring \(manifestPath)")
-        let measured = try ManifestDigest.measure(manifestPath: manifestPath)
+        let measured = try ManifestDigest.measure(manifestPath: manifestPath, assetRoot: assetRoot)
         try checkOutputs(outputPath: outputPath, wrapping: wrapping, measured: measured)
         for asset in measured.assets where asset.size > ImageFormat.maxAssetBytes {
             throw ImageError(.invalidArgument, "is \(asset.size) bytes; the limit is \(ImageFormat.maxAssetBytes)", path: asset.path)
         }
+        try checkAssets?(measured)
 
         var assets: [ImageAsset] = []
         var offset: UInt64 = 0

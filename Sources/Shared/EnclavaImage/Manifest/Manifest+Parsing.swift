@@ -68,7 +68,7 @@ extension Manifest {
         guard let table = try r.section(root, "pipeline", required: false) else {
             return Pipeline(kind: .tensor)
         }
-        let textKeys = ["tokenizer", "max_sequence_length", "pooling", "normalize"]
+        let textKeys = ["tokenizer", "max_sequence_length", "pooling", "normalize", "lowercase", "max_texts", "max_text_bytes"]
         try r.checkKeys(table, section: "pipeline", allowed: Set(["kind"] + textKeys), what: "key")
         let kind = try r.choice(table, section: "pipeline", "kind", required: true, as: PipelineKind.self)!
         var pipeline = Pipeline(kind: kind)
@@ -88,9 +88,13 @@ extension Manifest {
                               "`tokenizer` names the model file \"\(modelFile)\"; name the vocabulary file")
             }
             pipeline.tokenizer = tokenizer
-            pipeline.maxSequenceLength = try r.int(table, section: "pipeline", "max_sequence_length", range: 1...8192)
+            // [CLS] and [SEP] take two of the positions.
+            pipeline.maxSequenceLength = try r.int(table, section: "pipeline", "max_sequence_length", range: 2...8192)
             pipeline.pooling = try r.choice(table, section: "pipeline", "pooling", required: false, as: Pooling.self)
             pipeline.normalize = try r.bool(table, section: "pipeline", "normalize")
+            pipeline.lowercase = try r.bool(table, section: "pipeline", "lowercase")
+            pipeline.maxTexts = try r.int(table, section: "pipeline", "max_texts", range: 1...1024)
+            pipeline.maxTextBytes = try r.int(table, section: "pipeline", "max_text_bytes", range: 1...(1 << 20))
         }
         return pipeline
     }
@@ -109,8 +113,3 @@ extension Manifest {
     }
 }
 
-extension Manifest.Pipeline {
-    init(kind: Manifest.PipelineKind) {
-        self.init(kind: kind, tokenizer: nil, maxSequenceLength: nil, pooling: nil, normalize: nil)
-    }
-}

@@ -15,6 +15,9 @@
 /// max_sequence_length = 256
 /// pooling = "mean"
 /// normalize = true
+/// lowercase = true              # uncased checkpoints (the default)
+/// max_texts = 8                 # texts per request
+/// max_text_bytes = 16384        # UTF-8 bytes per text
 ///
 /// [runtime]
 /// threads = 2
@@ -81,6 +84,41 @@ public struct Manifest: Sendable, Equatable {
         public var pooling: Pooling?
         /// Whether the embedding is L2-normalised.
         public var normalize: Bool?
+        /// Whether the tokenizer lower-cases and strips accents (uncased checkpoints).
+        public var lowercase: Bool?
+        /// Texts per request, 1…1024.
+        public var maxTexts: Int?
+        /// UTF-8 bytes per text, 1…1 MiB.
+        public var maxTextBytes: Int?
+
+        /// Creates a pipeline description; absent keys are nil.
+        public init(kind: PipelineKind, tokenizer: String? = nil, maxSequenceLength: Int? = nil, pooling: Pooling? = nil,
+                    normalize: Bool? = nil, lowercase: Bool? = nil, maxTexts: Int? = nil, maxTextBytes: Int? = nil) {
+            self.kind = kind
+            self.tokenizer = tokenizer
+            self.maxSequenceLength = maxSequenceLength
+            self.pooling = pooling
+            self.normalize = normalize
+            self.lowercase = lowercase
+            self.maxTexts = maxTexts
+            self.maxTextBytes = maxTextBytes
+        }
+
+        /// The values a runtime uses for absent text keys.
+        public enum Defaults {
+            /// `max_sequence_length` (all-MiniLM-L6-v2's, as sentence-transformers sets it).
+            public static let maxSequenceLength = 256
+            /// `pooling`.
+            public static let pooling = Pooling.mean
+            /// `normalize`.
+            public static let normalize = true
+            /// `lowercase`.
+            public static let lowercase = true
+            /// `max_texts`.
+            public static let maxTexts = 8
+            /// `max_text_bytes`.
+            public static let maxTextBytes = 16384
+        }
     }
 
     /// `[runtime]`: resource limits of the execution loop.

@@ -44,6 +44,11 @@ public enum ManifestDigest {
         if let length = manifest.pipeline.maxSequenceLength { pipeline.append(("max_sequence_length", .int(length))) }
         if let pooling = manifest.pipeline.pooling { pipeline.append(("pooling", .string(pooling.rawValue))) }
         if let normalize = manifest.pipeline.normalize { pipeline.append(("normalize", .bool(normalize))) }
+        // Keys added after the first release enter the canonical form only when present, so that the digests
+        // of earlier manifests do not change.
+        if let lowercase = manifest.pipeline.lowercase { pipeline.append(("lowercase", .bool(lowercase))) }
+        if let maxTexts = manifest.pipeline.maxTexts { pipeline.append(("max_texts", .int(maxTexts))) }
+        if let maxTextBytes = manifest.pipeline.maxTextBytes { pipeline.append(("max_text_bytes", .int(maxTextBytes))) }
         let runtime = manifest.runtime
         let json = CanonicalJSON.object([
             ("format", .string(canonicalFormat)),
@@ -79,8 +84,9 @@ public enum ManifestDigest {
     /// no key is involved (`enclava measure`).
     ///
     /// - Throws: ``ManifestError`` for a missing, unreadable or invalid manifest or asset.
-    public static func measure(manifestPath: String) throws -> ManifestMeasurement {
-        let source = try ManifestSource.load(path: manifestPath)
+    /// - Parameter assetRoot: the folder asset paths are relative to; nil for the manifest's own folder.
+    public static func measure(manifestPath: String, assetRoot: String? = nil) throws -> ManifestMeasurement {
+        let source = try ManifestSource.load(path: manifestPath, assetRoot: assetRoot)
         var measured: [MeasuredAsset] = []
         for asset in source.manifest.assets {
             let path = try source.resolve(asset)

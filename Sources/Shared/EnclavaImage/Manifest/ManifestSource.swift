@@ -24,9 +24,16 @@ struct ManifestSource {
     let text: String
     let manifest: Manifest
     let baseDirectory: String
+    /// Whether ``baseDirectory`` was given as an asset root rather than being the manifest's folder.
+    var isAssetRoot = false
     let lines: ManifestLineIndex
 
-    static func load(path: String) throws -> ManifestSource {
+    /// How error messages name ``baseDirectory``.
+    private var folderName: String { isAssetRoot ? "the asset root \(baseDirectory)" : "the manifest's folder" }
+
+    /// - Parameter assetRoot: the folder asset paths are relative to, instead of the manifest's own
+    ///   (`enclava package --asset-root`); assets must stay inside it.
+    static func load(path: String, assetRoot: String? = nil) throws -> ManifestSource {
         let bytes: [UInt8]
         do {
             let file = try InputFile(path: path)
@@ -43,10 +50,20 @@ struct ManifestSource {
             throw ManifestError(.syntax, sourceName: path, line: nil, message: "the manifest is not valid UTF-8 text")
         }
         let manifest = try Manifest.parse(text, sourceName: path)
-        let slash = path.lastIndex(of: "/")
-        let base = slash.map { String(path[..<$0]) } ?? "."
-        return ManifestSource(path: path, text: text, manifest: manifest, baseDirectory: base.isEmpty ? "/" : base,
-                              lines: ManifestLineIndex(text: text))
+        let base: String
+        if let assetRoot {
+            guard !assetRoot.isEmpty else {
+                throw ManifestError(.invalidPath, sourceName: path, line: nil,
+                                    message: "the asset root is empty; name the folder that holds the model files")
+            }
+            base = assetRoot.count > 1 && assetRoot.hasSuffix("/") ? String(assetRoot.dropLast()) : assetRoot
+        } else {
+            let slash = path.lastIndex(of: "/")
+            let folder = slash.map { String(path[..<$0]) } ?? "."
+            base = folder.isEmpty ? "/" : folder
+        }
+        return ManifestSource(path: path, text: text, manifest: manifest, baseDirectory: base,
+                              isAssetRoot: assetRoot != nil, lines: ManifestLineIndex(text: text))
     }
 
     private func error(_ asset: ManifestAsset, _ message: String) -> ManifestError {
@@ -60,14 +77,15 @@ struct ManifestSource {
     func resolve(_ asset: ManifestAsset) throws -> String {
         let joined = baseDirectory + "/" + asset.name
         guard let realBase = Self.realPath(baseDirectory) else {
-            throw error(asset, "cannot resolve the manifest's folder \(baseDirectory): \(systemError())")
+            throw error(asset, "cannot resolve \(isAssetRoot ? "the asset root" : "the manifest's folder") \(baseDirectory): \(systemError())")
         }
         guard let realAsset = Self.realPath(joined) else {
             throw error(asset, "cannot read \(joined): \(systemError())")
         }
         let prefix = realBase.hasSuffix("/") ? realBase : realBase + "/"
         guard realAsset.hasPrefix(prefix) else {
-            throw error(asset, "resolves to \(realAsset), outside the manifest's folder; copy the file next to the manifest")
+            throw error(asset, "resolves to \(realAsset), outside \(folderName); "
+                        + (isAssetRoot ? "keep assets inside the asset root" : "copy the file next to the manifest or pass --asset-root"))
         }
         return joined
     }
