@@ -96,7 +96,7 @@ var targets: [Target] = [
     .executableTarget(name: "enclava-runtime",
                       dependencies: ["EnclaveRuntime", "EnclavePlatform", argumentParser, logging],
                       path: "Sources/Tools/enclava-runtime", swiftSettings: strict),
-    .executableTarget(name: "enclava-bench", dependencies: ["EnclaveKernels"],
+    .executableTarget(name: "enclava-bench", dependencies: ["EnclaveKernels", "EnclaveInference"],
                       path: "Sources/Tools/enclava-bench", exclude: ["peers"], swiftSettings: strict),
 
     // MARK: Testing kit

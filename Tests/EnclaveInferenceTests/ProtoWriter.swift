@@ -76,6 +76,7 @@ enum Onnx {
         var domain: String = ""
         var intAttributes: [String: Int64] = [:]
         var floatAttributes: [String: Float] = [:]
+        var intsAttributes: [String: [Int64]] = [:]
     }
 
     struct Initializer {
@@ -107,6 +108,9 @@ enum Onnx {
                     }
                     for (key, value) in node.floatAttributes.sorted(by: { $0.key < $1.key }) {
                         n.message(5) { a in a.string(1, key); a.float(2, value); a.int(20, 1) }
+                    }
+                    for (key, values) in node.intsAttributes.sorted(by: { $0.key < $1.key }) {
+                        n.message(5) { a in a.string(1, key); for v in values { a.int(8, v) }; a.int(20, 7) }
                     }
                 }
             }

@@ -66,8 +66,8 @@ struct TransformerGoldenTests {
         #expect(inferenceError { try InferenceModel(onnx: [UInt8](), threads: 65) }?.code == .invalidArgument)
     }
 
-    /// The load-time rewrites happen on the exported graph: GELU and masked softmax fused, weights packed with
-    /// their bias adds folded in (including biases the exporter aliased through Identity).
+    /// The load-time rewrites happen on the exported graph: GELU and masked softmax fused, attention fused,
+    /// weights packed with their bias adds and GELU folded in (including biases the exporter aliased through Identity).
     @Test func exportedPatternsAreFused() throws {
         let model = try Self.models.model("tiny-bert")
         var labels: [String] = []
@@ -77,11 +77,14 @@ struct TransformerGoldenTests {
                            "token_type_ids": HostTensor(int64: Array(repeating: 0, count: n), shape: [1, n])],
                           profile: { label, _ in labels.append(label) })
         let count = { (prefix: String) in labels.filter { $0.hasPrefix(prefix) }.count }
-        #expect(count("Gelu") == 2 && count("Erf") == 0, "\(labels)")
-        #expect(count("IsNaN") == 0 && count("Softmax") == 2, "\(labels)")
+        // GELU fused, then folded into its Linear layer's product; attention (transposes, scales, QKᵀ, mask,
+        // masked softmax, ·V) one step per layer.
+        #expect(count("Gelu") == 0 && count("Erf") == 0, "\(labels)")
+        #expect(count("IsNaN") == 0 && count("Softmax") == 0 && count("Attention") == 2, "\(labels)")
         #expect(labels.filter { $0.hasSuffix("(packed)") }.count == 12, "\(labels)")
-        // Left: 2 embedding adds, and per layer 2 residual adds and the attention-mask add.
-        #expect(count("Add") == 8, "\(labels.filter { $0.hasPrefix("Add") })")
+        #expect(count("Mul") == 0 && count("MatMul") == 12, "\(labels)")
+        // Left: 2 embedding adds and per layer 2 residual adds.
+        #expect(count("Add") == 6, "\(labels.filter { $0.hasPrefix("Add") })")
     }
 
     @Test func outOfRangeTokenIdIsAnInputErrorNotACrash() throws {

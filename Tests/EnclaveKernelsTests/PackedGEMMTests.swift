@@ -30,6 +30,39 @@ struct PackedGEMMTests {
         }
     }
 
+    /// The activation epilogue (GELU after a Linear layer) equals the product followed by the unary kernel,
+    /// exactly: each thread applies the same kernel to its own block of C. Sizes around the tiles (1, tile±1,
+    /// primes), a row stride wider than n, and 1–3 threads (splits along n and along m).
+    @Test("GELU epilogue equals the product then GELU, 1–3 threads", arguments: kernelSets)
+    func activationEpilogue(kernels: KernelSet) {
+        var rng = SplitMix(state: 77)
+        let (mr, nr) = kernels.gemmTile
+        for (m, n, k) in [(1, 1, 1), (mr - 1, nr + 1, 7), (mr + 1, nr - 1, 31), (13, 97, 64), (128, 384, 40), (600, 17, 5)] {
+            let ldc = n + 3
+            let a = rng.floats(m * k), b = rng.floats(k * n)
+            let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(kernels.packedByteCount(k: k, n: n), 1), alignment: 64)
+            defer { storage.deallocate() }
+            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
+                let packed = kernels.packB(k: k, n: n, b: pb, ldb: n, into: storage)
+                var expected = [Float](repeating: 9, count: m * ldc)
+                expected.withUnsafeMutableBufferPointer { c in
+                    kernels.gemm(m: m, a: pa, lda: k, packedB: packed, c: c, ldc: ldc)
+                    for r in 0..<m {
+                        let row = UnsafeMutableBufferPointer(rebasing: c[(r * ldc)..<(r * ldc + n)])
+                        kernels.unary(.gelu, x: UnsafeBufferPointer(row), y: row)
+                    }
+                }
+                for threads in [1, 2, 3] {
+                    var got = [Float](repeating: 9, count: m * ldc)
+                    got.withUnsafeMutableBufferPointer { c in
+                        kernels.gemm(m: m, a: pa, lda: k, packedB: packed, c: c, ldc: ldc, threads: threads, activation: .gelu)
+                    }
+                    #expect(got == expected, "\(kernels.gemmVariant) \(m)×\(n)×\(k) threads \(threads)")
+                }
+            } }
+        }
+    }
+
     @Test("packing reads B only inside its extent (guard page)", arguments: kernelSets)
     func packingAtGuardPage(kernels: KernelSet) {
         var rng = SplitMix(state: 111)

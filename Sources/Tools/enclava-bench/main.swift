@@ -5,7 +5,11 @@
 // in a `key=value` form that peers/sgemm_numpy.py reads to print ours / OpenBLAS per shape, then a short
 // table of the row kernels (reference vs selected variant).
 //
+// With --minilm-only it prints one `minilm ...` line per (threads, batch, sequence) instead: MiniLM forward
+// latency through EnclaveInference, which peers/minilm_onnxruntime.py compares with onnxruntime's.
+//
 // Usage: enclava-bench [--quick] [--sgemm-only | --rows-only] [--threads 1,2] [--shapes 128x384x384,...]
+//        enclava-bench --minilm-only [--model PATH] [--threads 1,2] [--minilm-shapes 1x16,1x128,...]
 
 import EnclaveKernels
 import Foundation
@@ -33,4 +37,16 @@ for kernels in variants {
 if options.rows {
     print("# row kernels, 128 x 384 floats (one BERT-base activation block): ns per element, median")
     for line in RowKernelBenchmark(rows: 128, cols: 384, quick: options.quick).run() { print(line) }
+}
+
+if options.minilm {
+    for threads in options.threads {
+        do {
+            for line in try MiniLMBenchmark(modelPath: options.model, threads: threads, shapes: options.minilmShapes,
+                                            quick: options.quick).run() { print(line) }
+        } catch {
+            FileHandle.standardError.write(Data("enclava-bench: MiniLM benchmark failed: \(error)\n".utf8))
+            exit(1)
+        }
+    }
 }

@@ -46,9 +46,11 @@ extension KernelSet {
 
     /// `C[m×n] = alpha · op(A) · B + beta · C` with a pre-packed B (all its `n` columns). When `beta` is 0,
     /// C is not read. Split across up to `threads` threads like ``gemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:threads:)``.
+    /// - Parameter activation: applied in place to C afterwards (e.g. `.gelu` after a Linear layer), by each
+    ///   thread to its own block while that block is still in cache.
     public func gemm(transA: Bool = false, m: Int, alpha: Float = 1, a: UnsafeBufferPointer<Float>, lda: Int,
                      packedB: PackedMatrix, beta: Float = 0, c: UnsafeMutableBufferPointer<Float>, ldc: Int,
-                     threads: Int = 1) {
+                     threads: Int = 1, activation: UnaryKernel? = nil) {
         let (k, n) = (packedB.k, packedB.n)
         precondition(packedB.variant == gemmVariant, "gemm: B was packed by \(packedB.variant), not \(gemmVariant)")
         let needA = transA ? Self.matrixSpan(rows: k, columns: m, leading: lda) : Self.matrixSpan(rows: m, columns: k, leading: lda)
@@ -59,14 +61,17 @@ extension KernelSet {
         let kernel = table.pointee.f32_gemm
         let plan = GEMMSplit(m: m, n: n, k: k, threads: threads, mr: kernel.mr, nr: kernel.nr)
         let (firstRows, firstColumns) = plan.block(0)
-        let workspaceBytes = kernel.workspace_bytes(firstRows.count, firstColumns.count, k)
+        // Only A's block is packed (B already is): ask for one column panel, not the part's columns, so a
+        // short product does not allocate and wipe a B block it never uses.
+        let workspaceBytes = kernel.workspace_bytes(firstRows.count, min(firstColumns.count, kernel.nr), k)
         let stride = (workspaceBytes + 63) & ~63
         let workspace = GEMMWorkspace(bytes: stride * plan.parts)
         defer { workspace.release() }
         let job = PrepackedJob(kernel: kernel, plan: plan, transA: transA, k: k, alpha: alpha, a: a.baseAddress,
                                lda: lda, packed: packedB.storage.assumingMemoryBound(to: Float.self), packedN: n,
                                beta: beta, c: c.baseAddress!, ldc: ldc, workspace: workspace.pointer,
-                               workspaceStride: stride, workspaceBytes: workspaceBytes)
+                               workspaceStride: stride, workspaceBytes: workspaceBytes,
+                               activation: activation.map(unaryFunction))
         if plan.parts == 1 {
             job.run(part: 0)
         } else {
@@ -86,12 +91,17 @@ private struct PrepackedJob: @unchecked Sendable {
     let beta: Float
     let c: UnsafeMutablePointer<Float>, ldc: Int
     let workspace: UnsafeMutableRawPointer?, workspaceStride: Int, workspaceBytes: Int
+    let activation: enclava_f32_unary_fn?
 
     func run(part: Int) {
         let (rows, columns) = plan.block(part)
         let aStart = transA ? rows.lowerBound : rows.lowerBound * lda
+        let block = c + rows.lowerBound * ldc + columns.lowerBound
         kernel.fn_prepacked(transA ? 1 : 0, rows.count, columns.count, k, alpha, a.map { $0 + aStart }, lda, packed,
-                            packedN, columns.lowerBound, beta, c + rows.lowerBound * ldc + columns.lowerBound, ldc,
+                            packedN, columns.lowerBound, beta, block, ldc,
                             workspace.map { $0 + part * workspaceStride }, workspaceBytes)
+        if let activation {
+            for r in 0..<rows.count { activation(columns.count, block + r * ldc, block + r * ldc) }
+        }
     }
 }

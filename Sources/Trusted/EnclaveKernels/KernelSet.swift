@@ -142,17 +142,21 @@ public struct KernelSet: Sendable, CustomStringConvertible, Equatable {
     public func unary(_ op: UnaryKernel, x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>) {
         precondition(y.count >= x.count, "\(op.rawValue): output holds \(y.count) floats, needs \(x.count)")
         guard x.count > 0 else { return }
-        let t = table.pointee
-        let kernel: enclava_f32_unary_fn
-        switch op {
-        case .relu: kernel = t.f32_relu.fn
-        case .sigmoid: kernel = t.f32_sigmoid.fn
-        case .exp: kernel = t.f32_exp.fn
-        case .tanh: kernel = t.f32_tanh.fn
-        case .erf: kernel = t.f32_erf.fn
-        case .gelu: kernel = t.f32_gelu.fn
-        }
+        let kernel = unaryFunction(op)
         kernel(x.count, x.baseAddress, y.baseAddress)
+    }
+
+    /// The table's function for a unary kernel.
+    func unaryFunction(_ op: UnaryKernel) -> enclava_f32_unary_fn {
+        let t = table.pointee
+        switch op {
+        case .relu: return t.f32_relu.fn
+        case .sigmoid: return t.f32_sigmoid.fn
+        case .exp: return t.f32_exp.fn
+        case .tanh: return t.f32_tanh.fn
+        case .erf: return t.f32_erf.fn
+        case .gelu: return t.f32_gelu.fn
+        }
     }
 
     /// `y[i] = x[i·stride]` for `i < count` (a stride of 0 fills `y` with `x[0]`).

@@ -82,6 +82,7 @@ public final class InferenceModel: Sendable {
         }
         let (graph, weights) = try OnnxModelDecoder.decode(bytes, limits: limits, lockPolicy: memoryLockPolicy)
         var plan = try GraphPlanner.plan(graph, weights: weights, limits: limits)
+        AttentionFuser.fuse(&plan, weights: weights, threads: threads)
         try WeightPacker.pack(&plan, weights: weights, lockPolicy: memoryLockPolicy, threads: threads)
         return (plan, weights)
     }

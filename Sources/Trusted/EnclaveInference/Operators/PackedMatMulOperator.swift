@@ -15,6 +15,8 @@ struct PackedMatMulOperator: ExecutableOperator {
     let threads: Int
     /// A bias row added to every output row (a following `Add` folded in), in the weight store.
     var bias: (store: WeightStore, weight: WeightRef)? = nil
+    /// An activation applied to the result (a following fused `Gelu` folded in).
+    var activation: UnaryKernel? = nil
 
     func outputTypes(_ inputs: [TensorDataType?]) throws -> [TensorDataType] {
         try requireFloat32(inputs, label, "MatMul")
@@ -42,14 +44,16 @@ struct PackedMatMulOperator: ExecutableOperator {
         guard kernels == packingKernels else {
             kernels.gemm(m: rows, n: packed.n, k: packed.k, a: a.floats, lda: packed.k, b: inputs[1]!.floats, ldb: packed.n,
                          beta: beta, c: y.floats, ldc: packed.n, threads: threads)
+            if let activation { kernels.unary(activation, x: UnsafeBufferPointer(y.floats), y: y.floats) }
             return
         }
-        kernels.gemm(m: rows, a: a.floats, lda: packed.k, packedB: packed, beta: beta, c: y.floats, ldc: packed.n, threads: threads)
+        kernels.gemm(m: rows, a: a.floats, lda: packed.k, packedB: packed, beta: beta, c: y.floats, ldc: packed.n,
+                     threads: threads, activation: activation)
     }
 }
 
 /// Replaces every MatMul by a constant 2-D float matrix with a ``PackedMatMulOperator``, packing all those
-/// matrices into one sealed block, and folds a bias `Add` that follows one into its product.
+/// matrices into one sealed block, and folds a bias `Add` and then a fused `Gelu` that follow one into its product.
 enum WeightPacker {
     static func pack(_ plan: inout ExecutionPlan, weights: WeightStore, lockPolicy: MemoryLockPolicy, threads: Int) throws {
         let kernels = KernelSet.selected
@@ -91,6 +95,13 @@ enum WeightPacker {
                     outputs = plan.steps[next].outputs
                     removed.insert(next)
                 }
+            }
+            // Fold a following fused GELU (the Linear layer's activation) into the product's epilogue.
+            if readers[outputs[0]] == 1, let next = reader[outputs[0]], let gelu = plan.steps[next].op as? UnaryOperator,
+               case .kernel(.gelu) = gelu.function, plan.steps[next].inputs.count == 1 {
+                op.activation = .gelu
+                outputs = plan.steps[next].outputs
+                removed.insert(next)
             }
             plan.steps[index] = ExecutionPlan.Step(label: step.label + " (packed)", op: op, inputs: step.inputs, outputs: outputs)
         }
