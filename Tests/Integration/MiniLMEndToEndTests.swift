@@ -1,0 +1,103 @@
+import EnclavaTesting
+import Foundation
+import Testing
+
+/// all-MiniLM-L6-v2 through the full encrypted path with the real processes: `enclava package
+/// --asset-root ../shared/models/all-MiniLM-L6-v2` with Manifests/minilm.toml, `enclava serve`, then
+/// `enclava infer --text …`; the embeddings match sentence-transformers' within 1e-4.
+@Suite(.serialized) struct MiniLMEndToEndTests {
+    let fixture = CLIFixture.shared
+
+    /// The MiniLM image, packaged once (the model is 90 MB).
+    static let image: Result<URL, any Error> = Result {
+        let fixture = CLIFixture.shared
+        let image = fixture.work.appendingPathComponent("minilm.eimg")
+        try fixture.expectSuccess(["package", "--manifest", fixture.root.appendingPathComponent("Manifests/minilm.toml").path,
+                                   "--asset-root", TestPaths.shared().appendingPathComponent("models/all-MiniLM-L6-v2").path,
+                                   "--signer", fixture.signer.path, "--out", image.path, "--seal-for", "sim"])
+        return image
+    }
+
+    /// Starts `enclava serve` for `image` on a free port; returns it with its policy.
+    func startBridge(image: URL) throws -> (TestProcess, Int, URL) {
+        let policy = fixture.work.appendingPathComponent("minilm-policy-\(UUID().uuidString.prefix(6)).json")
+        try fixture.expectSuccess(["policy", "create", "--image", image.path, "--allow-simulation", "--out", policy.path])
+        let port = TestProcess.freeTCPPort()
+        let serve = TestProcess(fixture.enclava, ["serve", "--image", image.path, "--backend", "sim",
+                                                  "--listen", "127.0.0.1:\(port)"], environment: fixture.environment)
+        try serve.start()
+        let deadline = Date().addingTimeInterval(180)
+        while Date() < deadline {
+            if RawSocket.canConnect(port: port) && serve.stderrSoFar.contains("ready") { return (serve, port, policy) }
+            if !serve.process.isRunning {
+                throw CLIFixture.FixtureError("enclava serve exited early: \(serve.wait().stderr)")
+            }
+            usleep(100_000)
+        }
+        serve.signal(SIGKILL)
+        throw CLIFixture.FixtureError("enclava serve did not become ready: \(serve.stderrSoFar)")
+    }
+
+    @Test func textsGetGoldenEmbeddingsAndOverLimitRequestsAreRefused() throws {
+        let image = try Self.image.get()
+        let (serve, port, policy) = try startBridge(image: image)
+        defer { serve.signal(SIGTERM); _ = serve.wait(timeout: 30) }
+        let endpoint = ["--endpoint", "127.0.0.1:\(port)", "--policy", policy.path]
+
+        // Two short sentences, in the opposite order to the golden batch.
+        let infer = try fixture.run(["infer"] + endpoint + ["--text", MiniLMGolden.texts[1], "--text", MiniLMGolden.texts[0], "--json"],
+                                    timeout: 300)
+        try #require(infer.status == 0, "infer failed: \(infer.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(infer.stdout.utf8)) as? [String: Any])
+        let outputs = try #require(report["outputs"] as? [String: Any])
+        #expect(Array(outputs.keys) == ["embeddings"])
+        let embeddings = try #require(outputs["embeddings"] as? [String: Any])
+        #expect(embeddings["dtype"] as? String == "float32")
+        #expect(embeddings["shape"] as? [Int] == [2, MiniLMGolden.width])
+        let values = try #require(embeddings["data"] as? [NSNumber]).map(\.floatValue)
+        try #require(values.count == 2 * MiniLMGolden.width)
+        for (row, golden) in [(0, 1), (1, 0)] {
+            let got = values[(row * MiniLMGolden.width)..<((row + 1) * MiniLMGolden.width)]
+            let worst = zip(got, MiniLMGolden.embedding(golden)).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(worst <= 1e-4, "text \(golden): max abs error \(worst)")
+        }
+        let enclave = try #require(report["enclave"] as? [String: Any])
+        #expect(enclave["simulated"] as? Bool == true)
+
+        // Nine texts: one over max_texts = 8; refused inside the encrypted result, naming the input.
+        let many = try fixture.run(["infer"] + endpoint + (1...9).flatMap { ["--text", "text \($0)"] }, timeout: 120)
+        #expect(many.status != 0)
+        #expect(many.stderr.contains("INVALID_ARGUMENT") && many.stderr.contains("input `texts`")
+                && many.stderr.contains("at most 8"), "\(many.stderr)")
+
+        // A text of 16385 bytes: one over max_text_bytes = 16384.
+        let long = try fixture.run(["infer"] + endpoint + ["--text", "short", "--text", String(repeating: "a", count: 16385)],
+                                   timeout: 120)
+        #expect(long.status != 0)
+        #expect(long.stderr.contains("INVALID_ARGUMENT") && long.stderr.contains("input `texts[1]`")
+                && long.stderr.contains("16385 bytes"), "\(long.stderr)")
+
+        // Raw tensors are not part of a sentence-embedding image's contract.
+        let tensors = try fixture.run(["infer"] + endpoint + ["--input", "input_ids=[[101,102]]"], timeout: 120)
+        #expect(tensors.status != 0)
+        #expect(tensors.stderr.contains("TENSORS_NOT_SUPPORTED"), "\(tensors.stderr)")
+
+        // The enclave is still serving after the refusals.
+        let again = try fixture.run(["infer"] + endpoint + ["--text", MiniLMGolden.texts[1], "--json"], timeout: 300)
+        #expect(again.status == 0, "\(again.stderr)")
+    }
+
+    @Test func theTensorDemoRefusesTexts() throws {
+        let policy = fixture.policy.path
+        let port = TestProcess.freeTCPPort()
+        let serve = TestProcess(fixture.enclava, ["serve", "--image", fixture.image.path, "--backend", "sim",
+                                                  "--listen", "127.0.0.1:\(port)"], environment: fixture.environment)
+        try serve.start()
+        defer { serve.signal(SIGTERM); _ = serve.wait(timeout: 30) }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !(RawSocket.canConnect(port: port) && serve.stderrSoFar.contains("ready")) { usleep(100_000) }
+        let result = try fixture.run(["infer", "--endpoint", "127.0.0.1:\(port)", "--policy", policy, "--text", "hello"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("TEXTS_NOT_SUPPORTED"), "\(result.stderr)")
+    }
+}
