@@ -1,5 +1,6 @@
 import EnclavaCrypto
 import Foundation
+import Synchronization
 import Testing
 @testable import EnclavePlatform
 
@@ -33,6 +34,20 @@ import Testing
         #expect(state.removed.count == 3)
         // Without privlevel only inblob is written; TDX has no auxblob.
         #expect(state.generations.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test func concurrentRequestsEachGetTheirOwnReport() throws {
+        let kernel = try FakeTSMKernel(provider: "tdx_guest")
+        let tsm = kernel.tsm
+        let results = Mutex<[Int: [UInt8]]>([:])
+        DispatchQueue.concurrentPerform(iterations: 16) { index in
+            let inblob = [UInt8](repeating: UInt8(index), count: 64)
+            if let report = try? tsm.report(inblob: inblob) { results.withLock { $0[index] = report.outblob } }
+        }
+        let outblobs = results.withLock { $0 }
+        #expect(outblobs.count == 16)
+        #expect(outblobs.allSatisfy { $0.value == [UInt8](repeating: UInt8($0.key), count: 64) })
+        #expect(Set(kernel.snapshot.created).count == 16 && kernel.snapshot.removed.count == 16)
     }
 
     @Test func anotherWriterIsDetectedAndTheRequestRetriedOnAFreshEntry() throws {

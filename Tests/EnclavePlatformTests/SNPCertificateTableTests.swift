@@ -41,6 +41,30 @@ import Testing
         #expect(SNPCertificateTable.name(parsed.entries[0].guid) == "VCEK")
     }
 
+    @Test func randomAndMutatedTablesNeverCrash() throws {
+        let good = try Self.sampleTable().serialized()
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<300 {
+            var bytes: [UInt8]
+            if round % 3 == 0 {
+                bytes = (0..<Int.random(in: 0...600, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            } else {
+                bytes = good
+                for _ in 0..<Int.random(in: 1...8, using: &generator) {
+                    // Mutations aimed at the header, where offsets and lengths live.
+                    let index = Int.random(in: 0..<min(bytes.count, 4 * SNPCertificateTable.entryByteCount), using: &generator)
+                    bytes[index] = UInt8.random(in: 0...255, using: &generator)
+                }
+            }
+            do {
+                let table = try SNPCertificateTable(parsing: bytes)
+                for entry in table.entries { #expect(!entry.certificate.isEmpty) }
+            } catch let error as PlatformError {
+                #expect(error.code == .invalidEvidence)
+            }
+        }
+    }
+
     @Test func emptyOrZeroBuffersAreAnEmptyTable() throws {
         #expect(try SNPCertificateTable(parsing: []).entries.isEmpty)
         #expect(try SNPCertificateTable(parsing: [UInt8](repeating: 0, count: 4096)).entries.isEmpty)
