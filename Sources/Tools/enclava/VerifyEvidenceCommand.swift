@@ -1,0 +1,103 @@
+import ArgumentParser
+import EnclavaAttestation
+import EnclavaCrypto
+import Foundation
+
+/// `enclava verify-evidence`: verify raw hardware evidence (no Enclava report-data binding) and print what it
+/// attests.
+///
+/// Without `--policy` the default is ``AttestationPolicy/hardware(_:)``: genuine hardware of the given
+/// platform (chain to the embedded AMD, Intel or AWS root), no simulation, debug refused, Intel TCB status
+/// (with `--collateral`) UpToDate or SWHardeningNeeded, no measurement pinned. Exit status 0 only when verified.
+struct VerifyEvidenceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-evidence",
+        abstract: "Verify SEV-SNP, TDX, SGX or Nitro evidence and print its claims and the verdict.",
+        discussion: """
+            FILE is the evidence as the platform produced it: an SEV-SNP report (1184 bytes raw, or .hex, .b64, or \
+            trustee/virtee evidence JSON with its cert_chain), a TDX or SGX quote (raw, .hex or .b64), or a Nitro \
+            attestation document (raw COSE_Sign1 or .b64).
+            Without --policy: real hardware only, debug refused, any measurement ("hardware, no debug").
+            SEV-SNP certificates come from --certs (DER or PEM files, a folder of them such as a KDS cache, or an \
+            SNP_GET_EXT_REPORT/auxblob certificate table); only the VCEK or VLEK is required, AMD's ASKs and ARKs \
+            are built in. Intel collateral: --collateral with dcap-qvl's collateral JSON.
+            Exit status: 0 when verified, 1 when refused or the input is bad (one line on stderr).
+            """
+    )
+
+    @Argument(help: "The evidence file.")
+    var file: String
+
+    @Option(help: "snp, tdx, sgx or nitro.")
+    var platform: EvidenceFileFormat.Platform
+
+    @Option(parsing: .upToNextOption, help: "SEV-SNP: VCEK/VLEK, ASK, ARK files, folders of them, or a certificate table.")
+    var certs: [String] = []
+
+    @Option(help: "TDX/SGX: collateral JSON (TCB Info, QE Identity, CRLs); SEV-SNP: a certificate table.")
+    var collateral: String?
+
+    @Option(help: "Verification time, RFC 3339 (default: now). Recorded evidence needs its own time.")
+    var at: String?
+
+    @Option(help: "Policy JSON (default: hardware of this platform, debug refused, no measurement pinned).")
+    var policy: String?
+
+    @Option(name: .customLong("sim-home"), help: "Simulated platform home, for policies that allow simulation.")
+    var simHome: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    mutating func run() async throws {
+        let time = try EvidenceFileFormat.time(at)
+        let evidence = try EvidenceFileFormat.load(file, platform: platform, certs: certs, collateral: collateral)
+        let policy = try policy.map { try AttestationPolicy.load(path: $0) } ?? .hardware([evidence.platform])
+        let verifier = EvidenceVerifier(simulatedRoots: EvidenceFileFormat.simulatedRoots(simHome, policy: policy))
+        var attested: AttestedEvidence?
+        do {
+            // Attest with the policy's platform and simulation rules only, so the claims print even when a
+            // pin or debug refuses them; then judge with the full policy.
+            attested = try verifier.verifyEvidence(evidence, policy: EvidenceFileFormat.permissive(policy), at: time)
+            try policy.check(attested!)
+        } catch let error as AttestationError {
+            report(attested, error: error, time: time)
+            CLI.note("enclava: refused: \(error)")
+            throw ExitCode(1)
+        }
+        report(attested, error: nil, time: time)
+    }
+
+    private func report(_ attested: AttestedEvidence?, error: AttestationError?, time: Date) {
+        let claims = attested?.claims ?? []
+        if json {
+            var object: [String: Any] = [
+                "file": file, "platform": platform.evidencePlatform.rawValue, "verified": error == nil,
+                "time": ISO8601DateFormatter().string(from: time),
+                "claims": Dictionary(claims.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first }),
+            ]
+            if let attested {
+                object["simulated"] = attested.isSimulated
+                object["measurement"] = attested.measurementHex
+                object["report_data"] = Hex.encode(attested.reportData)
+                object["debug"] = attested.isDebug
+            }
+            if let error {
+                object["error"] = [
+                    "code": error.code.rawValue, "field": error.field ?? "", "expected": error.expected ?? "",
+                    "actual": error.actual ?? "", "message": error.message,
+                ]
+            }
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("evidence  \(file) (\(platform.evidencePlatform.rawValue)) at \(ISO8601DateFormatter().string(from: time))")
+        let width = (claims.map(\.0.count).max() ?? 0) + 2
+        for (key, value) in claims {
+            print("  " + key.padding(toLength: width, withPad: " ", startingAt: 0) + value)
+        }
+        print(error == nil ? "verdict   VERIFIED" + (policy == nil ? " (default policy: hardware, no debug, no measurement pinned)" : "")
+                           : "verdict   REFUSED \(error!.code.rawValue)")
+    }
+}
