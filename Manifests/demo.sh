@@ -4,9 +4,28 @@
 # sealed to the runtime's measurement, launch the host bridge (which launches the enclave), attest,
 # run one encrypted inference, print the result and the verified evidence, shut down cleanly.
 #
-# Usage: Manifests/demo.sh BIN_DIR   (BIN_DIR holds `enclava` and `enclava-runtime`)
+# The simulated enclave can produce any of the hardware evidence formats, so that each verifier path
+# runs end to end: snp (SEV-SNP report v3, the default), tdx (TDX quote v4) or sgx (SGX DCAP quote v3).
+#
+# Usage: Manifests/demo.sh BIN_DIR [--sim-format snp|tdx|sgx]   (BIN_DIR holds `enclava` and
+#        `enclava-runtime`; the format defaults to $SIM_FORMAT, then snp — `make demo SIM_FORMAT=tdx`)
 set -euo pipefail
-bin=${1:?usage: demo.sh BIN_DIR}
+bin=${1:?usage: demo.sh BIN_DIR [--sim-format snp|tdx|sgx]}
+shift
+format=${SIM_FORMAT:-snp}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sim-format) format=${2:?--sim-format needs snp, tdx or sgx}; shift 2 ;;
+    --sim-format=*) format=${1#--sim-format=}; shift ;;
+    *) echo "demo.sh: unknown argument $1 (usage: demo.sh BIN_DIR [--sim-format snp|tdx|sgx])" >&2; exit 2 ;;
+  esac
+done
+case "$format" in
+  snp) evidence="an SEV-SNP report v3 under the simulated ARK" ;;
+  tdx) evidence="a TDX quote v4 under the simulated Intel PCK chain" ;;
+  sgx) evidence="an SGX DCAP quote v3 under the simulated Intel PCK chain" ;;
+  *) echo "demo.sh: --sim-format must be snp, tdx or sgx, not \`$format'" >&2; exit 2 ;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
 model_dir="$here/fraud-detector"
 work=$(mktemp -d -t enclava-demo.XXXXXX)
@@ -24,7 +43,7 @@ trap cleanup EXIT
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 enclava="$bin/enclava"
 
-step "1/6 initialise the simulated SEV-SNP platform"
+step "1/6 initialise the simulated platform (SEV-SNP and Intel hierarchies)"
 "$enclava" sim init
 
 step "2/6 make a signing key and package the model (sealed to the runtime's measurement)"
@@ -33,12 +52,12 @@ step "2/6 make a signing key and package the model (sealed to the runtime's meas
   --out "$work/fraud.eimg" --seal-for sim
 "$enclava" inspect "$work/fraud.eimg"
 
-step "3/6 pin what the client will accept: this image, this runtime, simulation allowed"
-"$enclava" policy create --image "$work/fraud.eimg" --allow-simulation --out "$work/policy.json"
+step "3/6 pin what the client will accept: this image, this runtime, $format evidence, simulation allowed"
+"$enclava" policy create --image "$work/fraud.eimg" --allow-simulation --sim-format "$format" --out "$work/policy.json"
 
-step "4/6 launch the host bridge and the enclave"
+step "4/6 launch the host bridge and the enclave (it will answer with $evidence)"
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || echo 17443)
-"$enclava" serve --image "$work/fraud.eimg" --backend sim --listen "127.0.0.1:$port" --log-level warning &
+"$enclava" serve --image "$work/fraud.eimg" --backend sim --sim-format "$format" --listen "127.0.0.1:$port" --log-level warning &
 serve_pid=$!
 for _ in $(seq 1 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break

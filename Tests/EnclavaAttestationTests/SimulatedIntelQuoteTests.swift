@@ -76,6 +76,7 @@ import Testing
         #expect(verified.rootFingerprint == intel.root.sha256Fingerprint)
         #expect(verified.hpkePublicKey == SimFixture.hpkeKey)
         let claims = Dictionary(verified.claims, uniquingKeysWith: { first, _ in first })
+        #expect(claims["platform"] == "\(c.platform.rawValue) (SIMULATED: no hardware protection)")
         #expect(claims["FMSPC"] == Hex.encode(SimulatedIntelPlatform.Identity.fmspc))
         #expect(claims["root"]?.contains("Enclava simulated") == true)
         #expect(claims[c.platform == .tdx ? "MRTD" : "MRENCLAVE"] == Hex.encode(c.measurement))

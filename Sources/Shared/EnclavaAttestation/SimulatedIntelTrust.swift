@@ -52,4 +52,11 @@ extension EvidenceVerifier {
         }
         return [presentedRoot]
     }
+
+    /// `claims` of a checked Intel quote, with the `platform` line marked as SEV-SNP's is when `root` is a
+    /// simulated root: "tdx (SIMULATED: no hardware protection)".
+    static func intelClaims(_ claims: [(String, String)], root: Certificate) -> [(String, String)] {
+        guard !IntelRootCertificates.all.contains(root) else { return claims }
+        return claims.map { $0.0 == "platform" ? ($0.0, $0.1 + " (SIMULATED: no hardware protection)") : $0 }
+    }
 }

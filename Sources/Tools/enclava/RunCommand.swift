@@ -25,6 +25,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "The enclava-runtime executable (default: the one beside enclava).")
     var runtime: String?
 
+    @Option(name: .customLong("sim-format"), help: "The evidence the simulated enclave produces and this run verifies: snp, tdx or sgx.")
+    var simFormat: String = "snp"
+
     @Option(name: .customLong("sim-home"), help: "Simulated platform home (default: $ENCLAVA_HOME or ~/.enclava).")
     var simHome: String?
 
@@ -44,14 +47,18 @@ struct RunCommand: AsyncParsableCommand {
         try CLI.requireReadableFile(image, what: "image")
         let opened = try EnclaveImage.open(path: image)
         let inputs = try options.tensors()
+        let format: SimulatedPlatform.EvidenceFormat
+        do { format = try SimulatedPlatform.EvidenceFormat(parsing: simFormat) } catch {
+            throw CLIError("--sim-format `\(simFormat)` is not one of snp, tdx, sgx")
+        }
         let runtimePath = try CLI.runtimePath(runtime)
-        let measurement = try CLI.runtimeMeasurement(runtimePath)
+        let measurement = try format.measurement(ofExecutableAt: runtimePath)
         let home = CLI.simHome(simHome)
         let platform = try SimulatedPlatform.load(home: home)
         let policy = AttestationPolicy(
-            allowedPlatforms: [.sevSNP], allowSimulation: true, expectedMeasurements: [Hex.encode(measurement)],
+            allowedPlatforms: [format.platform], allowSimulation: true, expectedMeasurements: [Hex.encode(measurement)],
             expectedManifestDigests: [Hex.encode(opened.manifestDigest)],
-            simulatedRootFingerprints: [Hex.encode(platform.ark.sha256Fingerprint)])
+            simulatedRootFingerprints: [try platform.rootFingerprint(for: format)])
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -59,6 +66,7 @@ struct RunCommand: AsyncParsableCommand {
             return handler
         }
         var extra = ["--sim-home", home]
+        if format != .snp { extra += ["--sim-format", format.rawValue] }
         if allowUnlockedMemory { extra.append("--allow-unlocked-memory") }
         var configuration = HostBridgeConfiguration(
             listenHost: "127.0.0.1", listenPort: 0,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnclavaAttestation
 import EnclavaImage
 import EnclavaWire
 import Foundation
@@ -18,6 +19,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "The TEE backend: sim (hardware backends arrive with the next issues).")
     var backend: String = "sim"
+
+    @Option(name: .customLong("sim-format"), help: "With --backend sim: the evidence the simulated enclave produces: snp (SEV-SNP report), tdx (TDX quote v4) or sgx (SGX DCAP quote v3).")
+    var simFormat: String = "snp"
 
     @Option(help: "Where clients connect: HOST:PORT.")
     var listen: String
@@ -47,6 +51,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw CLIError("--log-level `\(logLevel)` is not one of trace, debug, info, notice, warning, error, critical")
         }
+        let format: SimulatedPlatform.EvidenceFormat
+        do { format = try SimulatedPlatform.EvidenceFormat(parsing: simFormat) } catch {
+            throw CLIError("--sim-format `\(simFormat)` is not one of snp, tdx, sgx")
+        }
         guard readyTimeout > 0 else { throw CLIError("--ready-timeout must be a positive number of seconds") }
         try CLI.requireReadableFile(image, what: "image")
         let opened = try EnclaveImage.open(path: image)
@@ -63,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         var extra = ["--sim-home", CLI.simHome(simHome)]
+        if format != .snp { extra += ["--sim-format", format.rawValue] }
         if allowUnlockedMemory { extra.append("--allow-unlocked-memory") }
         let imagePath = URL(fileURLWithPath: image).standardizedFileURL.path
         var configuration = HostBridgeConfiguration(
@@ -76,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         let bridge = HostBridgeServer(configuration: configuration)
         try await bridge.start()
         let address = bridge.listeningPort.map { "\(host):\($0)" } ?? listen
-        CLI.note("enclava serve: ready on \(address) — \(opened.manifest.image.name) \(opened.manifest.image.version), backend \(backend)")
+        CLI.note("enclava serve: ready on \(address) — \(opened.manifest.image.name) \(opened.manifest.image.version), backend \(backend) (\(format.rawValue) evidence)")
         try await bridge.run()
         CLI.note("enclava serve: stopped")
     }

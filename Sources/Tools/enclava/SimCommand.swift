@@ -16,7 +16,7 @@ struct SimCommand: AsyncParsableCommand {
 struct SimInit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create a simulated SEV-SNP platform (ARK, ASK, VCEK, platform secret) under $ENCLAVA_HOME/sim."
+        abstract: "Create a simulated TEE platform under $ENCLAVA_HOME/sim: SEV-SNP (ARK, ASK, VCEK, platform secret) and Intel (root, PCK CA, PCK, TCB signing, collateral) for --sim-format snp|tdx|sgx."
     )
 
     @Option(name: .customLong("home"), help: "Platform home folder (default: $ENCLAVA_HOME or ~/.enclava).")
@@ -33,6 +33,9 @@ struct SimInit: AsyncParsableCommand {
         print("  ARK  \(platform.ark.subject)  sha256:\(Hex.encode(platform.ark.sha256Fingerprint))")
         print("  ASK  \(platform.ask.subject)")
         print("  VCEK \(platform.vcek.subject)")
+        let intel = try SimulatedIntelPlatform.load(home: home)
+        print("  Intel root  \(intel.root.subject)  sha256:\(Hex.encode(intel.root.sha256Fingerprint))")
+        print("  PCK         \(intel.pck.subject)  FMSPC \(Hex.encode(intel.pckExtension.fmspc))")
     }
 }
 
@@ -49,6 +52,16 @@ struct SimShow: AsyncParsableCommand {
         print("simulated platform: \(home)/sim")
         for (name, cert) in [("ARK", platform.ark), ("ASK", platform.ask), ("VCEK", platform.vcek)] {
             print("  \(name)  \(cert.subject)  valid \(cert.notBefore) … \(cert.notAfter)  sha256:\(Hex.encode(cert.sha256Fingerprint))")
+        }
+        guard let intel = try? SimulatedIntelPlatform.load(home: home) else {
+            print("  Intel (tdx, sgx): not created yet; the first `--sim-format tdx|sgx` use creates it")
+            return
+        }
+        for (name, cert) in [("Intel root", intel.root), ("PCK CA", intel.pckCA), ("PCK", intel.pck), ("TCB signing", intel.tcbSigning)] {
+            print("  \(name)  \(cert.subject)  valid \(cert.notBefore) … \(cert.notAfter)  sha256:\(Hex.encode(cert.sha256Fingerprint))")
+        }
+        for platform in [EvidencePlatform.tdx, .sgx] {
+            if let path = intel.collateralPath(for: platform) { print("  \(platform.rawValue) collateral  \(path)") }
         }
     }
 }

@@ -1,20 +1,35 @@
 import EnclavaAttestation
 import EnclavaCrypto
 
-/// The simulation backend: a local process that produces real-format SEV-SNP evidence under the
-/// simulated AMD chain of `enclava sim init` (``SimulatedPlatform``), so the same parser, signature,
-/// chain and policy checks run as on hardware. The evidence is marked simulated by its chain, and a
-/// verifier accepts it only when its policy allows simulation. **No memory protection from the host.**
+/// The simulation backend: a local process that produces real-format evidence under the simulated
+/// hierarchies of `enclava sim init` (``SimulatedPlatform``), so the same parser, signature, chain and
+/// policy checks run as on hardware. The evidence format is chosen with `--sim-format`
+/// (``SimulatedPlatform/EvidenceFormat``): an SEV-SNP report v3 under the simulated ARK → ASK → VCEK
+/// (default), a TDX quote v4 or an SGX DCAP quote v3 under the simulated Intel PCK chain
+/// (``SimulatedIntelQuoter``). The evidence is marked simulated by its chain, and a verifier accepts it only
+/// when its policy allows simulation. **No memory protection from the host.**
 public struct SimPlatform: TEEPlatform {
     /// `sim`.
     public var backend: String { "sim" }
     /// Always true.
     public var isSimulated: Bool { true }
-    /// SHA-384 of the running executable.
+    /// SHA-384 of the running executable: the SNP `MEASUREMENT` and TDX `MRTD`, and what simulated
+    /// sealing keys are bound to under every format.
     public let measurement: [UInt8]
+    /// The measurement the evidence reports: ``measurement`` for `snp` and `tdx`; the SHA-256 of the
+    /// executable for `sgx` (MRENCLAVE is 32 bytes).
+    public let evidenceMeasurement: [UInt8]
+    /// The evidence format.
+    public let format: SimulatedPlatform.EvidenceFormat
     /// The simulated platform this enclave "runs on".
     public let platform: SimulatedPlatform
-    private let signingKey: ECDSAPrivateKey
+    private let signer: Signer
+
+    /// What signs the evidence.
+    private enum Signer: Sendable {
+        case vcek(ECDSAPrivateKey)
+        case quoter(SimulatedIntelQuoter)
+    }
 
     /// Guest policy of simulated reports: ABI 1.55, SMT allowed, reserved bit 17 set, **not debug**.
     public static let guestPolicy = SNPGuestPolicy(abiMajor: 1, abiMinor: 55, flags: [.smt, .reservedMustBeOne])
@@ -25,19 +40,52 @@ public struct SimPlatform: TEEPlatform {
     ///
     /// - Parameters:
     ///   - home: the `$ENCLAVA_HOME` that holds `sim/` (``SimulatedPlatform/defaultHome()``).
-    ///   - executablePath: the file whose SHA-384 is the measurement; the running executable by default.
+    ///   - format: the evidence format (`snp` by default). `tdx` and `sgx` create the simulated Intel
+    ///     hierarchy in a home made before it existed.
+    ///   - executablePath: the file whose digest is the measurement; the running executable by default.
     /// - Throws: ``SimulatedPlatformError`` if the simulated platform is missing or damaged;
     ///   ``PlatformError`` if the executable cannot be read.
-    public init(home: String, executablePath: String = "/proc/self/exe") throws {
+    public init(home: String, format: SimulatedPlatform.EvidenceFormat = .snp, executablePath: String = "/proc/self/exe") throws {
         platform = try SimulatedPlatform.load(home: home)
-        signingKey = try platform.vcekSigningKey()
+        self.format = format
+        switch format {
+        case .snp: signer = .vcek(try platform.vcekSigningKey())
+        case .tdx, .sgx: signer = .quoter(try SimulatedIntelQuoter(platform: try SimulatedIntelPlatform.loadOrCreate(home: home)))
+        }
         measurement = try PlatformSupport.measureExecutable(at: executablePath)
+        if format == .sgx {
+            do {
+                evidenceMeasurement = try format.measurement(ofExecutableAt: executablePath)
+            } catch {
+                throw PlatformError(.measurementFailed, "cannot measure the runtime executable \(executablePath): \(error)")
+            }
+        } else {
+            evidenceMeasurement = measurement
+        }
+    }
+
+    /// Evidence in ``format`` whose report data is `reportData`.
+    public func evidence(reportData: [UInt8]) throws -> Evidence {
+        try PlatformSupport.checkReportData(reportData)
+        switch signer {
+        case .vcek(let key):
+            return try snpEvidence(reportData: reportData, signingKey: key)
+        case .quoter(let quoter):
+            do {
+                let quote = format == .tdx
+                    ? try quoter.tdxQuote(mrTD: evidenceMeasurement, reportData: reportData)
+                    : try quoter.sgxQuote(mrEnclave: evidenceMeasurement, reportData: reportData)
+                // The PCK chain travels inside the quote (certification data type 5).
+                return Evidence(platform: format.platform, blob: quote, certificates: [])
+            } catch {
+                throw PlatformError(.evidenceFailed, "cannot make the simulated \(format.rawValue) quote: \(error)")
+            }
+        }
     }
 
     /// An SNP report (version 3) with this measurement and `reportData`, signed by the simulated VCEK,
     /// with the certificates VCEK, ASK, ARK (DER).
-    public func evidence(reportData: [UInt8]) throws -> Evidence {
-        try PlatformSupport.checkReportData(reportData)
+    private func snpEvidence(reportData: [UInt8], signingKey: ECDSAPrivateKey) throws -> Evidence {
         var report = SNPReport()
         report.version = 3
         report.guestSVN = 0
