@@ -26,6 +26,9 @@ struct RuntimeCommand: AsyncParsableCommand {
     @Option(name: .customLong("sim-home"), help: "Simulated platform home (default: $ENCLAVA_HOME or ~/.enclava).")
     var simHome: String?
 
+    @Option(name: .customLong("sim-format"), help: "With --backend sim: the evidence format, snp, tdx or sgx.")
+    var simFormat: String = "snp"
+
     @Flag(name: .customLong("allow-unlocked-memory"),
           help: "Development only: run even if sealed memory cannot be locked in RAM (RLIMIT_MEMLOCK too small).")
     var allowUnlockedMemory = false
@@ -53,7 +56,7 @@ struct RuntimeCommand: AsyncParsableCommand {
             fail("\(error)")
         }
 
-        let options: RuntimeOptions
+        var options: RuntimeOptions
         do {
             // Hardware platforms are built here and injected; `RuntimeOptions.Backend` covers `sim`.
             options = RuntimeOptions(backend: hardwarePlatform == nil ? try RuntimeOptions.Backend(parsing: backend) : .sim,
@@ -61,8 +64,11 @@ struct RuntimeCommand: AsyncParsableCommand {
                                      imagePath: image,
                                      simHome: simHome ?? RuntimeOptions.defaultSimHome(),
                                      allowUnlockedMemory: allowUnlockedMemory)
+            options.simFormat = try RuntimeOptions.SimFormat(parsing: simFormat)
         } catch let error as RuntimeError {
             fail(error.message)
+        } catch {
+            fail("--sim-format: \(error)")
         }
 
         let runtime: EnclaveRuntime

@@ -99,6 +99,6 @@ struct InferCommand: AsyncParsableCommand {
     static func verifier(for policy: AttestationPolicy, simHome: String?) throws -> EvidenceVerifier {
         guard policy.allowSimulation, policy.simulatedRootFingerprints.isEmpty else { return EvidenceVerifier() }
         let platform = try SimulatedPlatform.load(home: CLI.simHome(simHome))
-        return EvidenceVerifier(simulatedRoots: [platform.ark])
+        return EvidenceVerifier(simulatedRoots: platform.simulatedRoots())
     }
 }

@@ -21,6 +21,8 @@ public enum TEEPlatformFactory {
         public var simHome: String
         /// The file whose SHA-384 is the simulated measurement.
         public var executablePath: String
+        /// The evidence format of the simulated platform (`--sim-format`).
+        public var simFormat: SimulatedPlatform.EvidenceFormat = .snp
         /// The configfs-tsm report directory (SEV-SNP, TDX).
         public var tsmRoot: String
         /// The SEV guest device (SEV-SNP evidence fallback and sealing keys).
@@ -71,7 +73,7 @@ public enum TEEPlatformFactory {
     public static func make(_ backend: TEEBackend, options: Options = Options()) throws -> any TEEPlatform {
         switch backend {
         case .sim:
-            try SimPlatform(home: options.simHome, executablePath: options.executablePath)
+            try SimPlatform(home: options.simHome, format: options.simFormat, executablePath: options.executablePath)
         case .sevSNP:
             try SNPPlatform(tsmRoot: options.tsmRoot, sevGuestPath: options.sevGuestPath,
                             privilegeLevel: options.snpPrivilegeLevel, certificateChainPath: options.snpCertificateChainPath)

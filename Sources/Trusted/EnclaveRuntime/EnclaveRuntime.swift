@@ -129,7 +129,7 @@ public actor EnclaveRuntime {
         switch options.backend {
         case .sim:
             do {
-                return try SimPlatform(home: options.simHome)
+                return try SimPlatform(home: options.simHome, format: options.simFormat)
             } catch {
                 throw RuntimeError(.platformUnavailable, "the simulated platform under \(options.simHome) "
                                    + "is not usable: \(error)")

@@ -49,6 +49,10 @@ public struct RuntimeOptions: Sendable {
     public var imagePath: String
     /// The simulated platform's home (`--sim-home`, default `$ENCLAVA_HOME` or `~/.enclava`).
     public var simHome: String
+    /// The evidence the sim backend produces (`--sim-format snp|tdx|sgx`, default snp).
+    public var simFormat: SimFormat = .snp
+    /// The sim backend's evidence formats (``SimulatedPlatform/EvidenceFormat``).
+    public typealias SimFormat = SimulatedPlatform.EvidenceFormat
     /// Development only: keep sealed memory that cannot be `mlock`ed instead of refusing to start.
     public var allowUnlockedMemory: Bool
     /// Applies ``ProcessHardening`` (not dumpable, no core files). Tests that run the runtime inside the
