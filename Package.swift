@@ -140,7 +140,7 @@ var targets: [Target] = [
 // Fuzz targets, one per evidence format, only for `make fuzz` (ENCLAVA_FUZZ=1): each is a libFuzzer
 // executable (`LLVMFuzzerTestOneInput` run by libFuzzer's driver), built with `-sanitize=fuzzer` in `.build-fuzz`.
 if Context.environment["ENCLAVA_FUZZ"] == "1" {
-    for name in ["FuzzSNPReport", "FuzzTDXQuote", "FuzzSGXQuote", "FuzzNitroDocument"] {
+    for name in ["FuzzSNPReport", "FuzzTDXQuote", "FuzzSGXQuote", "FuzzNitroDocument", "FuzzQuoteCollateral"] {
         targets.append(.executableTarget(name: name, dependencies: ["EnclavaAttestation"], path: "Sources/Fuzz/\(name)",
                                          swiftSettings: strict))
     }

@@ -27,6 +27,8 @@ seed FuzzSNPReport "$shared"/sev-snp/*/*.bin "$shared"/sev-snp/virtee-sev/report
 seed FuzzTDXQuote "$shared"/tdx/trustee/tdx_quote_4.dat "$shared"/tdx/go-tdx-guest/*.dat "$shared"/tdx/dcap-qvl/tdx_quote \
     "$shared"/tdx/dcap-qvl/tdx_quote_outdated
 seed FuzzSGXQuote "$shared"/sgx/trustee/occlum_quote.dat "$shared"/sgx/dcap-qvl/sgx_quote
+# Intel collateral: dcap-qvl JSON and PCS responses.
+seed FuzzQuoteCollateral "$shared"/tdx/dcap-qvl/*.json "$shared"/sgx/dcap-qvl/*.json "$shared"/tdx/go-tdx-guest/sample_*
 # Nitro: the two real documents, plus other COSE/CBOR samples for the decoder.
 seed FuzzNitroDocument "$shared"/nitro/*/*.b64 "$shared"/arm-cca-psa/*/*.bin "$shared"/arm-cca-psa/*/*.cbor
 

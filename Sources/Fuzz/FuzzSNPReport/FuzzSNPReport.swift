@@ -1,12 +1,14 @@
 import EnclavaAttestation
 import Foundation
 
-/// libFuzzer entry for SEV-SNP attestation reports: the report parser, then for anything that parses the
-/// verifier's SNP path (which must refuse it without certificates, never trap).
+/// libFuzzer entry for SEV-SNP attestation reports: the certificate-table parser (GUID entries with offsets and
+/// lengths) and the report parser on the input, then for any report that parses the verifier's SNP path (which
+/// must refuse it without certificates, never trap).
 /// Built only by `make fuzz` (ENCLAVA_FUZZ=1, `-sanitize=fuzzer -parse-as-library`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSNPReport(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    if let table = try? SNPCertificates(certificateTable: bytes) { _ = table.certificateTable() }
     guard let report = try? SNPReport(parsing: bytes) else { return 0 }
     _ = report.serialized()
     let evidence = Evidence(platform: .sevSNP, blob: bytes, certificates: [])
