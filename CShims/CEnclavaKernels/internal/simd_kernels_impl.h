@@ -42,9 +42,25 @@ SIMD_TARGET static inline vf v_exp(vf x) {
     return v_select(v_isnan(x), x, y);
 }
 
+/* e^x for x in [-87, 88] (no clamping, no NaN handling, 2^n in one step): the same reduction and
+ * polynomial as v_exp, so the same results there, for arguments a caller has already bounded. */
+SIMD_TARGET static inline vf v_exp_bounded(vf x) {
+    const vf n = v_round(v_mul(x, v_set1(1.44269504088896341f)));
+    vf r = v_fnma(n, v_set1(0.693145751953125f), x);
+    r = v_fnma(n, v_set1(1.42860682030941723212e-6f), r);
+    vf q = v_set1(0.001394111f);
+    q = v_fma(q, r, v_set1(0.008363175f));
+    q = v_fma(q, r, v_set1(0.041666374f));
+    q = v_fma(q, r, v_set1(0.16666576f));
+    q = v_fma(q, r, v_set1(0.5f));
+    const vf p = v_fma(v_mul(q, r), r, v_add(r, v_set1(1.0f)));
+    return v_mul(p, v_pow2i(v_to_int(n)));
+}
+
 /* erf: |x| < 0.9: x * P(x^2); else 1 - exp(Q(|x|)) with Q ~ log(erfc) on [0.9, 3.92] (erf rounds to 1
- * from 3.92 on, so |x| is clamped there). */
-SIMD_TARGET static inline vf v_erf(vf x) {
+ * from 3.92 on, so |x| is clamped there; Q stays in [-17, 0.01], where v_exp_bounded is exact v_exp).
+ * NaN is not handled here (a NaN lane may come out as a number): v_erf and v_gelu handle it. */
+SIMD_TARGET static inline vf v_erf_finite(vf x) {
     const vf a = v_abs(x);
     const vf t = v_mul(a, a);
     vf ps = v_set1(8.5131025e-05f);
@@ -65,10 +81,11 @@ SIMD_TARGET static inline vf v_erf(vf x) {
     q = v_fma(q, z, v_set1(-6.319060045e-01f));
     q = v_fma(q, z, v_set1(-1.130182079e+00f));
     q = v_fma(q, z, v_set1(3.063505621e-04f));
-    const vf large = v_sub(v_set1(1.0f), v_exp(q));
-    const vf y = v_copysign(v_select(v_lt(a, v_set1(0.9f)), small, large), x);
-    return v_select(v_isnan(x), x, y);
+    const vf large = v_sub(v_set1(1.0f), v_exp_bounded(q));
+    return v_copysign(v_select(v_lt(a, v_set1(0.9f)), small, large), x);
 }
+
+SIMD_TARGET static inline vf v_erf(vf x) { return v_select(v_isnan(x), x, v_erf_finite(x)); }
 
 /* tanh: |x| < 0.625: x + x^3 P(x^2); else 1 - 2 / (e^(2|x|) + 1) (|x| clamped at 9.5, where tanh is 1). */
 SIMD_TARGET static inline vf v_tanh(vf x) {
@@ -94,9 +111,10 @@ SIMD_TARGET static inline vf v_sigmoid(vf x) {
     return v_select(v_isnan(x), x, y);
 }
 
+/* A NaN x makes half_x NaN, so the result is NaN whatever erf gave: no NaN select needed. */
 SIMD_TARGET static inline vf v_gelu(vf x) {
     const vf half_x = v_mul(x, v_set1(0.5f));
-    return v_fma(half_x, v_erf(v_mul(x, v_set1(0.70710678118654752f))), half_x);
+    return v_fma(half_x, v_erf_finite(v_mul(x, v_set1(0.70710678118654752f))), half_x);
 }
 
 /* relu with NaN kept, -0 -> +0, as the reference. */

@@ -9,6 +9,7 @@ struct BenchOptions {
     var shapes: [(m: Int, k: Int, n: Int)] = [(128, 384, 384), (128, 384, 1536), (128, 1536, 384), (512, 512, 512)]
     /// MiniLM forward latency (`--minilm-only`): the model file and the (batch, sequence) shapes.
     var minilm = false
+    var profile = false
     var model = "../shared/models/all-MiniLM-L6-v2/model.onnx"
     var minilmShapes: [(batch: Int, sequence: Int)] = [(1, 16), (1, 128), (8, 128), (1, 256)]
 
@@ -22,6 +23,7 @@ struct BenchOptions {
             case "--minilm-only":
                 (sgemm, rows, minilm) = (false, false, true)
             case "--model": model = rest.popFirst() ?? model
+            case "--profile": profile = true
             case "--minilm-shapes":
                 minilmShapes = (rest.popFirst() ?? "").split(separator: ",").compactMap { text in
                     let parts = text.split(separator: "x").compactMap { Int($0) }
@@ -35,7 +37,7 @@ struct BenchOptions {
                     return parts.count == 3 && parts.allSatisfy { $0 > 0 } ? (parts[0], parts[1], parts[2]) : nil
                 }
             default:
-                FileHandle.standardError.write(Data("enclava-bench: unknown option \(argument); use --quick, --sgemm-only, --rows-only, --threads 1,2, --shapes MxKxN,..., --minilm-only [--model PATH] [--minilm-shapes BxS,...]\n".utf8))
+                FileHandle.standardError.write(Data("enclava-bench: unknown option \(argument); use --quick, --sgemm-only, --rows-only, --threads 1,2, --shapes MxKxN,..., --minilm-only [--model PATH] [--minilm-shapes BxS,...] [--profile]\n".utf8))
                 exit(2)
             }
         }

@@ -13,6 +13,8 @@ struct MiniLMBenchmark {
     let threads: Int
     let shapes: [(batch: Int, sequence: Int)]
     let quick: Bool
+    /// Also print the time per operator type of one run.
+    var profile = false
 
     func run() throws -> [String] {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: modelPath)))
@@ -37,6 +39,15 @@ struct MiniLMBenchmark {
                 let (w1, c1) = (Clock.wall(), Clock.threadCPU())
                 walls.append(w1 - w0)
                 cpus.append(c1 - c0)
+            }
+            if profile {   // per op type, summed over one more run (wall time of each step)
+                var byOp: [String: Double] = [:]
+                _ = try model.run(inputs, profile: { label, seconds in
+                    byOp[String(label.prefix { $0 != " " }) + (label.hasSuffix("(packed)") ? " (packed)" : ""), default: 0] += seconds
+                })
+                for (op, total) in byOp.sorted(by: { $0.value > $1.value }) {
+                    lines.append("#   \(op): \(String(format: "%.3f", total * 1e3)) ms")
+                }
             }
             let times = threads == 1 ? cpus : walls
             lines.append("minilm runner=enclava threads=\(threads) batch=\(batch) seq=\(sequence) "
