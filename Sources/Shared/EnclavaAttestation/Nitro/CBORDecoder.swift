@@ -8,6 +8,9 @@
 /// ``Limits/maxDepth``, containers longer than ``Limits/maxContainerCount`` and inputs longer than
 /// ``Limits/maxInputBytes``. Every declared length is checked against the bytes that remain **before**
 /// anything is allocated, so a hostile length cannot make the decoder allocate or read out of bounds.
+///
+/// Map keys need not be sorted (RFC 8949 §4.2.1 deterministic order is not required): what is signed is the
+/// bytes as sent, and the shortest-form rule already makes every accepted item re-encode to the same bytes.
 public struct CBORDecoder {
     /// Bounds on what the decoder accepts.
     public struct Limits: Sendable, Equatable {
