@@ -59,7 +59,7 @@ extension EvidenceVerifier {
         let report = checked.report
         let levels = SNPTCBLevels(report.reportedTCB, isTurin: checked.isTurin)
         var claims = checked.claims(platform: .sevSNP)
-        claims.insert(("reported tcb spl", levels.description), at: min(claims.count, 8))
+        if levels.fmc != nil { claims.insert(("reported tcb (Turin)", levels.description), at: min(claims.count, 8)) }
         return AttestedEvidence(
             platform: .sevSNP, isSimulated: checked.isSimulated, measurement: report.measurement,
             reportData: report.reportData, isDebug: report.policy.isDebug, debugField: "POLICY",

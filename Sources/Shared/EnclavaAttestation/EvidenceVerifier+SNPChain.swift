@@ -33,14 +33,16 @@ extension EvidenceVerifier {
             return (leaf + tableCertificates, extra)
         }
         let wantVLEK = report.signingKey == .vlek
-        let candidates = cached.filter { certificate in
-            guard !certificate.isCA, (certificate.subjectCommonName?.hasPrefix("SEV-VLEK") ?? false) == wantVLEK else {
-                return false
-            }
-            return (try? VCEKExtensions(certificate).check(against: report, leafName: "")) != nil
+        let ofKind = cached.filter {
+            !$0.isCA && ($0.subjectCommonName?.hasPrefix("SEV-VLEK") ?? false) == wantVLEK
         }
-        guard let leaf = candidates.first(where: { isSignatureValid(report, evidence.blob, $0) }) ?? candidates.first
-        else {
+        let matching = ofKind.filter { (try? VCEKExtensions($0).check(against: report, leafName: "")) != nil }
+        // Prefer the certificate for this chip and TCB that signed the report; else one that signed it (its
+        // TCB check then fails by name); else the only key of its kind (its signature check then fails).
+        let leaf = matching.first { isSignatureValid(report, evidence.blob, $0) }
+            ?? ofKind.first { isSignatureValid(report, evidence.blob, $0) }
+            ?? matching.first ?? (Set(ofKind.map(\.subjectPublicKeyInfoDER)).count == 1 ? ofKind.first : nil)
+        guard let leaf else {
             let what = wantVLEK ? "VLEK (from your cloud provider)" : "VCEK for this chip and TCB (\(kdsURL(for: report)))"
             throw AttestationError(
                 .certificateChainInvalid, field: wantVLEK ? "VLEK" : "VCEK",

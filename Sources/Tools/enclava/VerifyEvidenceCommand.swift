@@ -62,7 +62,7 @@ struct VerifyEvidenceCommand: AsyncParsableCommand {
             try policy.check(attested!)
         } catch let error as AttestationError {
             report(attested, error: error, time: time)
-            CLI.note("enclava: refused: \(error)")
+            CLI.note("enclava: refused" + (error.field.map { " (\($0))" } ?? "") + ": \(error)")
             throw ExitCode(1)
         }
         report(attested, error: nil, time: time)
