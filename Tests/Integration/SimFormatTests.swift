@@ -96,6 +96,23 @@ import Testing
         #expect(enclave["platform"] as? String == "sgx" && enclave["simulated"] as? Bool == true)
     }
 
+    /// `enclava sim quote` + `enclava verify-evidence --collateral`: the simulated collateral (TCB Info and
+    /// QE Identity signed by the simulated TCB signing key, CRLs) runs the TCB evaluation too.
+    @Test(arguments: ["tdx", "sgx"]) func simulatedCollateralGivesATCBStatus(_ format: String) throws {
+        let quote = fixture.work.appendingPathComponent("quote-\(format)-\(UUID().uuidString.prefix(6)).bin")
+        try fixture.expectSuccess(["sim", "quote", "--sim-format", format, "--out", quote.path])
+        let collateral = fixture.home.appendingPathComponent("sim/intel/collateral-\(format).json").path
+        let policy = try policy(format)
+        let verified = try fixture.run(["verify-evidence", quote.path, "--platform", format, "--collateral", collateral,
+                                        "--policy", policy.path])
+        #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+        #expect(verified.stdout.contains("UpToDate") && verified.stdout.contains("VERIFIED"), "\(verified.stdout)")
+        // The default policy is real hardware only.
+        let refused = try fixture.run(["verify-evidence", quote.path, "--platform", format, "--collateral", collateral])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("SIMULATION_NOT_ALLOWED"), "\(refused.stderr)")
+    }
+
     @Test func anUnknownFormatIsRefusedWithTheAcceptedOnes() throws {
         for arguments in [["serve", "--image", fixture.image.path, "--sim-format", "sev", "--listen", "127.0.0.1:1"],
                           ["policy", "create", "--image", fixture.image.path, "--allow-simulation", "--sim-format", "sev",

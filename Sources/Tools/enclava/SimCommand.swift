@@ -8,7 +8,7 @@ struct SimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
         abstract: "Manage the simulated TEE platform used by --backend sim.",
-        subcommands: [SimInit.self, SimShow.self]
+        subcommands: [SimInit.self, SimShow.self, SimQuote.self]
     )
 }
 
@@ -63,5 +63,58 @@ struct SimShow: AsyncParsableCommand {
         for platform in [EvidencePlatform.tdx, .sgx] {
             if let path = intel.collateralPath(for: platform) { print("  \(platform.rawValue) collateral  \(path)") }
         }
+    }
+}
+
+/// `enclava sim quote`: one simulated TDX or SGX quote in a file, for `enclava verify-evidence` (which, with
+/// the simulated collateral, also evaluates the TCB status).
+struct SimQuote: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quote",
+        abstract: "Write a simulated TDX quote v4 or SGX quote v3 (as the sim backend makes them) to a file.",
+        discussion: "The measurement is the runtime's (MRTD: SHA-384, MRENCLAVE: SHA-256). Check it with `enclava verify-evidence FILE --platform tdx --collateral $ENCLAVA_HOME/sim/intel/collateral-tdx.json --policy P.json`, P.json from `enclava policy create --allow-simulation --sim-format tdx`."
+    )
+
+    @Option(name: .customLong("sim-format"), help: "tdx or sgx.")
+    var simFormat: String
+
+    @Option(name: .customLong("report-data"), help: "REPORTDATA, 128 hex digits (default: 64 zero bytes).")
+    var reportData: String?
+
+    @Option(help: "The enclava-runtime executable whose measurement to report (default: the one beside enclava).")
+    var runtime: String?
+
+    @Option(name: .customLong("home"), help: "Platform home folder (default: $ENCLAVA_HOME or ~/.enclava).")
+    var home: String?
+
+    @Option(help: "Where to write the quote (raw bytes).")
+    var out: String
+
+    mutating func run() async throws {
+        guard let format = SimulatedPlatform.EvidenceFormat(rawValue: simFormat.lowercased()), format != .snp else {
+            throw CLIError("--sim-format `\(simFormat)` is not one of tdx, sgx (SEV-SNP reports need their certificates; use `enclava serve`)")
+        }
+        var data = [UInt8](repeating: 0, count: ReportData.byteCount)
+        if let reportData {
+            guard let bytes = Hex.decode(reportData), bytes.count == ReportData.byteCount else {
+                throw CLIError("--report-data must be \(2 * ReportData.byteCount) hex digits (\(ReportData.byteCount) bytes)")
+            }
+            data = bytes
+        }
+        try CLI.requireOutputFolder(out)
+        let measurement = try format.measurement(ofExecutableAt: try CLI.runtimePath(runtime))
+        let intel = try SimulatedIntelPlatform.loadOrCreate(home: CLI.simHome(home))
+        let quoter = try SimulatedIntelQuoter(platform: intel)
+        let quote = format == .tdx
+            ? try quoter.tdxQuote(mrTD: measurement, reportData: data)
+            : try quoter.sgxQuote(mrEnclave: measurement, reportData: data)
+        do {
+            try Data(quote).write(to: URL(fileURLWithPath: out), options: .atomic)
+        } catch {
+            throw CLIError("cannot write \(out): \(error.localizedDescription)")
+        }
+        print("wrote \(out): simulated \(format == .tdx ? "TDX quote v4" : "SGX quote v3"), \(quote.count) bytes")
+        print("  \(format.measurementField.padding(toLength: 9, withPad: " ", startingAt: 0)) \(Hex.encode(measurement))")
+        if let collateral = intel.collateralPath(for: format.platform) { print("  collateral \(collateral)") }
     }
 }
