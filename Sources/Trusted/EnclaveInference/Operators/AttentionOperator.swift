@@ -89,12 +89,14 @@ private struct AttentionJob: @unchecked Sendable {
 
     func run(pairs: Range<Int>) {
         let (sq, sk, h, d, dv) = (g.sq, g.sk, g.h, g.d, g.dv)
-        // The score block of one pair (activations: wiped before it is freed).
-        let scores = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(sq * sk, 1))
+        // The score block of one pair and its row sums (activations: wiped before they are freed).
+        let block = UnsafeMutableBufferPointer<Float>.allocate(capacity: sq * sk + sq)
         defer {
-            scores.initialize(repeating: 0)
-            scores.deallocate()
+            block.initialize(repeating: 0)
+            block.deallocate()
         }
+        let scores = UnsafeMutableBufferPointer(rebasing: block[0..<(sq * sk)])
+        let rowSums = UnsafeMutableBufferPointer(rebasing: block[(sq * sk)...])
         let maskRun = (sk - 1) * maskStrides[3] + 1
         for pair in pairs {
             let (batch, head) = pair.quotientAndRemainder(dividingBy: h)
@@ -112,10 +114,12 @@ private struct AttentionJob: @unchecked Sendable {
                                b: UnsafeBufferPointer(rebasing: mask[m..<(m + maskRun)]), strideB: maskStrides[3], y: row)
             }
             kernels.softmax(outer: sq, axis: sk, inner: 1, x: UnsafeBufferPointer(scores), y: scores)
-            var anyNaN = false
-            if zeroNaN { for value in scores { anyNaN = anyNaN || value.isNaN } }
-            if anyNaN {
-                for index in scores.indices where scores[index].isNaN { scores[index] = 0 }
+            if zeroNaN {
+                // Softmax values are in [0, 1] or NaN, so a row holds a NaN exactly when its sum is NaN.
+                kernels.reduce(.sum, rows: sq, cols: sk, x: UnsafeBufferPointer(scores), y: rowSums)
+                for i in 0..<sq where rowSums[i].isNaN {
+                    for index in (i * sk)..<((i + 1) * sk) where scores[index].isNaN { scores[index] = 0 }
+                }
             }
             // Y_bh = P · V_bh: V_bh is sk × dv with row stride h·dv; Y_bh is contiguous sq × dv.
             let vStart = batch * sk * h * dv + head * dv, yStart = pair * sq * dv
