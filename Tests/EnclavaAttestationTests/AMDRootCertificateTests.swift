@@ -62,3 +62,19 @@ import Testing
         }
     }
 }
+
+@Suite struct SNPProductTests {
+    /// The CPUID → product map that ties a v3+ report to its ARK; every v3+ sample names its chain's product.
+    @Test func cpuidNamesTheProduct() throws {
+        #expect(EvidenceVerifier.snpProduct(family: 0x19, model: 0x01) == "Milan")
+        #expect(EvidenceVerifier.snpProduct(family: 0x19, model: 0x11) == "Genoa")
+        #expect(EvidenceVerifier.snpProduct(family: 0x19, model: 0xA0) == "Genoa")
+        #expect(EvidenceVerifier.snpProduct(family: 0x1A, model: 0x02) == "Turin")
+        #expect(EvidenceVerifier.snpProduct(family: 0, model: 0) == nil)
+        #expect(EvidenceVerifier.snpProduct(family: 0x17, model: 0x31) == nil)
+        for sample in SNPSample.all where sample.version >= 3 {
+            let report = try SNPReport(parsing: sample.blob())
+            #expect(EvidenceVerifier.snpProduct(family: report.cpuidFamily, model: report.cpuidModel) == sample.product, "\(sample.file)")
+        }
+    }
+}

@@ -57,6 +57,15 @@ extension EvidenceVerifier {
     func attestSNP(_ evidence: Evidence, policy: AttestationPolicy, at time: Date) throws -> AttestedEvidence {
         let checked = try verifySNPSignatureAndChain(evidence, policy: policy, at: time)
         let report = checked.report
+        if !checked.isSimulated, let product = Self.snpProduct(family: report.cpuidFamily, model: report.cpuidModel),
+            report.version >= 3, let rootName = checked.root.subjectCommonName, rootName != "ARK-\(product)"
+        {
+            throw AttestationError(
+                .certificateChainInvalid, field: "CPUID_FAM_ID/CPUID_MOD_ID", expected: rootName,
+                actual: "ARK-\(product) (family 0x\(String(report.cpuidFamily, radix: 16)) model 0x\(String(report.cpuidModel, radix: 16)))",
+                "the report comes from an AMD \(product) processor but its key chains to \(rootName); send the "
+                    + "\(product) VCEK or VLEK chain")
+        }
         let levels = SNPTCBLevels(report.reportedTCB, isTurin: checked.isTurin)
         var claims = checked.claims(platform: .sevSNP)
         if levels.fmc != nil { claims.insert(("reported tcb (Turin)", levels.description), at: min(claims.count, 8)) }
@@ -65,6 +74,18 @@ extension EvidenceVerifier {
             reportData: report.reportData, isDebug: report.policy.isDebug, debugField: "POLICY",
             debugValue: report.policy.description, evidenceDigest: SHA2.sha384(evidence.blob),
             rootFingerprint: checked.root.sha256Fingerprint, claims: claims, snpReport: report, snpTCB: levels)
+    }
+
+    /// The AMD product of a v3+ report's CPUID (evidence-formats.md §1): Milan (family 0x19, models 0x00–0x0F),
+    /// Genoa family (0x19, 0x10–0x1F and 0xA0–0xAF: Genoa, Bergamo, Siena), Turin (family 0x1A). Nil when unknown
+    /// (e.g. zero in v2 reports), in which case the chain alone decides.
+    static func snpProduct(family: UInt8, model: UInt8) -> String? {
+        switch (family, model) {
+        case (0x19, 0x00...0x0F): "Milan"
+        case (0x19, 0x10...0x1F), (0x19, 0xA0...0xAF): "Genoa"
+        case (0x1A, _): "Turin"
+        default: nil
+        }
     }
 
     /// The roots an Intel quote may chain to under `policy`: Intel's, or pinned simulated ones under
@@ -85,5 +106,17 @@ extension EvidenceVerifier {
             reportData: checked.document.userData ?? [], isDebug: checked.isDebug, debugField: "PCR0",
             debugValue: Hex.encode(checked.measurement), evidenceDigest: SHA2.sha384(evidence.blob),
             rootFingerprint: checked.root.sha256Fingerprint, claims: checked.claims, pcrs: checked.document.pcrs)
+    }
+}
+
+extension EvidenceVerifier {
+    /// ``verifyEvidence(_:policy:at:)`` with collateral given beside the evidence (it replaces
+    /// ``Evidence/collateral``).
+    public func verifyEvidence(
+        _ evidence: Evidence, policy: AttestationPolicy, at time: Date = Date(), collateral: EvidenceCollateral?
+    ) throws -> AttestedEvidence {
+        var evidence = evidence
+        evidence.collateral = collateral
+        return try verifyEvidence(evidence, policy: policy, at: time)
     }
 }
