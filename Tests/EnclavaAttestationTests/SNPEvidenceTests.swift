@@ -130,3 +130,21 @@ import Testing
         #expect(error?.field == "REPORT_DATA[0..<32]")
     }
 }
+
+@Suite struct SNPCertificateTableTests {
+    /// GUIDs in mixed-endian (Windows GUID) byte order are read as well; unknown GUIDs are skipped.
+    @Test func mixedEndianAndUnknownGUIDs() throws {
+        let vcek = try TestData.certificate("trustee/test-vcek.der").derRepresentation
+        var table = SNPCertificates(vcek: vcek).certificateTable()
+        let guid = Array(table[0..<16])
+        let swapped = Array(guid[0..<4].reversed()) + Array(guid[4..<6].reversed()) + Array(guid[6..<8].reversed()) + Array(guid[8..<16])
+        table.replaceSubrange(0..<16, with: swapped)
+        #expect(try SNPCertificates(certificateTable: table).vcek == vcek)
+        table.replaceSubrange(0..<16, with: [UInt8](repeating: 0x11, count: 16))
+        #expect(try SNPCertificates(certificateTable: table) == SNPCertificates())
+        // The same GUID twice is refused.
+        var twice = SNPCertificates(vcek: vcek).certificateTable()
+        twice = Array(twice[0..<24]) + Array(twice[0..<24]) + [UInt8](repeating: 0, count: 24) + Array(twice[48...])
+        #expect(throws: AttestationError.self) { try SNPCertificates(certificateTable: twice) }
+    }
+}

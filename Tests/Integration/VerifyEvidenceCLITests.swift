@@ -1,3 +1,5 @@
+import EnclavaAttestation
+import EnclavaCrypto
 import EnclavaTesting
 import Foundation
 import Testing
@@ -183,5 +185,24 @@ import Testing
         // No certificates for an SNP report: the VCEK is named, with its AMD KDS address.
         let missing = try run(["verify-evidence", Self.path("sev-snp/trustee/test-report.bin"), "--platform", "snp", "--at", "2024-01-01T00:00:00Z"])
         #expect(missing.status != 0 && missing.stderr.contains("kdsintf.amd.com"), "\(missing.stderr)")
+    }
+
+    /// An SNP_GET_EXT_REPORT / auxblob certificate table as --collateral (or --certs) supplies the VLEK chain.
+    @Test func certificateTableFile() throws {
+        let folder = try TestPaths.makeTemporaryDirectory(prefix: "enclava-verify-cli")
+        let chain = try Certificate.parseChain(pem: String(contentsOfFile: Self.path("sev-snp/go-sev-guest/ask_ark_milan_vlek.pem"), encoding: .utf8))
+        let vlek = try Data(contentsOf: URL(fileURLWithPath: Self.path("sev-snp/trustee/test-vlek.der")))
+        let table = SNPCertificates(vlek: Array(vlek), ask: chain[0].derRepresentation, ark: chain[1].derRepresentation).certificateTable()
+        let file = folder.appendingPathComponent("auxblob.bin")
+        try Data(table).write(to: file)
+        let report = Self.path("sev-snp/trustee/test-vlek-report.bin")
+        for option in ["--collateral", "--certs"] {
+            let result = try run(["verify-evidence", report, "--platform", "snp", "--at", "2025-06-01T00:00:00Z", option, file.path])
+            #expect(result.status == 0, "\(option): \(result.stderr)")
+            #expect(result.stdout.contains("VLEK"))
+        }
+        // After the VLEK expired (2025-12-10) the same evidence is refused.
+        let late = try run(["verify-evidence", report, "--platform", "snp", "--at", "2026-01-01T00:00:00Z", "--collateral", file.path])
+        #expect(late.status != 0 && late.stderr.contains("CERTIFICATE_CHAIN_INVALID"), "\(late.stderr)")
     }
 }
