@@ -143,6 +143,25 @@ import Testing
             == .untrustedRoot)
     }
 
+    @Test(arguments: cases) func aChainWithoutItsRootNeedsAPinnedRootTheVerifierHolds(_ c: Case) throws {
+        let intel = try Self.intel()
+        let nonce = SecureRandom.bytes(count: 32)
+        var evidence = try Self.evidence(c.platform, nonce: nonce)
+        evidence.blob = try IntelQuoteLayout(evidence.blob, platform: c.platform).withPCKChain([intel.pck, intel.pckCA])
+        let policy = Self.policy(c.platform, roots: [intel.root])
+        // Only the verifier's own copy of the pinned root can complete the chain.
+        #expect(Self.error { _ = try Self.verify(evidence, nonce: nonce, policy: policy) }?.code == .certificateChainInvalid)
+        let local = EvidenceVerifier(simulatedRoots: [intel.root])
+        #expect(try Self.verify(evidence, nonce: nonce, policy: policy, verifier: local).isSimulated)
+        var refusing = policy
+        refusing.allowSimulation = false
+        #expect(Self.error { _ = try Self.verify(evidence, nonce: nonce, policy: refusing, verifier: local) }?.code
+            == .simulationNotAllowed)
+        refusing = Self.policy(c.platform, roots: [try Self.otherRoot()])
+        #expect(Self.error { _ = try Self.verify(evidence, nonce: nonce, policy: refusing, verifier: local) }?.code
+            == .certificateChainInvalid)
+    }
+
     /// A self-signed root like the simulated one, from another key.
     static func otherRoot() throws -> Certificate {
         let key = try ECDSAPrivateKey.generate(curve: .p256)

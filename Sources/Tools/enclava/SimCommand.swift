@@ -3,7 +3,7 @@ import EnclavaCrypto
 import EnclavaAttestation
 import Foundation
 
-/// `enclava sim …`: the simulated platform (a local stand-in for AMD's key chain and platform secret).
+/// `enclava sim …`: the simulated platform (a local stand-in for AMD's and Intel's key chains and a platform secret).
 struct SimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
@@ -12,7 +12,7 @@ struct SimCommand: AsyncParsableCommand {
     )
 }
 
-/// `enclava sim init`: creates the simulated ARK → ASK → VCEK chain and platform secret.
+/// `enclava sim init`: creates the simulated ARK → ASK → VCEK chain, platform secret and Intel PCK hierarchy.
 struct SimInit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
