@@ -9,7 +9,7 @@
 // latency through EnclaveInference, which peers/minilm_onnxruntime.py compares with onnxruntime's.
 //
 // Usage: enclava-bench [--quick] [--sgemm-only | --rows-only] [--threads 1,2] [--shapes 128x384x384,...]
-//        enclava-bench --minilm-only [--model PATH] [--threads 1,2] [--minilm-shapes 1x16,1x128,...]
+//        enclava-bench --minilm-only [--model PATH] [--threads 1,2] [--minilm-shapes 1x16,1x128,...] [--profile]
 
 import EnclaveKernels
 import Foundation
@@ -43,7 +43,7 @@ if options.minilm {
     for threads in options.threads {
         do {
             for line in try MiniLMBenchmark(modelPath: options.model, threads: threads, shapes: options.minilmShapes,
-                                            quick: options.quick).run() { print(line) }
+                                            quick: options.quick, profile: options.profile).run() { print(line) }
         } catch {
             FileHandle.standardError.write(Data("enclava-bench: MiniLM benchmark failed: \(error)\n".utf8))
             exit(1)
