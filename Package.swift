@@ -96,7 +96,8 @@ var targets: [Target] = [
     .executableTarget(name: "enclava-runtime",
                       dependencies: ["EnclaveRuntime", "EnclavePlatform", argumentParser, logging],
                       path: "Sources/Tools/enclava-runtime", swiftSettings: strict),
-    .executableTarget(name: "enclava-bench", dependencies: ["EnclaveKernels", "EnclaveInference"],
+    .executableTarget(name: "enclava-bench", dependencies: ["EnclaveKernels", "EnclaveInference", "EnclavaClient",
+                                                            "EnclavaAttestation", "EnclavaWire"],
                       path: "Sources/Tools/enclava-bench", exclude: ["peers"], swiftSettings: strict),
 
     // MARK: Testing kit

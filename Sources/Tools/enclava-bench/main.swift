@@ -14,6 +14,9 @@
 import EnclaveKernels
 import Foundation
 
+// `enclava-bench end-to-end …`: the encrypted path beside the bare forward pass (EndToEndBenchmark.swift).
+if CommandLine.arguments.dropFirst().first == "end-to-end" { EndToEndBenchmark.main(Array(CommandLine.arguments.dropFirst(2))) }
+
 let options = BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
 print("# enclava-bench: cpu features: \(CPUFeatures.current); selected kernels: \(KernelSet.selected.isa)")
 print("# 1-thread GFLOP/s use the calling thread's CPU time (robust on a shared machine); wall time is also shown.")

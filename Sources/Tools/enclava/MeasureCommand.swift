@@ -14,6 +14,10 @@ struct MeasureCommand: AsyncParsableCommand {
     @Option(help: "The image manifest (TOML).")
     var manifest: String
 
+    @Option(name: .customLong("asset-root"), help: ArgumentHelp("The folder asset paths are relative to, as given to `enclava package`.",
+                                                                valueName: "DIR"))
+    var assetRoot: String?
+
     @Option(help: "Also print the measurement (SHA-384) of this enclava-runtime executable.")
     var runtime: String?
 
@@ -22,7 +26,7 @@ struct MeasureCommand: AsyncParsableCommand {
 
     mutating func run() async throws {
         try CLI.requireReadableFile(manifest, what: "manifest")
-        let measured = try ManifestDigest.measure(manifestPath: manifest)
+        let measured = try ManifestDigest.measure(manifestPath: manifest, assetRoot: assetRoot)
         var runtimeMeasurement: String?
         if let runtime {
             runtimeMeasurement = Hex.encode(try CLI.runtimeMeasurement(try CLI.runtimePath(runtime)))

@@ -20,7 +20,7 @@
 /// max_text_bytes = 16384        # UTF-8 bytes per text
 ///
 /// [runtime]
-/// threads = 2
+/// threads = 2                   # worker threads, and threads per model run
 /// max_batch = 8
 /// max_queue = 64
 /// max_frame_bytes = 4194304
@@ -123,7 +123,8 @@ public struct Manifest: Sendable, Equatable {
 
     /// `[runtime]`: resource limits of the execution loop.
     public struct Runtime: Sendable, Equatable {
-        /// Worker threads, 1…64 (default 1).
+        /// 1…64 (default 1): the runtime's worker threads (requests served at once), and the threads each model
+        /// run splits its weight products across (onnxruntime's intra-op threads).
         public var threads: Int
         /// Requests per batch, 1…1024 (default 8).
         public var maxBatch: Int

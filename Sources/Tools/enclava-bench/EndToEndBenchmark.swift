@@ -1,0 +1,117 @@
+import EnclavaAttestation
+import EnclavaClient
+import EnclavaWire
+import EnclaveInference
+import Foundation
+
+/// `enclava-bench end-to-end`: one sentence of 128 tokens through the full encrypted path in simulation —
+/// `enclava serve` (host bridge over TCP) in front of `enclava-runtime` serving Manifests/minilm.toml, an
+/// attested `ConfidentialSession` reused for every request — beside the same pipeline run in this process
+/// (tokenizer, encoder, pooling; and the encoder alone). Prints the median latencies, the overhead of the
+/// encrypted path (relay + HPKE + queue) in percent, and the runtime process's peak RSS (VmHWM) beside the
+/// model file's size. A benchmark, not a test: nothing here asserts a time.
+///
+/// Usage: enclava-bench end-to-end [--quick] [--threads N] [--model-dir DIR] [--manifest PATH] [--runs N]
+struct EndToEndBenchmark {
+    var threads = 1
+    var runs = 30
+    var modelDirectory = "../shared/models/all-MiniLM-L6-v2"
+    var manifest = "Manifests/minilm.toml"
+    /// Tokens of the benchmark sentence, `[CLS]` and `[SEP]` included.
+    let sequence = 128
+
+    /// Parses the arguments after `end-to-end`, runs, prints and exits the process.
+    static func main(_ arguments: [String]) -> Never {
+        var bench = EndToEndBenchmark()
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--quick": bench.runs = 8
+            case "--threads": bench.threads = Int(rest.popFirst() ?? "") ?? bench.threads
+            case "--runs": bench.runs = max(3, Int(rest.popFirst() ?? "") ?? bench.runs)
+            case "--model-dir": bench.modelDirectory = rest.popFirst() ?? bench.modelDirectory
+            case "--manifest": bench.manifest = rest.popFirst() ?? bench.manifest
+            default:
+                FileHandle.standardError.write(Data("enclava-bench end-to-end: unknown option \(argument); use --quick, --threads N, --runs N, --model-dir DIR, --manifest PATH\n".utf8))
+                exit(2)
+            }
+        }
+        let done = DispatchSemaphore(value: 0)
+        let status = Box()
+        Task {
+            do {
+                try await bench.run()
+            } catch {
+                FileHandle.standardError.write(Data("enclava-bench end-to-end: \(error)\n".utf8))
+                status.value = 1
+            }
+            done.signal()
+        }
+        done.wait()
+        exit(status.value)
+    }
+
+    final class Box: @unchecked Sendable { var value: Int32 = 0 }
+
+    func run() async throws {
+        let model = modelDirectory + "/model.onnx"
+        let modelBytes = try Data(contentsOf: URL(fileURLWithPath: model))
+        let vocabulary = try String(contentsOfFile: modelDirectory + "/vocab.txt", encoding: .utf8)
+        let tokenizer = try WordPieceTokenizer(vocabulary: vocabulary)
+        // "hello" is one token: 126 of them between [CLS] and [SEP].
+        let text = Array(repeating: "hello", count: sequence - 2).joined(separator: " ")
+        precondition(tokenizer.encode(text, maxLength: 512).count == sequence, "the benchmark sentence is not \(sequence) tokens")
+        print("# end-to-end: MiniLM, 1 text of \(sequence) tokens, threads=\(threads), median of \(runs) after warm-up")
+
+        // In-process: the pipeline the enclave runs, and the encoder alone.
+        let encoder = try [UInt8](modelBytes).withUnsafeBytes {
+            try InferenceModel(onnx: $0, memoryLockPolicy: .allowUnlocked, threads: threads)
+        }
+        let pipeline = try SentenceEmbeddingPipeline(model: encoder, tokenizer: tokenizer, maxSequenceLength: 256)
+        let inputs = tokenizer.encodeBatch([text], maxLength: 256).tensors
+        let bareForward = try Self.median(runs) { _ = try encoder.run(inputs) }
+        let barePipeline = try Self.median(runs) { _ = try pipeline.embed([text]) }
+
+        // Through the host bridge and the enclave.
+        let world = try ServedWorld(manifest: manifest, modelDirectory: modelDirectory, threads: threads)
+        defer { world.stop() }
+        let session = try await ConfidentialSession.connect(to: try TTRPCEndpoint(parsing: "127.0.0.1:\(world.port)"),
+                                                            policy: world.policy, verifier: world.verifier)
+        var encrypted: [Double] = []
+        for index in 0..<(runs + 3) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let outputs = try await session.infer([:], texts: [text])
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            guard outputs["embeddings"]?.shape == [1, 384] else { throw BenchError("unexpected answer \(outputs.keys)") }
+            if index >= 3 { encrypted.append(seconds) }
+        }
+        await session.close()
+        let endToEnd = encrypted.sorted()[encrypted.count / 2]
+        let peak = try world.runtimePeakRSS()
+
+        func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1e3) }
+        print("e2e threads=\(threads) seq=\(sequence) bare_forward_ms=\(ms(bareForward)) bare_pipeline_ms=\(ms(barePipeline)) "
+              + "encrypted_ms=\(ms(endToEnd)) overhead_vs_pipeline_pct=\(String(format: "%.1f", (endToEnd / barePipeline - 1) * 100)) "
+              + "overhead_vs_forward_pct=\(String(format: "%.1f", (endToEnd / bareForward - 1) * 100))")
+        let ratio = Double(peak.hwm) / Double(modelBytes.count)
+        print("rss runtime_vm_hwm_bytes=\(peak.hwm) runtime_vm_rss_bytes=\(peak.rss) model_bytes=\(modelBytes.count) "
+              + "hwm_over_model=\(String(format: "%.2f", ratio)) (target <= 2.00)")
+    }
+
+    /// The median wall time of `body` over `runs` runs after three warm-up runs.
+    static func median(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
+        for _ in 0..<3 { try body() }
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return times.sorted()[times.count / 2]
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
