@@ -69,24 +69,35 @@ struct EndToEndBenchmark {
         }
         let pipeline = try SentenceEmbeddingPipeline(model: encoder, tokenizer: tokenizer, maxSequenceLength: 256)
         let inputs = tokenizer.encodeBatch([text], maxLength: 256).tensors
-        let bareForward = try Self.median(runs) { _ = try encoder.run(inputs) }
-        let barePipeline = try Self.median(runs) { _ = try pipeline.embed([text]) }
 
         // Through the host bridge and the enclave.
         let world = try ServedWorld(manifest: manifest, modelDirectory: modelDirectory, threads: threads)
         defer { world.stop() }
         let session = try await ConfidentialSession.connect(to: try TTRPCEndpoint(parsing: "127.0.0.1:\(world.port)"),
                                                             policy: world.policy, verifier: world.verifier)
-        var encrypted: [Double] = []
+        // The three measurements take turns, so that the load of a shared machine weighs on all of them alike.
+        var forwardTimes: [Double] = [], pipelineTimes: [Double] = [], encryptedTimes: [Double] = []
+        func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         for index in 0..<(runs + 3) {
-            let start = DispatchTime.now().uptimeNanoseconds
+            var start = DispatchTime.now().uptimeNanoseconds
+            _ = try encoder.run(inputs)
+            let forward = seconds(since: start)
+            start = DispatchTime.now().uptimeNanoseconds
+            _ = try pipeline.embed([text])
+            let local = seconds(since: start)
+            start = DispatchTime.now().uptimeNanoseconds
             let outputs = try await session.infer([:], texts: [text])
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let encrypted = seconds(since: start)
             guard outputs["embeddings"]?.shape == [1, 384] else { throw BenchError("unexpected answer \(outputs.keys)") }
-            if index >= 3 { encrypted.append(seconds) }
+            if index >= 3 {
+                forwardTimes.append(forward)
+                pipelineTimes.append(local)
+                encryptedTimes.append(encrypted)
+            }
         }
         await session.close()
-        let endToEnd = encrypted.sorted()[encrypted.count / 2]
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        let (bareForward, barePipeline, endToEnd) = (median(forwardTimes), median(pipelineTimes), median(encryptedTimes))
         let peak = try world.runtimePeakRSS()
 
         func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1e3) }
@@ -96,18 +107,6 @@ struct EndToEndBenchmark {
         let ratio = Double(peak.hwm) / Double(modelBytes.count)
         print("rss runtime_vm_hwm_bytes=\(peak.hwm) runtime_vm_rss_bytes=\(peak.rss) model_bytes=\(modelBytes.count) "
               + "hwm_over_model=\(String(format: "%.2f", ratio)) (target <= 2.00)")
-    }
-
-    /// The median wall time of `body` over `runs` runs after three warm-up runs.
-    static func median(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
-        for _ in 0..<3 { try body() }
-        var times: [Double] = []
-        for _ in 0..<runs {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        return times.sorted()[times.count / 2]
     }
 }
 
