@@ -120,7 +120,7 @@ var targets: [Target] = [
                 path: "Tests/EnclavePlatformTests"),
     .testTarget(name: "EnclaveKernelsTests", dependencies: ["EnclaveKernels"],
                 path: "Tests/EnclaveKernelsTests"),
-    .testTarget(name: "EnclaveInferenceTests", dependencies: ["EnclaveInference", "EnclaveKernels"],
+    .testTarget(name: "EnclaveInferenceTests", dependencies: ["EnclaveInference", "EnclaveKernels", "EnclavaTesting"],
                 path: "Tests/EnclaveInferenceTests"),
     .testTarget(name: "EnclaveRuntimeTests",
                 dependencies: ["EnclaveRuntime", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage",

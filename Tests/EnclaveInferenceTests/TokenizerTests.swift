@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import EnclaveInference
+import EnclavaTesting
 
 /// The WordPiece tokenizer against the Hugging Face tokenizer of all-MiniLM-L6-v2
 /// (`../shared/models/all-MiniLM-L6-v2/golden/tokenization.json`), and its normalisation rules.
@@ -82,7 +83,7 @@ struct TokenizerTests {
     }
 }
 
-/// The sentence-embedding pipeline against golden embeddings (see SentenceEmbeddingGolden.swift).
+/// The sentence-embedding pipeline against golden embeddings (EnclavaTesting/MiniLMGolden.swift).
 @Suite("Sentence embeddings")
 struct SentenceEmbeddingTests {
     @Test func embeddingsMatchSentenceTransformers() throws {
@@ -91,9 +92,9 @@ struct SentenceEmbeddingTests {
         let pipeline = try SentenceEmbeddingPipeline(model: TransformerGoldenTests.models.model("all-MiniLM-L6-v2"),
                                                      tokenizer: TokenizerTests.tokenizer(), maxSequenceLength: 256)
         let embeddings = try pipeline.embed(golden.texts)
-        #expect(embeddings.shape == SentenceEmbeddingGolden.shape)
+        #expect(embeddings.shape == MiniLMGolden.shape)
         let values = try #require(embeddings.float32Values)
-        let error = maxAbsError(values, SentenceEmbeddingGolden.values)
+        let error = maxAbsError(values, MiniLMGolden.values)
         print("sentence embeddings: max abs error \(error)")
         #expect(error <= 1e-5)
         for row in 0..<3 {

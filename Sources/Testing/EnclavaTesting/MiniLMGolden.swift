@@ -1,26 +1,59 @@
 import Foundation
 
-/// Golden all-MiniLM-L6-v2 sentence embeddings of the three texts of
-/// `../shared/models/all-MiniLM-L6-v2/golden/tokenization.json`, shape [3, 384], base64 of little-endian
-/// float32 — the same values as `Tests/EnclaveInferenceTests/SentenceEmbeddingGolden.swift`, whose comment
-/// holds their provenance (onnxruntime 1.32.0 on the Hugging Face token ids, mean pooling over the attention
-/// mask, L2 normalisation, as sentence-transformers computes them). A text embedded alone gives the same
-/// vector as in the padded batch: padding is masked out of both attention and pooling.
-enum MiniLMGolden {
-    static let texts = [
+/// Golden sentence embeddings of all-MiniLM-L6-v2 for the three texts (``texts``) of
+/// `../shared/models/all-MiniLM-L6-v2/golden/tokenization.json` (that folder has none of its own).
+///
+/// Provenance: computed on 2026-11-27 with onnxruntime 1.32.0 (CPUExecutionProvider, 1 thread) and
+/// numpy 2.4.6 by the script below (`python3 make_sentence_embeddings.py ../shared/models/all-MiniLM-L6-v2`),
+/// which does what sentence-transformers does for this checkpoint (its `1_Pooling` is mean pooling, followed
+/// by `Normalize`): the encoder on the Hugging Face token ids, mean pooling over the attention mask, L2
+/// normalisation. The value is base64 of little-endian float32, shape [3, 384].
+///
+///     # Sentence embeddings of the three texts in golden/tokenization.json, as sentence-transformers computes
+///     # them for all-MiniLM-L6-v2: onnxruntime (CPUExecutionProvider) on model.onnx with the Hugging Face token
+///     # ids stored in tokenization.json, mean pooling over attention_mask (clamped at 1e-9), L2 normalisation
+///     # (norm clamped at 1e-12). Prints base64 of the float32 little-endian [3, 384] result.
+///     import base64, json, sys
+///     import numpy as np, onnxruntime as ort
+///     root = sys.argv[1]  # ../shared/models/all-MiniLM-L6-v2
+///     tok = json.load(open(f"{root}/golden/tokenization.json"))
+///     ids = np.array(tok["input_ids"], dtype=np.int64)
+///     mask = np.array(tok["attention_mask"], dtype=np.int64)
+///     so = ort.SessionOptions(); so.intra_op_num_threads = 1
+///     sess = ort.InferenceSession(f"{root}/model.onnx", so, providers=["CPUExecutionProvider"])
+///     hidden = sess.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask,
+///                                               "token_type_ids": np.zeros_like(ids)})[0]
+///     m = mask[:, :, None].astype(np.float32)
+///     pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
+///     emb = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+///     print(ort.__version__, np.__version__, emb.shape, file=sys.stderr)
+///     print(base64.b64encode(emb.astype("<f4").tobytes()).decode())
+///
+/// A text embedded alone gives the same vector as in the padded batch: padding is masked out of both
+/// attention and pooling. Used by the EnclaveInference pipeline tests and the end-to-end MiniLM tests.
+public enum MiniLMGolden {
+    /// The texts of `golden/tokenization.json`, in order.
+    public static let texts = [
         "A patient record: blood pressure 140/90, prescribed lisinopril 10mg daily.",
         "Wire transfer of $9,950 to an account opened yesterday.",
         "Privileged & confidential \u{2014} attorney-client communication re: merger (draft #3).",
     ]
-    static let width = 384
+    /// Embedding width.
+    public static let width = 384
+    /// Shape of ``values``.
+    public static let shape = [3, 384]
 
-    /// Row `index` of the golden embeddings.
-    static func embedding(_ index: Int) -> [Float] {
+    /// All golden embeddings, row-major [3, 384].
+    public static var values: [Float] {
         let bytes = [UInt8](Data(base64Encoded: base64.filter { !$0.isWhitespace })!)
-        let values = bytes.withUnsafeBytes { raw in
+        return bytes.withUnsafeBytes { raw in
             (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
         }
-        return Array(values[(index * width)..<((index + 1) * width)])
+    }
+
+    /// Row `index` of the golden embeddings.
+    public static func embedding(_ index: Int) -> [Float] {
+        Array(values[(index * width)..<((index + 1) * width)])
     }
 
     static let base64 = """
