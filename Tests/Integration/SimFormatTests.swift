@@ -79,6 +79,9 @@ import Testing
         #expect(text.stdout.contains("\(platform) (SIMULATED: no hardware protection)"), "\(text.stdout)")
         if format != "snp" {
             #expect(text.stdout.contains("Enclava simulated") && text.stdout.contains("FMSPC"))
+            // The simulated collateral travels beside the quote (GetEvidenceResponse.collateral), so the
+            // client evaluates a TCB status as it would for hardware.
+            #expect(text.stdout.contains("UpToDate") && !text.stdout.contains("not evaluated"), "\(text.stdout)")
         }
 
         #expect(refused.status != 0)

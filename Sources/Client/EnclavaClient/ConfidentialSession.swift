@@ -122,8 +122,18 @@ public actor ConfidentialSession {
         guard let platform = EvidenceFormatMapping.platform(answer.format) else {
             throw ClientError(.invalidEvidenceResponse, "the enclave sent evidence in an unknown format (\(answer.format))")
         }
-        let evidence = Evidence(platform: platform, blob: [UInt8](answer.evidence),
+        var evidence = Evidence(platform: platform, blob: [UInt8](answer.evidence),
                                 certificates: answer.certificates.map { [UInt8]($0) })
+        if !answer.collateral.isEmpty {
+            // Untrusted like the rest of the answer: every part of it is signed and checked by the verifier.
+            // Collateral that does not parse is refused rather than dropped, so a host cannot quietly turn
+            // a TCB evaluation off by garbling it (it can only leave it out, which `require_tcb_status` refuses).
+            do {
+                evidence.collateral = EvidenceCollateral(quote: try QuoteCollateral(dcapQVLJSON: [UInt8](answer.collateral)))
+            } catch let error as AttestationError {
+                throw ClientError.attestationFailed(error)
+            }
+        }
         do {
             return try verifier.verify(evidence, nonce: nonce, manifestDigest: [UInt8](answer.manifestDigest),
                                        hpkePublicKey: [UInt8](answer.hpkePublicKey), policy: policy, at: time)

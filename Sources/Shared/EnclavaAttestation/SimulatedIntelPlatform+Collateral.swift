@@ -19,18 +19,12 @@ extension SimulatedIntelPlatform {
             let isTDX = platform == .tdx
             let tcbInfo = try Self.json(isTDX ? tdxTCBInfo() : sgxTCBInfo())
             let qeIdentity = try Self.json(qeIdentity(isTDX: isTDX))
-            let chainPEM = chain.map(\.pemRepresentation).joined()
-            let document: [String: Any] = [
-                "tcb_info": String(decoding: tcbInfo, as: UTF8.self),
-                "tcb_info_signature": Hex.encode(try key.signature(for: tcbInfo, digest: .sha256).rawRepresentation),
-                "tcb_info_issuer_chain": chainPEM,
-                "qe_identity": String(decoding: qeIdentity, as: UTF8.self),
-                "qe_identity_signature": Hex.encode(try key.signature(for: qeIdentity, digest: .sha256).rawRepresentation),
-                "qe_identity_issuer_chain": chainPEM,
-                "pck_crl": Hex.encode(pckCRL.derRepresentation),
-                "root_ca_crl": Hex.encode(rootCRL.derRepresentation),
-            ]
-            return try Self.json(document) + [0x0A]
+            let collateral = QuoteCollateral(
+                tcbInfo: tcbInfo, tcbInfoSignature: try key.signature(for: tcbInfo, digest: .sha256).rawRepresentation,
+                tcbInfoIssuerChain: chain, qeIdentity: qeIdentity,
+                qeIdentitySignature: try key.signature(for: qeIdentity, digest: .sha256).rawRepresentation,
+                qeIdentityIssuerChain: chain, pckCRL: pckCRL, rootCRL: rootCRL)
+            return collateral.dcapQVLJSON
         }
 
         private var dates: [String: Any] {

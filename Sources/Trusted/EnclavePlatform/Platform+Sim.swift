@@ -24,6 +24,9 @@ public struct SimPlatform: TEEPlatform {
     /// The simulated platform this enclave "runs on".
     public let platform: SimulatedPlatform
     private let signer: Signer
+    /// The simulated Intel collateral (TCB Info, QE Identity, CRLs) sent with `tdx` and `sgx` quotes, so
+    /// that clients evaluate a TCB status in simulation as they would on hardware.
+    private let collateral: EvidenceCollateral?
 
     /// What signs the evidence.
     private enum Signer: Sendable {
@@ -49,8 +52,13 @@ public struct SimPlatform: TEEPlatform {
         platform = try SimulatedPlatform.load(home: home)
         self.format = format
         switch format {
-        case .snp: signer = .vcek(try platform.vcekSigningKey())
-        case .tdx, .sgx: signer = .quoter(try SimulatedIntelQuoter(platform: try SimulatedIntelPlatform.loadOrCreate(home: home)))
+        case .snp:
+            signer = .vcek(try platform.vcekSigningKey())
+            collateral = nil
+        case .tdx, .sgx:
+            let intel = try SimulatedIntelPlatform.loadOrCreate(home: home)
+            signer = .quoter(try SimulatedIntelQuoter(platform: intel))
+            collateral = EvidenceCollateral(quote: try intel.collateral(for: format.platform))
         }
         measurement = try PlatformSupport.measureExecutable(at: executablePath)
         if format == .sgx {
@@ -76,7 +84,7 @@ public struct SimPlatform: TEEPlatform {
                     ? try quoter.tdxQuote(mrTD: evidenceMeasurement, reportData: reportData)
                     : try quoter.sgxQuote(mrEnclave: evidenceMeasurement, reportData: reportData)
                 // The PCK chain travels inside the quote (certification data type 5).
-                return Evidence(platform: format.platform, blob: quote, certificates: [])
+                return Evidence(platform: format.platform, blob: quote, certificates: [], collateral: collateral)
             } catch {
                 throw PlatformError(.evidenceFailed, "cannot make the simulated \(format.rawValue) quote: \(error)")
             }

@@ -155,6 +155,7 @@ public actor EnclaveCore {
         response.format = EvidenceFormatMapping.wireFormat(evidence.platform)
         response.evidence = Data(evidence.blob)
         response.certificates = evidence.certificates.map { Data($0) }
+        if let collateral = evidence.collateral?.quote { response.collateral = Data(collateral.dcapQVLJSON) }
         response.manifestDigest = Data(serving.manifestDigest)
         response.hpkePublicKey = Data(publicKey)
         response.backend = platform.backend

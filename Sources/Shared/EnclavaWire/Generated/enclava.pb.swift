@@ -159,6 +159,9 @@ public nonisolated struct Enclava_V1_GetEvidenceResponse: Sendable {
 
   public var modelName: String = String()
 
+  /// optional, untrusted, every part signed: Intel quote collateral (TCB Info,
+  public var collateral: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -471,7 +474,7 @@ nonisolated extension Enclava_V1_GetEvidenceRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Enclava_V1_GetEvidenceResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetEvidenceResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}format\0\u{1}evidence\0\u{1}certificates\0\u{3}manifest_digest\0\u{3}hpke_public_key\0\u{1}backend\0\u{3}model_name\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}format\0\u{1}evidence\0\u{1}certificates\0\u{3}manifest_digest\0\u{3}hpke_public_key\0\u{1}backend\0\u{3}model_name\0\u{1}collateral\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -486,6 +489,7 @@ nonisolated extension Enclava_V1_GetEvidenceResponse: SwiftProtobuf.Message, Swi
       case 5: try { try decoder.decodeSingularBytesField(value: &self.hpkePublicKey) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.backend) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.modelName) }()
+      case 8: try { try decoder.decodeSingularBytesField(value: &self.collateral) }()
       default: break
       }
     }
@@ -513,6 +517,9 @@ nonisolated extension Enclava_V1_GetEvidenceResponse: SwiftProtobuf.Message, Swi
     if !self.modelName.isEmpty {
       try visitor.visitSingularStringField(value: self.modelName, fieldNumber: 7)
     }
+    if !self.collateral.isEmpty {
+      try visitor.visitSingularBytesField(value: self.collateral, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -524,6 +531,7 @@ nonisolated extension Enclava_V1_GetEvidenceResponse: SwiftProtobuf.Message, Swi
     if lhs.hpkePublicKey != rhs.hpkePublicKey {return false}
     if lhs.backend != rhs.backend {return false}
     if lhs.modelName != rhs.modelName {return false}
+    if lhs.collateral != rhs.collateral {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
