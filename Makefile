@@ -44,20 +44,25 @@ demo: deps
 # Benchmarks, not tests (nothing asserts a time). SGEMM GFLOP/s per kernel variant (1 and 2 threads) on
 # the BERT shapes beside numpy's OpenBLAS, then ours/OpenBLAS per shape; then MiniLM forward latency at
 # (batch, sequence) = (1,16), (1,128), (8,128), (1,256) with 1 and 2 threads beside onnxruntime on the same
-# model.onnx, then ours/onnxruntime per row. Release build, own scratch path. Each peer script alternates
-# BENCH_ROUNDS rounds of ours and theirs and compares each side's best round.
+# model.onnx, then ours/onnxruntime per row; then one 128-token text through `enclava serve` + the runtime
+# (encrypted, attested) beside the in-process forward pass — the overhead — and the runtime's peak RSS beside
+# the model size. Release build, own scratch path. Each peer script alternates BENCH_ROUNDS rounds of ours and
+# theirs and compares each side's best round.
 BENCH_SCRATCH ?= .build-bench
 BENCH_ROUNDS ?= 3
 BENCH_MODEL ?= ../shared/models/all-MiniLM-L6-v2/model.onnx
-BENCH_SWIFT = ENCLAVA_ONLY=enclava-bench $(SWIFT)
+BENCH_SWIFT = ENCLAVA_ONLY=enclava-bench,enclava,enclava-runtime $(SWIFT)
 bench: deps
 	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava-bench
+	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava
+	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava-runtime
 	@bin="$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)"; \
 	"$$bin/enclava-bench" --rows-only && \
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 Sources/Tools/enclava-bench/peers/sgemm_numpy.py \
 	  --bench "$$bin/enclava-bench" --rounds $(BENCH_ROUNDS) && \
 	python3 Sources/Tools/enclava-bench/peers/minilm_onnxruntime.py \
-	  --bench "$$bin/enclava-bench" --model $(BENCH_MODEL) --rounds $(BENCH_ROUNDS)
+	  --bench "$$bin/enclava-bench" --model $(BENCH_MODEL) --rounds $(BENCH_ROUNDS) && \
+	"$$bin/enclava-bench" end-to-end --threads 1 && "$$bin/enclava-bench" end-to-end --threads 2
 
 # ONNX operator conformance over ../shared/testdata/onnx-node: prints passed / failed / unsupported per case.
 conformance: deps

@@ -24,16 +24,27 @@ struct EndToEndBenchmark {
     static func main(_ arguments: [String]) -> Never {
         var bench = EndToEndBenchmark()
         var rest = arguments[...]
+        func refuse(_ message: String) -> Never {
+            FileHandle.standardError.write(Data("enclava-bench end-to-end: \(message); use --quick, --threads N (1…64), --runs N (3…10000), --model-dir DIR, --manifest PATH\n".utf8))
+            exit(2)
+        }
+        func value(_ option: String) -> String {
+            guard let value = rest.popFirst() else { refuse("\(option) needs a value") }
+            return value
+        }
+        func number(_ option: String, _ range: ClosedRange<Int>) -> Int {
+            let text = value(option)
+            guard let number = Int(text), range.contains(number) else { refuse("\(option) \(text) is not a whole number in \(range)") }
+            return number
+        }
         while let argument = rest.popFirst() {
             switch argument {
             case "--quick": bench.runs = 8
-            case "--threads": bench.threads = Int(rest.popFirst() ?? "") ?? bench.threads
-            case "--runs": bench.runs = max(3, Int(rest.popFirst() ?? "") ?? bench.runs)
-            case "--model-dir": bench.modelDirectory = rest.popFirst() ?? bench.modelDirectory
-            case "--manifest": bench.manifest = rest.popFirst() ?? bench.manifest
-            default:
-                FileHandle.standardError.write(Data("enclava-bench end-to-end: unknown option \(argument); use --quick, --threads N, --runs N, --model-dir DIR, --manifest PATH\n".utf8))
-                exit(2)
+            case "--threads": bench.threads = number(argument, 1...64)
+            case "--runs": bench.runs = number(argument, 3...10_000)
+            case "--model-dir": bench.modelDirectory = value(argument)
+            case "--manifest": bench.manifest = value(argument)
+            default: refuse("unknown option \(argument)")
             }
         }
         let done = DispatchSemaphore(value: 0)
