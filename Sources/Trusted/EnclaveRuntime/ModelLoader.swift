@@ -44,7 +44,7 @@ enum ModelLoader {
     }
 
     /// Decrypts the model into sealed memory and loads it; the decrypted file is zeroized and released as
-    /// soon as the weights are in their own sealed region.
+    /// soon as the weights are in their own sealed region, before the weight products are packed.
     static func loadModel(_ asset: ImageAsset, image: EnclaveImage, dek: SecureBytes, threads: Int,
                           lockPolicy: MemoryLockPolicy, logger: Logger) throws -> InferenceModel {
         do {
@@ -55,15 +55,9 @@ enum ModelLoader {
             try region.withUnsafeMutableBytes { buffer in
                 try image.decryptAsset(asset, dek: dek, into: buffer)
             }
-            return try region.withUnsafeBytes { bytes in
-                do {
-                    return try InferenceModel(onnx: bytes, memoryLockPolicy: lockPolicy, threads: threads)
-                } catch let error as InferenceError where error.code == .unsupportedOpset || error.code == .unsupportedOperator {
-                    // Name everything that is missing, not only the first problem.
-                    let summary = try? ModelSupport.summary(onnx: bytes, memoryLockPolicy: lockPolicy)
-                    throw summary.flatMap(ModelSupport.unsupportedError) ?? error
-                }
-            }
+            // The model takes the region and releases it once the weights are copied out (it names every
+            // missing operator when the model is not supported).
+            return try InferenceModel(onnx: region, memoryLockPolicy: lockPolicy, threads: threads)
         } catch let error as SealedMemoryError {
             throw RuntimeError(.sealedMemory, error.message)
         } catch let error as InferenceError where error.code == .resourceLimit {

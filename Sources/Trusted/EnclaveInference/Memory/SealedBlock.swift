@@ -26,6 +26,13 @@ final class SealedBlock: @unchecked Sendable {
         self.region = region
     }
 
+    /// Takes over a region that already holds data (a decrypted model file whose weights are moved in place).
+    init(adopting region: consuming SealedRegion) {
+        self.base = region.withUnsafeMutableBytes { $0.baseAddress! }
+        self.count = region.count
+        self.region = region
+    }
+
     /// The bytes, read-only.
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 }

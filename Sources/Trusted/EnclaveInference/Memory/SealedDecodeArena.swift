@@ -12,6 +12,8 @@ final class SealedDecodeArena {
     private var blocks: [SealedBlock] = []
     private var cursor: UnsafeMutableRawPointer?
     private var remaining = 0
+    /// Bytes handed out so far (aligned).
+    private(set) var allocatedBytes = 0
     /// The first sealed-memory failure, reported instead of protobuf-c's generic one.
     private(set) var failure: InferenceError?
 
@@ -39,6 +41,7 @@ final class SealedDecodeArena {
         let pointer = cursor!
         cursor = pointer + aligned
         remaining -= aligned
+        allocatedBytes += aligned
         return pointer
     }
 

@@ -6,16 +6,21 @@ final class WeightStore: Sendable {
 
     private let block: SealedBlock
 
-    /// Bytes in use.
-    var byteCount: Int { block.count }
+    /// Bytes in use (the block may be larger: a decrypted model file the weights were moved into).
+    let byteCount: Int
 
-    init(block: SealedBlock) {
+    init(block: SealedBlock, byteCount: Int? = nil) {
+        precondition((byteCount ?? 0) <= block.count, "weight store larger than its block")
         self.block = block
+        self.byteCount = byteCount ?? block.count
     }
+
+    /// Whether the store lives in `block`.
+    func isBacked(by block: SealedBlock) -> Bool { self.block === block }
 
     /// The bytes of one weight.
     func bytes(_ weight: WeightRef) -> UnsafeRawBufferPointer {
-        precondition(weight.offset >= 0 && weight.byteCount >= 0 && weight.offset <= block.count - weight.byteCount,
+        precondition(weight.offset >= 0 && weight.byteCount >= 0 && weight.offset <= byteCount - weight.byteCount,
                      "weight outside the store")
         return UnsafeRawBufferPointer(start: block.base + weight.offset, count: weight.byteCount)
     }

@@ -68,6 +68,39 @@ public final class InferenceModel: Sendable {
         self.init(plan: plan, weights: weights, limits: limits, memoryLockPolicy: memoryLockPolicy)
     }
 
+    /// Loads a model from a decrypted file in sealed memory, taking the region over: when the layout allows,
+    /// the weights are moved into place inside it and the rest of it is zeroed, so the region becomes the
+    /// weight store; otherwise the weights are copied out and the region is zeroized and released before
+    /// the weight products are packed. Either way the file and a second copy of the weights are not kept
+    /// in memory together longer than the copy.
+    ///
+    /// When the model uses operators or an opset Enclava does not run, the error lists everything that is
+    /// missing (``ModelSupport/unsupportedError(_:)``), not only the first problem.
+    /// - Throws: as ``init(onnx:limits:memoryLockPolicy:)-(UnsafeRawBufferPointer,_,_)``.
+    public convenience init(onnx file: consuming SealedRegion, limits: ModelLimits = ModelLimits(),
+                            memoryLockPolicy: MemoryLockPolicy = .required, threads: Int = 1) throws {
+        guard (1...64).contains(threads) else {
+            throw InferenceError(.invalidArgument, "threads must be 1…64, got \(threads)")
+        }
+        let (graph, weights) = try Self.decode(file: SealedBlock(adopting: file), limits: limits,
+                                               memoryLockPolicy: memoryLockPolicy)
+        let plan = try Self.prepare(graph, weights: weights, limits: limits, memoryLockPolicy: memoryLockPolicy, threads: threads)
+        self.init(plan: plan, weights: weights, limits: limits, memoryLockPolicy: memoryLockPolicy)
+    }
+
+    /// Decodes a file in sealed memory; unless the weights were moved into it, the file's block is released
+    /// (zeroized) when this returns.
+    private static func decode(file: SealedBlock, limits: ModelLimits,
+                               memoryLockPolicy: MemoryLockPolicy) throws -> (ModelGraph, WeightStore) {
+        var statistics = OnnxModelDecoder.Statistics()
+        do {
+            return try OnnxModelDecoder.decode(file: file, limits: limits, lockPolicy: memoryLockPolicy, statistics: &statistics)
+        } catch let error as InferenceError where error.code == .unsupportedOpset || error.code == .unsupportedOperator {
+            let summary = try? ModelSupport.summary(onnx: file.bytes, limits: limits, memoryLockPolicy: memoryLockPolicy)
+            throw summary.flatMap(ModelSupport.unsupportedError) ?? error
+        }
+    }
+
     private init(plan: ExecutionPlan, weights: WeightStore, limits: ModelLimits, memoryLockPolicy: MemoryLockPolicy) {
         self.plan = plan
         self.weights = weights
@@ -81,10 +114,16 @@ public final class InferenceModel: Sendable {
             throw InferenceError(.invalidArgument, "threads must be 1…64, got \(threads)")
         }
         let (graph, weights) = try OnnxModelDecoder.decode(bytes, limits: limits, lockPolicy: memoryLockPolicy)
+        return (try prepare(graph, weights: weights, limits: limits, memoryLockPolicy: memoryLockPolicy, threads: threads), weights)
+    }
+
+    /// Plans a decoded graph, fuses attention and packs the weight products.
+    private static func prepare(_ graph: ModelGraph, weights: WeightStore, limits: ModelLimits,
+                                memoryLockPolicy: MemoryLockPolicy, threads: Int) throws -> ExecutionPlan {
         var plan = try GraphPlanner.plan(graph, weights: weights, limits: limits)
         AttentionFuser.fuse(&plan, weights: weights, threads: threads)
         try WeightPacker.pack(&plan, weights: weights, lockPolicy: memoryLockPolicy, threads: threads)
-        return (plan, weights)
+        return plan
     }
 
     /// Runs the model on one request. Thread-safe.

@@ -3,19 +3,51 @@ import EnclaveSealing
 
 /// Turns an ONNX file into a ``ModelGraph`` and a sealed ``WeightStore``.
 ///
-/// protobuf-c decodes the file under the limits into sealed memory (``SealedDecodeArena``); the graph's
-/// structure is read into Swift values; every constant tensor is copied once into the weight store; the
-/// decoded message is then zeroized and released with the arena.
+/// The initializers' `raw_data` is taken out of the file first (``OnnxInitializerStripper``), so protobuf-c
+/// decodes only the small remainder, under the limits, into sealed memory (``SealedDecodeArena``); the
+/// graph's structure is read into Swift values; every constant tensor is copied once into the weight store —
+/// initializers straight from the file — and the decoded message is then zeroized and released with the arena.
 enum OnnxModelDecoder {
+    /// Memory the decoding used besides the file and the weight store (for tests that check no weights are
+    /// copied twice).
+    struct Statistics {
+        /// Bytes of the file handed to protobuf-c, after the initializers' raw data was taken out.
+        var strippedBytes = 0
+        /// Bytes protobuf-c allocated in the decode arena.
+        var arenaBytes = 0
+        /// Initializers copied straight from the file.
+        var initializersFromFile = 0
+        /// Whether the weights were moved into place inside the file's own sealed memory, which became the
+        /// weight store (``decode(file:limits:lockPolicy:statistics:)``).
+        var weightsInPlace = false
+    }
+
     /// Where a reserved weight's bytes come from.
     private enum Source {
         case proto(UnsafePointer<Onnx__TensorProto>)
+        case file(UnsafePointer<Onnx__TensorProto>, Range<Int>)
         case floats([Float])
         case ints([Int64])
     }
 
     static func decode(_ bytes: UnsafeRawBufferPointer, limits: ModelLimits,
                        lockPolicy: MemoryLockPolicy) throws -> (ModelGraph, WeightStore) {
+        var statistics = Statistics()
+        return try decode(bytes, inPlace: nil, limits: limits, lockPolicy: lockPolicy, statistics: &statistics)
+    }
+
+    /// Decodes a file held in a sealed block the decoder may take over: when every initializer's raw data
+    /// can be moved down to its place in the weight layout without overtaking data not yet moved, the
+    /// weights are moved inside the file's block, everything else in it is zeroed, and the block becomes the
+    /// weight store — so the file and a second copy of the weights are never in memory at once. Otherwise
+    /// the weights are copied into a new block, as ``decode(_:limits:lockPolicy:)`` does.
+    static func decode(file: SealedBlock, limits: ModelLimits, lockPolicy: MemoryLockPolicy,
+                       statistics: inout Statistics) throws -> (ModelGraph, WeightStore) {
+        try decode(file.bytes, inPlace: file, limits: limits, lockPolicy: lockPolicy, statistics: &statistics)
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, inPlace fileBlock: SealedBlock?, limits: ModelLimits,
+                       lockPolicy: MemoryLockPolicy, statistics: inout Statistics) throws -> (ModelGraph, WeightStore) {
         guard bytes.count <= limits.maxModelBytes else {
             throw InferenceError.limit("the model is \(bytes.count) bytes, more than the limit of \(limits.maxModelBytes) bytes")
         }
@@ -24,20 +56,31 @@ enum OnnxModelDecoder {
             max_bytes: UInt64(clamping: limits.maxModelBytes), max_decoded_bytes: UInt64(clamping: limits.maxDecodedBytes), max_depth: 64,
             max_nodes: UInt64(clamping: limits.maxNodes), max_initializers: UInt64(clamping: limits.maxInitializers),
             max_dims: UInt64(clamping: limits.maxRank), max_elements: UInt64(clamping: limits.maxTensorElements))
-        let arena = SealedDecodeArena(lockPolicy: lockPolicy, expectedBytes: bytes.count)
+        // The remainder is in sealed memory too (it holds Constant values and names); released on return.
+        let strippedCount = try OnnxInitializerStripper.measure(bytes)
+        let stripped = try SealedBlock(count: max(strippedCount, 1), lockPolicy: lockPolicy, purpose: "decoding the model")
+        let slices = try OnnxInitializerStripper.strip(
+            bytes, into: UnsafeMutableRawBufferPointer(start: stripped.base, count: strippedCount)).rawData
+        let arena = SealedDecodeArena(lockPolicy: lockPolicy, expectedBytes: strippedCount)
         var error = enclava_onnx_error()
-        return try arena.withAllocator { allocator in
-            guard let model = enclava_onnx_model_unpack(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count,
+        let result = try arena.withAllocator { allocator in
+            guard let model = enclava_onnx_model_unpack(stripped.base.assumingMemoryBound(to: UInt8.self), strippedCount,
                                                         &cLimits, allocator, &error) else {
                 if let failure = arena.failure { throw failure }
                 throw OnnxC.error(&error, context: "the ONNX model")
             }
             // The message lives in the arena; it is zeroized when the arena is released, after this closure.
-            return try read(model, limits: limits, lockPolicy: lockPolicy)
+            return try read(model, file: bytes, inPlace: fileBlock, rawData: slices, limits: limits, lockPolicy: lockPolicy)
         }
+        statistics.weightsInPlace = fileBlock != nil && result.1.isBacked(by: fileBlock!)
+        statistics.strippedBytes = strippedCount
+        statistics.arenaBytes = arena.allocatedBytes
+        statistics.initializersFromFile = slices.count { $0 != nil }
+        return result
     }
 
-    private static func read(_ model: UnsafeMutablePointer<Onnx__ModelProto>, limits: ModelLimits,
+    private static func read(_ model: UnsafeMutablePointer<Onnx__ModelProto>, file: UnsafeRawBufferPointer,
+                             inPlace fileBlock: SealedBlock?, rawData: [Range<Int>?], limits: ModelLimits,
                              lockPolicy: MemoryLockPolicy) throws -> (ModelGraph, WeightStore) {
         let m = model.pointee
         var opsets: [String: Int64] = [:]
@@ -72,31 +115,80 @@ enum OnnxModelDecoder {
         }
 
         var initializers: [(name: String, weight: WeightRef)] = []
-        for tensor in try OnnxC.messages(graph.initializer, graph.n_initializer, "initializer") {
+        let tensors = try OnnxC.messages(graph.initializer, graph.n_initializer, "initializer")
+        guard tensors.count == rawData.count else {
+            throw InferenceError.malformed("the model's initializers could not be located in the file; re-export it")
+        }
+        for (tensor, raw) in zip(tensors, rawData) {
             let name = OnnxC.string(tensor.pointee.name)
             guard !name.isEmpty else { throw InferenceError.malformed("the model has an initializer without a name") }
-            let (dtype, shape) = try OnnxTensorReader.describe(tensor, role: "initializer")
+            let (dtype, shape) = try OnnxTensorReader.describe(tensor, role: "initializer", dataInFile: raw != nil)
             let weight = try layout.reserve(dtype: dtype, shape: shape, name: name)
-            pending.append((.proto(UnsafePointer(tensor)), weight))
+            if let raw {
+                pending.append((.file(UnsafePointer(tensor), raw), weight))
+            } else {
+                pending.append((.proto(UnsafePointer(tensor)), weight))
+            }
             initializers.append((name, weight))
         }
 
-        let block = try SealedBlock(count: layout.totalBytes, lockPolicy: lockPolicy, purpose: "the model's weights")
-        let store = WeightStore(block: block)
-        for (source, weight) in pending {
-            let destination = UnsafeMutableRawBufferPointer(start: block.base + weight.offset, count: weight.byteCount)
-            switch source {
-            case .proto(let tensor): try OnnxTensorReader.copy(tensor, as: weight, into: destination)
-            case .floats(let values): values.withUnsafeBytes { destination.copyMemory(from: $0) }
-            case .ints(let values): values.withUnsafeBytes { destination.copyMemory(from: $0) }
-            }
-        }
+        let store = try fill(pending, totalBytes: layout.totalBytes, file: file, inPlace: fileBlock, lockPolicy: lockPolicy)
 
         let inputs = try OnnxC.messages(graph.input, graph.n_input, "graph input").map(readValueInfo)
         let outputs = try OnnxC.messages(graph.output, graph.n_output, "graph output").map(readValueInfo)
         let modelGraph = ModelGraph(irVersion: m.has_ir_version != 0 ? m.ir_version : 0, opsets: opsets, nodes: nodes,
                                     initializers: initializers, inputs: inputs, outputs: outputs)
         return (modelGraph, store)
+    }
+
+    /// Copies every reserved weight into the store: moved inside the file's block when that is possible
+    /// (see ``decode(file:limits:lockPolicy:statistics:)``), else copied into a new block.
+    private static func fill(_ pending: [(Source, WeightRef)], totalBytes: Int, file: UnsafeRawBufferPointer,
+                             inPlace fileBlock: SealedBlock?, lockPolicy: MemoryLockPolicy) throws -> WeightStore {
+        for case (.file(let tensor, let raw), let weight) in pending where raw.count != weight.byteCount {
+            throw InferenceError.malformed("tensor '\(OnnxTensorReader.name(tensor))' holds \(raw.count) bytes of raw data "
+                                           + "but needs \(weight.byteCount)")
+        }
+        // Moving down in file order is safe when each weight lands at or before its source: it then never
+        // overwrites raw data that is still to be moved (that lies after its source).
+        let movable = pending.allSatisfy { source, weight in
+            if case .file(_, let raw) = source { return weight.offset <= raw.lowerBound }
+            return true
+        }
+        let block: SealedBlock
+        if let fileBlock, movable, totalBytes <= fileBlock.count {
+            block = fileBlock
+            var covered: [Range<Int>] = []
+            for case (.file(_, let raw), let weight) in pending {
+                if weight.offset != raw.lowerBound {
+                    (block.base + weight.offset).copyMemory(from: block.base + raw.lowerBound, byteCount: weight.byteCount)
+                }
+                covered.append(weight.offset..<(weight.offset + weight.byteCount))
+            }
+            // Zero the rest of the file (structure, moved-from bytes); the other weights are written over it.
+            var start = 0
+            for range in covered.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+                if range.lowerBound > start { (block.base + start).initializeMemory(as: UInt8.self, repeating: 0, count: range.lowerBound - start) }
+                start = max(start, range.upperBound)
+            }
+            if block.count > start { (block.base + start).initializeMemory(as: UInt8.self, repeating: 0, count: block.count - start) }
+        } else {
+            block = try SealedBlock(count: totalBytes, lockPolicy: lockPolicy, purpose: "the model's weights")
+            for case (.file(let tensor, let raw), let weight) in pending {
+                try OnnxTensorReader.copy(UnsafeRawBufferPointer(rebasing: file[raw]), of: tensor, as: weight,
+                                          into: UnsafeMutableRawBufferPointer(start: block.base + weight.offset, count: weight.byteCount))
+            }
+        }
+        for (source, weight) in pending {
+            let destination = UnsafeMutableRawBufferPointer(start: block.base + weight.offset, count: weight.byteCount)
+            switch source {
+            case .proto(let tensor): try OnnxTensorReader.copy(tensor, as: weight, into: destination)
+            case .file: break
+            case .floats(let values): values.withUnsafeBytes { destination.copyMemory(from: $0) }
+            case .ints(let values): values.withUnsafeBytes { destination.copyMemory(from: $0) }
+            }
+        }
+        return WeightStore(block: block, byteCount: totalBytes)
     }
 
     private static func readAttribute(_ attribute: UnsafeMutablePointer<Onnx__AttributeProto>, name: String, opType: String,

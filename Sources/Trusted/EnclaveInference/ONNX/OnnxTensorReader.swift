@@ -17,11 +17,14 @@ enum OnnxTensorReader {
     }
 
     /// Element type and shape.
+    /// - Parameter dataInFile: the tensor's `raw_data` was taken out of the file before decoding
+    ///   (``OnnxInitializerStripper``), so its external-data marker is the stripper's, not the exporter's.
     /// - Throws: ``InferenceError`` for element types Enclava does not support and for external data.
-    static func describe(_ tensor: UnsafePointer<Onnx__TensorProto>, role: String) throws -> (TensorDataType, [Int]) {
+    static func describe(_ tensor: UnsafePointer<Onnx__TensorProto>, role: String,
+                         dataInFile: Bool = false) throws -> (TensorDataType, [Int]) {
         let t = tensor.pointee
         let label = "\(role) '\(name(tensor))'"
-        if t.has_data_location != 0, t.data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL {
+        if !dataInFile, t.has_data_location != 0, t.data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL {
             throw InferenceError.malformed("\(label) keeps its data in an external file, which Enclava never reads; "
                                            + "save the model as one file (onnx.save_model(model, path, save_as_external_data=False))")
         }
@@ -33,6 +36,18 @@ enum OnnxTensorReader {
         let shape = OnnxC.values(t.dims, t.n_dims).map { Int($0) }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw InferenceError.malformed("\(label) has a negative dimension") }
         return (dtype, shape)
+    }
+
+    /// Copies a tensor's `raw_data`, located in the model file by ``OnnxInitializerStripper``, into
+    /// `destination` (exactly `weight.byteCount` bytes).
+    static func copy(_ raw: UnsafeRawBufferPointer, of tensor: UnsafePointer<Onnx__TensorProto>, as weight: WeightRef,
+                     into destination: UnsafeMutableRawBufferPointer) throws {
+        precondition(destination.count == weight.byteCount)
+        guard raw.count == weight.byteCount else {
+            throw InferenceError.malformed("tensor '\(name(tensor))' holds \(raw.count) bytes of raw data but needs \(weight.byteCount)")
+        }
+        guard weight.byteCount > 0 else { return }
+        destination.copyMemory(from: raw)   // raw_data is little-endian, as is every supported host
     }
 
     /// Copies the tensor's elements, little-endian, into `destination` (exactly `weight.byteCount` bytes).
