@@ -141,9 +141,10 @@ var targets: [Target] = [
 // Fuzz targets, one per evidence format, only for `make fuzz` (ENCLAVA_FUZZ=1): each is a libFuzzer
 // executable (`LLVMFuzzerTestOneInput` run by libFuzzer's driver), built with `-sanitize=fuzzer` in `.build-fuzz`.
 if Context.environment["ENCLAVA_FUZZ"] == "1" {
+    targets.append(.target(name: "FuzzSupport", path: "Sources/Fuzz/FuzzSupport", swiftSettings: strict))
     for name in ["FuzzSNPReport", "FuzzTDXQuote", "FuzzSGXQuote", "FuzzNitroDocument", "FuzzQuoteCollateral"] {
-        targets.append(.executableTarget(name: name, dependencies: ["EnclavaAttestation"], path: "Sources/Fuzz/\(name)",
-                                         swiftSettings: strict))
+        targets.append(.executableTarget(name: name, dependencies: ["EnclavaAttestation", "FuzzSupport"],
+                                         path: "Sources/Fuzz/\(name)", swiftSettings: strict))
     }
 }
 

@@ -1,4 +1,5 @@
 import EnclavaAttestation
+import FuzzSupport
 import Foundation
 
 /// libFuzzer entry for AWS Nitro attestation documents: the strict CBOR decoder on the raw input, then the
@@ -7,7 +8,7 @@ import Foundation
 /// Built only by `make fuzz` (ENCLAVA_FUZZ=1, `-sanitize=fuzzer -parse-as-library`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzNitroDocument(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    let bytes = FuzzDriver.bytes(data, size)
     if let value = try? CBORDecoder.decode(bytes, structure: "fuzz input") {
         _ = value.typeName
     }
@@ -19,17 +20,8 @@ public func fuzzNitroDocument(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CIn
     return 0
 }
 
-/// SwiftPM links a debug executable with `main` renamed to `FuzzNitroDocument_main`; this entry hands control to libFuzzer's
-/// driver, exactly as libFuzzer's own `main` would (same arguments: corpus folders, `-max_total_time`, …).
+/// `main` for libFuzzer (see ``FuzzDriver/run(_:_:_:)``).
 @_cdecl("FuzzNitroDocument_main")
 public func fuzzNitroDocumentMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments, fuzzNitroDocument)
+    FuzzDriver.run(argc, argv, fuzzNitroDocument)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt

@@ -1,4 +1,5 @@
 import EnclavaAttestation
+import FuzzSupport
 import Foundation
 
 /// Real inputs the harness combines with the fuzzed bytes, read once from `../shared` (or `$ENCLAVA_SHARED`);
@@ -22,7 +23,7 @@ enum Samples {
 /// TCB evaluation run on it. Built only by `make fuzz` (ENCLAVA_FUZZ=1, `-sanitize=fuzzer -parse-as-library`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzQuoteCollateral(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    let bytes = FuzzDriver.bytes(data, size)
     var parsed: [QuoteCollateral] = []
     if let collateral = try? QuoteCollateral(dcapQVLJSON: bytes) { parsed.append(collateral) }
     if let collateral = try? QuoteCollateral(
@@ -37,17 +38,8 @@ public func fuzzQuoteCollateral(_ data: UnsafePointer<UInt8>?, _ size: Int) -> C
     return 0
 }
 
-/// SwiftPM links a debug executable with `main` renamed to `FuzzQuoteCollateral_main`; this entry hands control
-/// to libFuzzer's driver, exactly as libFuzzer's own `main` would (same arguments: corpus folders, …).
+/// `main` for libFuzzer (see ``FuzzDriver/run(_:_:_:)``).
 @_cdecl("FuzzQuoteCollateral_main")
 public func fuzzQuoteCollateralMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments, fuzzQuoteCollateral)
+    FuzzDriver.run(argc, argv, fuzzQuoteCollateral)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt

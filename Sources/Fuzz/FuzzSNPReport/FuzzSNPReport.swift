@@ -1,4 +1,5 @@
 import EnclavaAttestation
+import FuzzSupport
 import Foundation
 
 /// libFuzzer entry for SEV-SNP attestation reports: the certificate-table parser (GUID entries with offsets and
@@ -7,7 +8,7 @@ import Foundation
 /// Built only by `make fuzz` (ENCLAVA_FUZZ=1, `-sanitize=fuzzer -parse-as-library`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSNPReport(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    let bytes = FuzzDriver.bytes(data, size)
     if let table = try? SNPCertificates(certificateTable: bytes) { _ = table.certificateTable() }
     guard let report = try? SNPReport(parsing: bytes) else { return 0 }
     _ = report.serialized()
@@ -19,17 +20,8 @@ public func fuzzSNPReport(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links a debug executable with `main` renamed to `FuzzSNPReport_main`; this entry hands control to libFuzzer's
-/// driver, exactly as libFuzzer's own `main` would (same arguments: corpus folders, `-max_total_time`, …).
+/// `main` for libFuzzer (see ``FuzzDriver/run(_:_:_:)``).
 @_cdecl("FuzzSNPReport_main")
 public func fuzzSNPReportMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments, fuzzSNPReport)
+    FuzzDriver.run(argc, argv, fuzzSNPReport)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
