@@ -50,6 +50,21 @@ import Testing
         #expect(error?.message.contains(path) == true)
     }
 
+    /// A misspelt key, at the top or inside `minimum_tcb`, is named with the keys that exist.
+    @Test(arguments: [
+        (#"{"allow_simulaton": true}"#, "allow_simulaton", "unknown policy key `allow_simulaton`"),
+        (#"{"minimum_tcb": {"snpp": 1}}"#, "minimum_tcb.snpp", "unknown `minimum_tcb` key `snpp`"),
+    ])
+    func unknownKeysAreNamed(json: String, field: String, message: String) throws {
+        let error = #expect(throws: AttestationError.self) {
+            try JSONDecoder().decode(AttestationPolicy.self, from: Data(json.utf8))
+        }
+        #expect(error?.code == .invalidPolicy)
+        #expect(error?.field == field)
+        #expect(error?.message.contains(message) == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("allow_simulation") == true || error?.message.contains("snp,") == true)
+    }
+
     @Test func missingFileSaysHowToCreateOne() {
         let error = #expect(throws: AttestationError.self) { try AttestationPolicy.load(path: "/nonexistent/P.json") }
         #expect(error?.message.contains("enclava policy create") == true)

@@ -98,22 +98,9 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
         case requireTCBStatus = "require_tcb_status"
     }
 
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     /// Decodes a policy, refusing unknown keys and non-hex digests. Missing keys take the safe defaults.
     public init(from decoder: any Decoder) throws {
-        let raw = try decoder.container(keyedBy: AnyKey.self)
-        let known = Set(CodingKeys.allCases.map(\.rawValue))
-        if let unknown = raw.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
-            throw AttestationError(
-                .invalidPolicy, field: unknown,
-                "unknown policy key `\(unknown)`; the known keys are \(known.sorted().joined(separator: ", "))")
-        }
+        try StrictKeys.refuseUnknown(in: decoder, known: CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         allowedPlatforms = try c.decodeIfPresent([EvidencePlatform].self, forKey: .allowedPlatforms) ?? [.sevSNP]
         allowSimulation = try c.decodeIfPresent(Bool.self, forKey: .allowSimulation) ?? false

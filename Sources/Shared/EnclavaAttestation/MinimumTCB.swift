@@ -44,22 +44,9 @@ public struct MinimumTCB: Codable, Sendable, Equatable {
         case isvSVN = "isv_svn"
     }
 
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     /// Decodes, refusing unknown keys.
     public init(from decoder: any Decoder) throws {
-        let raw = try decoder.container(keyedBy: AnyKey.self)
-        let known = CodingKeys.allCases.map(\.rawValue)
-        if let unknown = raw.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
-            throw AttestationError(
-                .invalidPolicy, field: "minimum_tcb.\(unknown)",
-                "unknown `minimum_tcb` key `\(unknown)`; the known keys are \(known.joined(separator: ", "))")
-        }
+        try StrictKeys.refuseUnknown(in: decoder, known: CodingKeys.self, object: "minimum_tcb")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         bootLoader = try c.decodeIfPresent(UInt8.self, forKey: .bootLoader)
         tee = try c.decodeIfPresent(UInt8.self, forKey: .tee)
