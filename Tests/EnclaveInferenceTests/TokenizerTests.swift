@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import EnclaveInference
+@testable import EnclaveInference
 import EnclavaTesting
 
 /// The WordPiece tokenizer against the Hugging Face tokenizer of all-MiniLM-L6-v2
@@ -74,6 +74,33 @@ struct TokenizerTests {
         #expect(batch.sequenceLength == 16)
         #expect(batch.attentionMask[16..<32].filter { $0 == 1 }.count == 3)
         #expect(batch.inputIDs[19..<32].allSatisfy { $0 == Int64(t.paddingID) })
+    }
+
+    /// Tokenizing stops at the limit: the first `limit` ids equal the whole text's first `limit`, cut anywhere,
+    /// including inside a word that splits into several pieces.
+    @Test(arguments: [0, 1, 2, 3, 5, 8, 13, 40])
+    func limitedTokenizationIsAPrefixOfTheWhole(limit: Int) throws {
+        let t = try Self.tokenizer()
+        let text = "Lisinopril, 10 mg — taken daily; CAFÉ naïve 北京 résumé!! hyperlipidemia (unchanged)."
+        let whole = t.tokenIDs(text)
+        #expect(whole.count > 13)
+        #expect(t.tokenIDs(text, limit: limit) == Array(whole.prefix(limit)))
+        #expect(t.encode(text, maxLength: limit + 2) == [t.classifierID] + whole.prefix(limit) + [t.separatorID])
+    }
+
+    /// The pre-tokenizer hands out words lazily: a caller that stops after three words is given three, not the
+    /// million words of the text (the tokenizer relies on this to stop at `max_sequence_length`).
+    @Test func preTokenizerStopsWhenAsked() throws {
+        let pre = BertPreTokenizer(lowercase: true, stripAccents: true, splitChineseCharacters: true)
+        let text = String(repeating: "Word, 北 ", count: 250_000)
+        var seen: [[Unicode.Scalar]] = []
+        let given = pre.forEachWord(in: text) { word in
+            seen.append(word)
+            return seen.count < 3
+        }
+        #expect(given == 3)
+        #expect(seen.map { String(String.UnicodeScalarView($0)) } == ["word", ",", "北"])
+        #expect(pre.words("Hello, 北京 Wörld") == ["hello", ",", "北", "京", "world"].map { Array($0.unicodeScalars) })
     }
 
     @Test func vocabularyWithoutSpecialTokensIsRefused() {

@@ -31,6 +31,9 @@ final class FakeSEVGuestDevice: SEVGuestDevice {
         /// The guest's launch fields the keys mix in.
         var measurement: [UInt8] = [UInt8](repeating: 0x11, count: 48)
         var policy: UInt64 = 0x30000
+        /// The platform's COMMITTED_TCB: a key request may mix in a TCB version up to it, SVN by SVN (tests that
+        /// model a firmware update set it together with the reports' COMMITTED_TCB).
+        var committedTCB: UInt64 = .max
         var guestVMPL: UInt32 = 0
         var vmpckDisabled = false
         /// What was asked, for the tests.
@@ -66,13 +69,17 @@ final class FakeSEVGuestDevice: SEVGuestDevice {
             if let failure = Self.failure(&state) { return failure }
             state.keyRequests.append(parsed)
             var message = [UInt8](repeating: 0, count: 64)
-            // The firmware refuses a VMPL below the guest's own, and unknown field bits.
-            if parsed.vmpl < state.guestVMPL || parsed.fields.rawValue >> 7 != 0 {
+            // The firmware refuses a VMPL below the guest's own, unknown field bits, and a TCB version with an
+            // SVN above the committed TCB's.
+            let tcbTooNew = parsed.fields.contains(.tcbVersion)
+                && (0..<8).contains { (parsed.tcbVersion >> ($0 * 8)) & 0xFF > (state.committedTCB >> ($0 * 8)) & 0xFF }
+            if parsed.vmpl < state.guestVMPL || parsed.fields.rawValue >> 7 != 0 || tcbTooNew {
                 message.replaceSubrange(0..<4, with: LittleEndian.bytes(UInt32(0x16)))
             } else {
                 var mixed = LittleEndian.bytes(parsed.rootKey.rawValue) + LittleEndian.bytes(parsed.vmpl)
                 if parsed.fields.contains(.guestPolicy) { mixed += LittleEndian.bytes(state.policy) }
                 if parsed.fields.contains(.measurement) { mixed += state.measurement }
+                if parsed.fields.contains(.tcbVersion) { mixed += LittleEndian.bytes(parsed.tcbVersion) }
                 let key = try? HKDF.deriveKey(.sha256, ikm: SecureBytes(state.keySecret), salt: [], info: mixed, length: 32)
                 message.replaceSubrange(0x20..<0x40, with: key?.unsafeCopyToArray() ?? [])
             }

@@ -23,7 +23,7 @@ import Testing
                                          certificatesLength: &length).errno == ENOTTY)
         #expect(length == 8192)
         var key = SecureBytes(count: 64)
-        #expect(device.getDerivedKey(request: SNPDerivedKeyRequest.sealing(vmpl: 0).serialized, response: &key).errno == ENOTTY)
+        #expect(device.getDerivedKey(request: SNPDerivedKeyRequest.sealing(vmpl: 0, tcbVersion: 0).serialized, response: &key).errno == ENOTTY)
         #expect(response.allSatisfy { $0 == 0 })
 
         let error = #expect(throws: PlatformError.self) {

@@ -24,9 +24,10 @@ import Testing
         #expect(Array(key[8..<16]) == [0b1001, 0, 0, 0, 0, 0, 0, 0])
         #expect(Array(key[16..<24]) == [1, 0, 0, 0, 7, 0, 0, 0])
         #expect(Array(key[24..<32]) == [8, 7, 6, 5, 4, 3, 2, 1])
-        // Sealing mixes in the guest policy and the measurement (bits 0 and 3), from the VCEK.
-        let sealing = SNPDerivedKeyRequest.sealing(vmpl: 0)
-        #expect(sealing.rootKey == .vcek && sealing.fields.rawValue == 0b1001)
+        // Sealing mixes in the guest policy, the measurement and the TCB version (bits 0, 3 and 5), from the VCEK.
+        let sealing = SNPDerivedKeyRequest.sealing(vmpl: 0, tcbVersion: 0x1122_3344_5566_7788)
+        #expect(sealing.rootKey == .vcek && sealing.fields.rawValue == 0b10_1001)
+        #expect(Array(sealing.serialized[24..<32]) == [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11])
     }
 
     @Test func getReportReturnsTheReportFromTheFirmwareResponse() throws {
@@ -134,17 +135,17 @@ import Testing
     @Test func derivedKeysComeFromTheFirmwareAndFollowTheRequest() throws {
         let device = FakeSEVGuestDevice()
         let guest = Self.guest(device)
-        let key = try guest.derivedKey(.sealing(vmpl: 0))
+        let key = try guest.derivedKey(.sealing(vmpl: 0, tcbVersion: 0))
         #expect(key.count == 32)
-        #expect(try guest.derivedKey(.sealing(vmpl: 0)) == key)
+        #expect(try guest.derivedKey(.sealing(vmpl: 0, tcbVersion: 0)) == key)
         #expect(try guest.derivedKey(SNPDerivedKeyRequest(fields: [.measurement])) != key)
-        #expect(device.snapshot.keyRequests.first == .sealing(vmpl: 0))
+        #expect(device.snapshot.keyRequests.first == .sealing(vmpl: 0, tcbVersion: 0))
 
         device.configure { $0.measurement = [UInt8](repeating: 0x22, count: 48) }
-        #expect(try guest.derivedKey(.sealing(vmpl: 0)) != key, "another measurement, another key")
+        #expect(try guest.derivedKey(.sealing(vmpl: 0, tcbVersion: 0)) != key, "another measurement, another key")
 
         device.configure { $0.guestVMPL = 1 }
-        let error = #expect(throws: PlatformError.self) { try guest.derivedKey(.sealing(vmpl: 0)) }
+        let error = #expect(throws: PlatformError.self) { try guest.derivedKey(.sealing(vmpl: 0, tcbVersion: 0)) }
         #expect(error?.code == .sealingFailed && error?.message.contains("INVALID_PARAM") == true)
     }
 }

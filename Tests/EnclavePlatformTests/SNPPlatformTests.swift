@@ -88,10 +88,44 @@ import Testing
         #expect(key.count == 32)
         #expect(try platform.sealingKey(purpose: "enclava/v1 image dek") == key)
         #expect(try platform.sealingKey(purpose: "another purpose") != key)
-        #expect(device.snapshot.keyRequests.allSatisfy { $0 == .sealing(vmpl: platform.vmpl) })
+        #expect(device.snapshot.keyRequests.allSatisfy {
+            $0 == .sealing(vmpl: platform.vmpl, tcbVersion: platform.committedTCB.rawValue) && $0.fields.contains(.tcbVersion)
+        })
         device.configure { $0.keySecret = SecureRandom.bytes(count: 32) }
         #expect(try platform.sealingKey(purpose: "enclava/v1 image dek") != key, "another chip, another key")
         #expect(throws: PlatformError.self) { try platform.sealingKey(purpose: "") }
+    }
+
+    /// A firmware update moves COMMITTED_TCB: the sealing key changes with it, so a key that leaked while the old
+    /// firmware ran opens nothing sealed after the update; and the firmware refuses a TCB above the committed one.
+    @Test func sealingKeysFollowTheCommittedTCB() throws {
+        let sample = try PlatformTestData.snpSample()
+        let device = FakeSEVGuestDevice()
+        func platform(committed: TCBVersion) throws -> SNPPlatform {
+            var patched = sample.report
+            patched.replaceSubrange(0x1E0..<0x1E8, with: LittleEndian.bytes(committed.rawValue))
+            let report = patched
+            device.configure {
+                $0.report = { data, _ in PlatformTestData.snpReport(report, withReportData: data) }
+                $0.committedTCB = committed.rawValue
+            }
+            return try SNPPlatform(configFS: nil, sevGuest: SEVGuest(device: device) { _ in })
+        }
+        let old = TCBVersion(bootLoader: 3, tee: 0, snp: 8, microcode: 115)
+        let patched = TCBVersion(bootLoader: 3, tee: 0, snp: 9, microcode: 115)
+        let before = try platform(committed: old)
+        #expect(before.committedTCB == old)
+        let oldKey = try before.sealingKey(purpose: "enclava/v1 image dek")
+        let after = try platform(committed: patched)
+        #expect(after.committedTCB == patched)
+        #expect(try after.sealingKey(purpose: "enclava/v1 image dek") != oldKey, "patched firmware, another key")
+        #expect(try platform(committed: old).sealingKey(purpose: "enclava/v1 image dek") == oldKey)
+
+        // A request above the committed TCB (a host replaying an old report's value is harmless; a newer one is
+        // refused by the firmware).
+        device.configure { $0.committedTCB = old.rawValue }
+        let error = #expect(throws: PlatformError.self) { try after.sealingKey(purpose: "enclava/v1 image dek") }
+        #expect(error?.code == .sealingFailed && error?.message.contains("INVALID_PARAM") == true)
     }
 
     @Test func sealingWithoutTheDeviceIsAClearError() throws {

@@ -29,7 +29,11 @@ import Testing
     @Test func packageServeInferMatchesGoldenAndRelaysOnlyCiphertext() throws {
         let golden = try Golden.load(fixture.root)
         let traffic = fixture.work.appendingPathComponent("traffic-\(UUID().uuidString.prefix(6)).bin")
-        let (serve, port) = try startBridge(extra: ["--record-traffic", traffic.path])
+        // The signer pinned as an operator would: the fingerprint `enclava inspect` prints.
+        let inspected = try fixture.run(["inspect", fixture.image.path, "--json"])
+        let summary = try JSONSerialization.jsonObject(with: Data(inspected.stdout.utf8)) as? [String: Any]
+        let fingerprint = try #require(summary?["signer_fingerprint"] as? String)
+        let (serve, port) = try startBridge(extra: ["--record-traffic", traffic.path, "--signer-fingerprint", fingerprint])
 
         let infer = try fixture.run(["infer", "--endpoint", "127.0.0.1:\(port)", "--policy", fixture.policy.path,
                                      "--input", "features=\(golden.featuresJSON)", "--json"])
@@ -37,6 +41,7 @@ import Testing
         let served = serve.wait(timeout: 30)
         #expect(infer.status == 0, "infer failed: \(infer.stderr)")
         #expect(served.status == 0, "serve did not shut down cleanly: \(served.stderr)")
+        #expect(!served.stderr.contains("no --signer-fingerprint given"), "the pin did not reach the runtime")
 
         let report = try #require(try JSONSerialization.jsonObject(with: Data(infer.stdout.utf8)) as? [String: Any])
         let outputs = try #require(report["outputs"] as? [String: Any])

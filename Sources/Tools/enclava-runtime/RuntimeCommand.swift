@@ -29,6 +29,10 @@ struct RuntimeCommand: AsyncParsableCommand {
     @Option(name: .customLong("sim-format"), help: "With --backend sim: the evidence format, snp, tdx or sgx.")
     var simFormat: String = "snp"
 
+    @Option(name: .customLong("signer-fingerprint"),
+            help: "Refuse an image not signed by the key with this SHA-256 fingerprint (64 hex digits, as `enclava inspect` prints).")
+    var signerFingerprint: String?
+
     @Flag(name: .customLong("allow-unlocked-memory"),
           help: "Development only: run even if sealed memory cannot be locked in RAM (RLIMIT_MEMLOCK too small).")
     var allowUnlockedMemory = false
@@ -64,6 +68,7 @@ struct RuntimeCommand: AsyncParsableCommand {
                                      imagePath: image,
                                      simHome: simHome ?? RuntimeOptions.defaultSimHome(),
                                      allowUnlockedMemory: allowUnlockedMemory)
+            options.signerFingerprint = try signerFingerprint.map(RuntimeOptions.parseSignerFingerprint)
             options.simFormat = try RuntimeOptions.SimFormat(parsing: simFormat)
         } catch let error as RuntimeError {
             fail(error.message)

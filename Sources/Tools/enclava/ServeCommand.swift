@@ -38,6 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("record-traffic"), help: "Append every relayed byte, both directions, to this file (for audits and tests).")
     var recordTraffic: String?
 
+    @Option(name: .customLong("signer-fingerprint"), help: "Launch only an image signed by the key with this SHA-256 fingerprint (64 hex digits, as `enclava inspect` prints); the enclave checks it again.")
+    var signerFingerprint: String?
+
     @Flag(name: .customLong("allow-unlocked-memory"), help: "Development only: run even if sealed memory cannot be locked in RAM.")
     var allowUnlockedMemory = false
 
@@ -58,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard readyTimeout > 0 else { throw CLIError("--ready-timeout must be a positive number of seconds") }
         try CLI.requireReadableFile(image, what: "image")
         let opened = try EnclaveImage.open(path: image)
+        let pinnedSigner = try signerFingerprint.map { try CLI.signerFingerprint($0, image: opened) }
         let runtimePath = try CLI.runtimePath(runtime)
         let endpoint = try TTRPCEndpoint(parsing: listen)
         guard case .tcp(let host, let port) = endpoint else {
@@ -73,6 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
         var extra = ["--sim-home", CLI.simHome(simHome)]
         if format != .snp { extra += ["--sim-format", format.rawValue] }
         if allowUnlockedMemory { extra.append("--allow-unlocked-memory") }
+        if let pinnedSigner { extra += ["--signer-fingerprint", pinnedSigner] }
         let imagePath = URL(fileURLWithPath: image).standardizedFileURL.path
         var configuration = HostBridgeConfiguration(
             listenHost: host, listenPort: port,

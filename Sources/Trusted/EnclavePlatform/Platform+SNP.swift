@@ -5,7 +5,8 @@ import EnclavaCrypto
 /// ATTESTATION_REPORT from configfs-tsm (preferred) or `/dev/sev-guest` `SNP_GET_EXT_REPORT`, with the
 /// host's VCEK/VLEK, ASK and ARK from the certificate table (or a configured chain file when the host
 /// provides none). The measurement is the report's MEASUREMENT. Sealing keys come from
-/// `SNP_GET_DERIVED_KEY` (VCEK root, guest policy and measurement mixed in), so they need `/dev/sev-guest`.
+/// `SNP_GET_DERIVED_KEY` (VCEK root, guest policy, measurement and the committed TCB mixed in), so they need
+/// `/dev/sev-guest`.
 public struct SNPPlatform: TEEPlatform {
     /// Where the evidence comes from.
     public enum EvidenceSource: Sendable {
@@ -23,6 +24,8 @@ public struct SNPPlatform: TEEPlatform {
     public let measurement: [UInt8]
     /// The VMPL the guest's reports carry; derived keys are requested at this VMPL.
     public let vmpl: UInt32
+    /// COMMITTED_TCB of the platform's own report at start: the TCB version mixed into sealing keys.
+    public let committedTCB: TCBVersion
     /// Where evidence comes from.
     public let source: EvidenceSource
     let keyDevice: SEVGuest?
@@ -80,6 +83,7 @@ public struct SNPPlatform: TEEPlatform {
                                                   privilegeLevel: privilegeLevel)
                 self.measurement = report.measurement
                 self.vmpl = report.vmpl
+                self.committedTCB = report.committedTCB
                 self.source = source
                 self.keyDevice = sevGuest
                 self.keyDeviceProblem = deviceProblem ?? "\(paths.device) does not exist"
@@ -108,8 +112,9 @@ public struct SNPPlatform: TEEPlatform {
         return Evidence(platform: .sevSNP, blob: blob, certificates: certificates)
     }
 
-    /// `HKDF-SHA384(SNP_GET_DERIVED_KEY(VCEK; policy, measurement; this VMPL), salt "enclava-snp-sealing-v1",
-    /// info purpose ‖ measurement)`, 32 bytes.
+    /// `HKDF-SHA384(SNP_GET_DERIVED_KEY(VCEK; policy, measurement, committed TCB; this VMPL), salt
+    /// "enclava-snp-sealing-v1", info purpose ‖ measurement)`, 32 bytes. After a firmware update moves the
+    /// committed TCB the key is another one, so state sealed under the old firmware no longer opens.
     /// - Throws: ``PlatformError`` `.sealingFailed` without `/dev/sev-guest` or when the firmware refuses.
     public func sealingKey(purpose: String) throws -> SecureBytes {
         guard !purpose.isEmpty else { throw PlatformError(.sealingFailed, "a sealing key needs a non-empty purpose") }
@@ -117,7 +122,7 @@ public struct SNPPlatform: TEEPlatform {
             throw PlatformError(.sealingFailed, "SEV-SNP sealing keys come from SNP_GET_DERIVED_KEY on the sev-guest "
                 + "device, which is not usable (\(keyDeviceProblem)); load the sev-guest driver and run as root")
         }
-        let hardwareKey = try keyDevice.derivedKey(.sealing(vmpl: vmpl))
+        let hardwareKey = try keyDevice.derivedKey(.sealing(vmpl: vmpl, tcbVersion: committedTCB.rawValue))
         return try PlatformSupport.purposeKey(from: hardwareKey, salt: Self.sealingSalt, purpose: purpose, binding: measurement)
     }
 

@@ -80,11 +80,16 @@ public struct SNPDerivedKeyRequest: Sendable, Equatable {
         self.tcbVersion = tcbVersion
     }
 
-    /// Enclava's sealing key: VCEK root, guest policy and measurement mixed in, at `vmpl`. The key then
-    /// changes with the image and with the policy (a debug launch cannot unseal), but not with firmware
-    /// updates (rollback is the verifier's minimum-TCB check).
-    public static func sealing(vmpl: UInt32) -> SNPDerivedKeyRequest {
-        SNPDerivedKeyRequest(rootKey: .vcek, fields: [.guestPolicy, .measurement], vmpl: vmpl)
+    /// Enclava's sealing key: VCEK root, guest policy, measurement and TCB version mixed in, at `vmpl`. The key
+    /// changes with the image and with the policy (a debug launch cannot unseal), and with the firmware: pass
+    /// the platform's current COMMITTED_TCB, so that a key exposed while old, vulnerable firmware ran is useless
+    /// once the platform is patched and its committed TCB moves on (sealed state then falls back to release).
+    /// - Parameters:
+    ///   - vmpl: the guest's VMPL.
+    ///   - tcbVersion: the raw `TCB_VERSION` to mix in; the firmware refuses one above the committed TCB.
+    public static func sealing(vmpl: UInt32, tcbVersion: UInt64) -> SNPDerivedKeyRequest {
+        SNPDerivedKeyRequest(rootKey: .vcek, fields: [.guestPolicy, .measurement, .tcbVersion], vmpl: vmpl,
+                             tcbVersion: tcbVersion)
     }
 
     /// Reads a request in wire form (fakes use it); nil unless 32 bytes with a zero reserved field.

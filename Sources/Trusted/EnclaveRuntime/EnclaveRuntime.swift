@@ -51,10 +51,14 @@ public actor EnclaveRuntime {
                                                  "measurement": "\(hex(platform.measurement))",
                                                  "simulated": "\(platform.isSimulated)"])
         let core = EnclaveCore(platform: platform, sessionLimits: options.sessionLimits)
-        let image = try ModelLoader.openImage(path: options.imagePath)
+        let image = try ModelLoader.openImage(path: options.imagePath, signerFingerprint: options.signerFingerprint)
         let manifest = image.manifest
         logger.info("image verified", metadata: ["image": "\(manifest.image.name) \(manifest.image.version)",
-                                                 "manifest_digest": "\(hex(image.manifestDigest))"])
+                                                 "manifest_digest": "\(hex(image.manifestDigest))",
+                                                 "signer": "\(image.signerFingerprint)"])
+        if options.signerFingerprint == nil {
+            logger.warning("no --signer-fingerprint given: any signer whose signature verifies is accepted")
+        }
 
         let runtime = EnclaveRuntime(core: core, listenAddress: options.listen, logger: logger)
         let handler = EnclaveRequestHandler(core: core) { [weak runtime] in

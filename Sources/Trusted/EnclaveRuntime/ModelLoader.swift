@@ -9,13 +9,22 @@ import Logging
 /// signature, unseal the data-encryption key with the platform sealing key, decrypt the model into sealed
 /// memory and load it. Every failure is a ``RuntimeError`` whose message is one line with the fix.
 enum ModelLoader {
-    /// Opens an image and verifies its header signature.
-    static func openImage(path: String) throws -> EnclaveImage {
+    /// Opens an image, verifies its header signature and, when a fingerprint is pinned, that the signer is the
+    /// pinned key.
+    /// - Throws: ``RuntimeError`` `.imageInvalid`, or `.wrongSigner` naming both fingerprints.
+    static func openImage(path: String, signerFingerprint: String? = nil) throws -> EnclaveImage {
+        let image: EnclaveImage
         do {
-            return try EnclaveImage.open(path: path)
+            image = try EnclaveImage.open(path: path)
         } catch {
             throw RuntimeError(.imageInvalid, "cannot use image \(path): \(describe(error))")
         }
+        if let pinned = signerFingerprint,
+           !constantTimeEquals(Array(pinned.utf8), Array(image.signerFingerprint.lowercased().utf8)) {
+            throw RuntimeError(.wrongSigner, "image \(path) is signed by key \(image.signerFingerprint), not by the "
+                + "pinned signer \(pinned) (--signer-fingerprint); launch the image from the expected signer")
+        }
+        return image
     }
 
     /// Unseals, decrypts and loads the model of a verified image, and for a `sentence-embedding` pipeline

@@ -11,6 +11,8 @@ public struct RuntimeError: Error, CustomStringConvertible, Sendable, Equatable 
         case platformUnavailable = "PLATFORM_UNAVAILABLE"
         /// The image could not be opened or its signature does not verify.
         case imageInvalid = "IMAGE_INVALID"
+        /// The image is signed by another key than the one pinned with `--signer-fingerprint`.
+        case wrongSigner = "WRONG_SIGNER"
         /// The image's key is released by its owner (not supported yet).
         case ownerKeyRelease = "OWNER_KEY_RELEASE"
         /// The image carries no key sealed for this platform.

@@ -53,6 +53,10 @@ public struct RuntimeOptions: Sendable {
     public var simFormat: SimFormat = .snp
     /// The sim backend's evidence formats (``SimulatedPlatform/EvidenceFormat``).
     public typealias SimFormat = SimulatedPlatform.EvidenceFormat
+    /// The image signer's SHA-256 SPKI fingerprint (`--signer-fingerprint`, 64 lower-case hex digits): the runtime
+    /// refuses an image signed by any other key. Nil accepts any signer whose signature verifies (logged as a
+    /// warning). On hardware the launch command line is measured, so the pin becomes part of the measurement.
+    public var signerFingerprint: String?
     /// Development only: keep sealed memory that cannot be `mlock`ed instead of refusing to start.
     public var allowUnlockedMemory: Bool
     /// Applies ``ProcessHardening`` (not dumpable, no core files). Tests that run the runtime inside the
@@ -82,6 +86,19 @@ public struct RuntimeOptions: Sendable {
 }
 
 extension RuntimeOptions {
+    /// Parses a `--signer-fingerprint` value: 64 hex digits (as `enclava inspect` prints them), case-insensitive,
+    /// with an optional `sha256:` prefix.
+    /// - Throws: ``RuntimeError`` `.invalidOption` naming the expected form.
+    public static func parseSignerFingerprint(_ text: String) throws -> String {
+        var hex = text.lowercased()
+        if hex.hasPrefix("sha256:") { hex.removeFirst(7) }
+        guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit }) else {
+            throw RuntimeError(.invalidOption, "--signer-fingerprint must be the 64 hex digits of the signer's SHA-256 "
+                + "fingerprint, as `enclava inspect IMAGE` prints it; got `\(text)`")
+        }
+        return hex
+    }
+
     /// `$ENCLAVA_HOME`, or `~/.enclava`.
     public static func defaultSimHome() -> String {
         SimulatedPlatform.defaultHome()

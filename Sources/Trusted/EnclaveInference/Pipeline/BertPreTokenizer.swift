@@ -12,51 +12,74 @@ struct BertPreTokenizer: Sendable {
 
     /// The words of `text`, each as its scalars.
     func words(_ text: String) -> [[Unicode.Scalar]] {
-        // 1. clean up and isolate CJK ideographs
-        var cleaned = String.UnicodeScalarView()
+        var words: [[Unicode.Scalar]] = []
+        forEachWord(in: text) { words.append($0); return true }
+        return words
+    }
+
+    /// Calls `body` with each word of `text` in order until it returns false, and returns how many words it
+    /// was given. The text is cut into chunks at white space and around CJK ideographs and each chunk is
+    /// normalised only when reached, so a caller that needs the first few words (the tokenizer stops at
+    /// `max_sequence_length` tokens) does no work on the rest of a long text. Chunk by chunk gives the same
+    /// words as the whole text at once: lower-casing and canonical decomposition never act across white space.
+    @discardableResult
+    func forEachWord(in text: String, _ body: ([Unicode.Scalar]) -> Bool) -> Int {
+        var given = 0
+        var chunk = String.UnicodeScalarView()
+        // Normalises one chunk and hands out its words; false once `body` asked to stop.
+        func flush() -> Bool {
+            guard !chunk.isEmpty else { return true }
+            defer { chunk = String.UnicodeScalarView() }
+            var current: [Unicode.Scalar] = []
+            for scalar in normalize(chunk).unicodeScalars {
+                if Self.isWhitespace(scalar) || Self.isPunctuation(scalar) {
+                    if !current.isEmpty {
+                        given += 1
+                        guard body(current) else { return false }
+                        current = []
+                    }
+                    if Self.isPunctuation(scalar) {
+                        given += 1
+                        guard body([scalar]) else { return false }
+                    }
+                } else {
+                    current.append(scalar)
+                }
+            }
+            if !current.isEmpty {
+                given += 1
+                return body(current)
+            }
+            return true
+        }
         for scalar in text.unicodeScalars {
             let value = scalar.value
             if value == 0 || value == 0xFFFD || Self.isControl(scalar) { continue }
             if Self.isWhitespace(scalar) {
-                cleaned.append(" ")
+                guard flush() else { return given }
             } else if splitChineseCharacters && Self.isCJK(value) {
-                cleaned.append(" ")
-                cleaned.append(scalar)
-                cleaned.append(" ")
+                guard flush() else { return given }
+                chunk.append(scalar)
+                guard flush() else { return given }
             } else {
-                cleaned.append(scalar)
+                chunk.append(scalar)
             }
         }
-        var normalized = String(cleaned)
-        // 2. lower case and accents
+        _ = flush()
+        return given
+    }
+
+    /// Lower case and accents, as configured, for one chunk of text without white space.
+    private func normalize(_ chunk: String.UnicodeScalarView) -> String {
+        var normalized = String(chunk)
         if lowercase { normalized = normalized.lowercased() }
-        if stripAccents {
-            let decomposed = normalized.decomposedStringWithCanonicalMapping
-            var kept = String.UnicodeScalarView()
-            for scalar in decomposed.unicodeScalars where scalar.properties.generalCategory != .nonspacingMark {
-                kept.append(scalar)
-            }
-            normalized = String(kept)
+        guard stripAccents else { return normalized }
+        var kept = String.UnicodeScalarView()
+        for scalar in normalized.decomposedStringWithCanonicalMapping.unicodeScalars
+        where scalar.properties.generalCategory != .nonspacingMark {
+            kept.append(scalar)
         }
-        // 3. white space, then punctuation
-        var words: [[Unicode.Scalar]] = []
-        var current: [Unicode.Scalar] = []
-        func flush() {
-            if !current.isEmpty { words.append(current) }
-            current = []
-        }
-        for scalar in normalized.unicodeScalars {
-            if Self.isWhitespace(scalar) {
-                flush()
-            } else if Self.isPunctuation(scalar) {
-                flush()
-                words.append([scalar])
-            } else {
-                current.append(scalar)
-            }
-        }
-        flush()
-        return words
+        return String(kept)
     }
 
     /// Space, tab, newline, carriage return and the Unicode space separators (Zs).

@@ -2,7 +2,8 @@
 /// ``BertPreTokenizer`` words, then greedy longest-match-first word pieces (`##` marks a continuation);
 /// a word longer than ``maxCharactersPerWord`` or with no segmentation becomes `[UNK]`.
 ///
-/// ``encode(_:maxLength:)`` adds `[CLS]` … `[SEP]` and truncates to `maxLength` tokens in all;
+/// ``encode(_:maxLength:)`` adds `[CLS]` … `[SEP]` and truncates to `maxLength` tokens in all (it stops reading
+/// the text there);
 /// ``encodeBatch(_:maxLength:)`` pads a batch to its longest sequence with `[PAD]`, an attention mask and
 /// zero token types — the same ids the Hugging Face `BertTokenizer` gives.
 public struct WordPieceTokenizer: Sendable {
@@ -51,10 +52,17 @@ public struct WordPieceTokenizer: Sendable {
                                              splitChineseCharacters: splitChineseCharacters)
     }
 
-    /// The token ids of `text`, without special tokens.
-    public func tokenIDs(_ text: String) -> [Int32] {
+    /// The token ids of `text`, without special tokens: all of them, or the first `limit`. With a limit the
+    /// tokenizer stops reading the text once it has that many tokens, so the work done for a text is bounded by
+    /// `max_sequence_length`, not by the text's length.
+    public func tokenIDs(_ text: String, limit: Int = .max) -> [Int32] {
         var ids: [Int32] = []
-        for word in preTokenizer.words(text) { pieces(of: word, into: &ids) }
+        guard limit > 0 else { return ids }
+        preTokenizer.forEachWord(in: text) { word in
+            pieces(of: word, into: &ids)
+            return ids.count < limit
+        }
+        if ids.count > limit { ids.removeLast(ids.count - limit) }
         return ids
     }
 
@@ -90,7 +98,7 @@ public struct WordPieceTokenizer: Sendable {
 
     /// `[CLS]` + ids + `[SEP]`, truncated so that the whole is at most `maxLength` tokens (≥ 2).
     public func encode(_ text: String, maxLength: Int) -> [Int32] {
-        let body = tokenIDs(text).prefix(max(maxLength - 2, 0))
+        let body = tokenIDs(text, limit: max(maxLength - 2, 0))
         return [classifierID] + body + [separatorID]
     }
 
