@@ -65,12 +65,34 @@ enum AtomicFile {
 
     /// Flushes the directory entry of `path` (best effort).
     static func syncDirectory(of path: String) {
-        let directory = (path as NSString).deletingLastPathComponent
-        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = open(parentDirectory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 {
             fsync(fd)
             close(fd)
         }
+    }
+}
+
+extension AtomicFile {
+    /// The folder that holds `path`: what comes before its last `/` (trailing slashes ignored), `/` for a name
+    /// in the root, `.` for a bare name. Plain string work: Foundation's `NSString.deletingLastPathComponent`
+    /// traps on a one-character path on Linux (`--out p` crashed `enclava policy create`).
+    static func parentDirectory(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        var parent = trimmed[..<slash]
+        while parent.count > 1, parent.hasSuffix("/") { parent = parent.dropLast() }
+        return parent.isEmpty ? "/" : String(parent)
+    }
+
+    /// The last component of `path` (trailing slashes ignored); `path` itself when it has no `/`.
+    static func lastComponent(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return String(trimmed) }
+        let name = trimmed[trimmed.index(after: slash)...]
+        return name.isEmpty ? "/" : String(name)
     }
 }
 

@@ -20,10 +20,9 @@ extension SimulatedPlatform {
     /// the staging folder is removed and an existing `target` is left as it was; without `force`, an
     /// existing `target` gives `alreadyInitialized`.
     static func writeFolder(files: [(String, SecureBytes)], subfolders: [String] = [], at target: String, force: Bool) throws {
-        let parent = (target as NSString).deletingLastPathComponent
-        let name = (target as NSString).lastPathComponent
-        let staging = (parent as NSString).appendingPathComponent(
-            ".\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let parent = AtomicFile.parentDirectory(of: target)
+        let name = AtomicFile.lastComponent(of: target)
+        let staging = (parent == "/" ? "" : parent) + "/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         guard mkdir(staging, 0o700) == 0 else {
             throw SimulatedPlatformError(.writeFailed, "cannot create \(staging): \(String(cString: strerror(errno)))")
         }
