@@ -3,8 +3,9 @@ import EnclavaWire
 import Foundation
 
 extension TensorJSON {
-    /// The numbers of a tensor as JSON literals (floats in their shortest exact form; NaN and infinities
-    /// as `null`), or nil when the data length does not match the dtype.
+    /// The numbers of a tensor as JSON literals (floats in their shortest exact form; NaN and infinities as the
+    /// strings `"NaN"`, `"Infinity"` and `"-Infinity"`, so they are told apart from each other and from numbers —
+    /// see ``nonFiniteCount(of:)``), or nil when the data length does not match the dtype.
     public static func values(of tensor: Enclava_V1_Tensor) -> [String]? {
         let bytes = [UInt8](tensor.data)
         func load<T: FixedWidthInteger>(_: T.Type) -> [T]? {
@@ -20,13 +21,21 @@ extension TensorJSON {
         case .float32:
             return load(UInt32.self)?.map { bits in
                 let value = Float(bitPattern: bits)
-                return value.isFinite ? "\(value)" : "null"
+                if value.isNaN { return "\"NaN\"" }
+                if value.isInfinite { return value < 0 ? "\"-Infinity\"" : "\"Infinity\"" }
+                return "\(value)"
             }
         case .int64: return load(Int64.self)?.map { "\($0)" }
         case .int32: return load(Int32.self)?.map { "\($0)" }
         case .bool: return bytes.map { $0 != 0 ? "true" : "false" }
         default: return nil
         }
+    }
+
+    /// How many NaN or infinite values a float32 tensor holds (0 for other dtypes): a model output with any is
+    /// printed with a warning.
+    public static func nonFiniteCount(of tensor: Enclava_V1_Tensor) -> Int {
+        floats(of: tensor)?.filter { !$0.isFinite }.count ?? 0
     }
 
     /// Float32 values of a tensor (nil for another dtype or a malformed one).

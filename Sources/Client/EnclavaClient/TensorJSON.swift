@@ -65,7 +65,13 @@ public enum TensorJSON {
         }
     }
 
+    /// The keys a tensor object may have.
+    static let objectKeys: Set<String> = ["dtype", "shape", "data"]
+
     static func tensor(fromObject object: [String: Any]) throws -> Enclava_V1_Tensor {
+        if let unknown = object.keys.sorted().first(where: { !objectKeys.contains($0) }) {
+            throw ClientError(.invalidInput, "the tensor object has an unknown key `\(unknown)`; it takes only dtype, shape and data")
+        }
         let dtypeName = object["dtype"] as? String ?? "float32"
         guard let dtype = dataType(named: dtypeName) else {
             throw ClientError(.invalidInput, "dtype `\(dtypeName)` is not supported; use float32, int64, int32 or bool")
@@ -84,7 +90,7 @@ public enum TensorJSON {
                 return value
             }
         }
-        return try makeTensor(dtype: dtype, shape: shape, values: flat)
+        return try makeTensor(dtype: dtype, shape: shape, values: flat, positionShape: nestedShape, prefix: "data")
     }
 
     static func flatten(_ value: Any, depth: Int, shape: inout [Int], into flat: inout [Any]) throws {
@@ -115,7 +121,14 @@ public enum TensorJSON {
         }
     }
 
-    static func makeTensor(dtype: Enclava_V1_DataType, shape: [Int], values: [Any]) throws -> Enclava_V1_Tensor {
+    /// Builds a tensor from flat JSON values, refusing any value the dtype cannot hold exactly as written:
+    /// float32 data outside ±3.4028235e38 (it would become infinity), `true`/`false` where a number is meant,
+    /// non-integers for integer types. A refusal names the value's position, e.g. `data[0][3]`.
+    /// - Parameters:
+    ///   - positionShape: the nesting of the JSON data (to name positions); `shape` when nil.
+    ///   - prefix: what positions are named after (`data` for the object form).
+    static func makeTensor(dtype: Enclava_V1_DataType, shape: [Int], values: [Any], positionShape: [Int]? = nil,
+                           prefix: String = "") throws -> Enclava_V1_Tensor {
         var count = 1
         for dim in shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: dim)
@@ -127,25 +140,48 @@ public enum TensorJSON {
         guard count == values.count else {
             throw ClientError(.invalidInput, "shape \(shape) needs \(count) values but `data` has \(values.count)")
         }
+        let nesting = positionShape ?? shape
+        func position(_ index: Int) -> String {
+            var rest = index
+            var parts: [String] = []
+            for dim in nesting.reversed() where dim > 0 {
+                parts.append("[\(rest % dim)]")
+                rest /= dim
+            }
+            return prefix + parts.reversed().joined()
+        }
         var bytes: [UInt8] = []
-        for value in values {
+        for (index, value) in values.enumerated() {
             guard let number = value as? NSNumber else {
-                throw ClientError(.invalidInput, "tensor data must be numbers, got \(value)")
+                throw ClientError(.invalidInput, "tensor data must be numbers, got \(value) at \(position(index))")
+            }
+            let isBool = isJSONBoolean(number)
+            if isBool, dtype != .bool {
+                throw ClientError(.invalidInput, "\(position(index)) is \(number.boolValue), not a number; "
+                    + "\(name(of: dtype)) data must be numbers (use dtype bool for true/false)")
             }
             switch dtype {
             case .float32:
-                withUnsafeBytes(of: Float(number.doubleValue).bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+                let float = Float(number.doubleValue)
+                guard float.isFinite, number.doubleValue.isFinite else {
+                    throw ClientError(.invalidInput, "\(number) at \(position(index)) is outside the float32 range "
+                        + "(±3.4028235e38); scale the input or use a model that takes another dtype")
+                }
+                withUnsafeBytes(of: float.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
             case .int64:
                 guard let integer = Int64(number.stringValue) ?? Int64(exactly: number.doubleValue) else {
-                    throw ClientError(.invalidInput, "int64 data must be integers, got \(number)")
+                    throw ClientError(.invalidInput, "int64 data must be integers, got \(number) at \(position(index))")
                 }
                 withUnsafeBytes(of: integer.littleEndian) { bytes.append(contentsOf: $0) }
             case .int32:
                 guard let integer = Int32(exactly: number.doubleValue) else {
-                    throw ClientError(.invalidInput, "int32 data must be 32-bit integers, got \(number)")
+                    throw ClientError(.invalidInput, "int32 data must be 32-bit integers, got \(number) at \(position(index))")
                 }
                 withUnsafeBytes(of: integer.littleEndian) { bytes.append(contentsOf: $0) }
             default:
+                guard isBool || number.doubleValue == 0 || number.doubleValue == 1 else {
+                    throw ClientError(.invalidInput, "bool data must be true, false, 0 or 1, got \(number) at \(position(index))")
+                }
                 bytes.append(number.doubleValue != 0 ? 1 : 0)
             }
         }
@@ -154,5 +190,10 @@ public enum TensorJSON {
         tensor.shape = shape.map { Int64($0) }
         tensor.data = Data(bytes)
         return tensor
+    }
+
+    /// Whether JSON gave `true`/`false` (Foundation's boolean NSNumber) rather than a number.
+    static func isJSONBoolean(_ number: NSNumber) -> Bool {
+        String(cString: number.objCType) == "c" && type(of: number) != NSNumber.self
     }
 }
