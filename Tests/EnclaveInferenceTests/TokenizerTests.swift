@@ -133,6 +133,19 @@ struct SentenceEmbeddingTests {
         #expect(maxAbsError(alone, Array(values[384..<768])) <= 1e-5)
     }
 
+    /// The runtime's load-time check (the same one `enclava package` runs): MiniLM's 512 position embeddings
+    /// bound max_sequence_length, and the error names the longest length that works.
+    @Test func sequenceLengthIsCheckedAgainstTheModel() throws {
+        let model = try TransformerGoldenTests.models.model("all-MiniLM-L6-v2")
+        try SentenceEmbeddingPipeline(model: model, tokenizer: TokenizerTests.tokenizer(), maxSequenceLength: 512)
+            .checkSequenceLength()
+        let tooLong = try SentenceEmbeddingPipeline(model: model, tokenizer: TokenizerTests.tokenizer(), maxSequenceLength: 700)
+        let error = inferenceError { try tooLong.checkSequenceLength() }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.message.contains("max_sequence_length = 700 is more than this model takes") == true)
+        #expect(error?.message.contains("at most 512") == true, "\(error?.message ?? "")")
+    }
+
     @Test func emptyAndOversizedBatchesAreRefused() throws {
         let pipeline = try SentenceEmbeddingPipeline(model: TransformerGoldenTests.models.model("all-MiniLM-L6-v2"),
                                                      tokenizer: TokenizerTests.tokenizer(), maxBatch: 2)

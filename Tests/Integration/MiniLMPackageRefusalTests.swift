@@ -74,6 +74,34 @@ import Testing
         #expect(result.stderr.contains("sentence-embedding") && result.stderr.contains("input_ids"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out.eimg").path))
     }
+
+    /// all-MiniLM-L6-v2 has 512 position embeddings: a manifest asking for 1024 tokens used to package, then
+    /// fail on the first long text with an internal broadcast error. Now `enclava package` runs the encoder once at
+    /// that length and names the longest length that works; 512 itself packages.
+    @Test func aSequenceLengthBeyondThePositionEmbeddingsIsRefused() throws {
+        let folder = try TestPaths.makeTemporaryDirectory(prefix: "enclava-seqlen")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let manifest = try String(contentsOf: TestPaths.packageRoot().appendingPathComponent("Manifests/minilm.toml"), encoding: .utf8)
+        let assets = TestPaths.shared().appendingPathComponent("models/all-MiniLM-L6-v2").path
+        func package(length: Int) throws -> (TestProcess.Result, URL) {
+            let path = folder.appendingPathComponent("minilm-\(length).toml")
+            try manifest.replacingOccurrences(of: "max_sequence_length = 256", with: "max_sequence_length = \(length)")
+                .write(to: path, atomically: true, encoding: .utf8)
+            let out = folder.appendingPathComponent("minilm-\(length).eimg")
+            let result = try fixture.run(["package", "--manifest", path.path, "--asset-root", assets, "--signer",
+                                          fixture.signer.path, "--out", out.path, "--seal-for", "sim"])
+            return (result, out)
+        }
+        let (refused, notWritten) = try package(length: 1024)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("max_sequence_length = 1024 is more than this model takes"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("set max_sequence_length to at most 512"), "\(refused.stderr)")
+        #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: notWritten.path))
+        let (accepted, written) = try package(length: 512)
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+        #expect(FileManager.default.fileExists(atPath: written.path))
+    }
 }
 
 /// ONNX models written field by field (onnx.proto numbers), so each crafted defect is visible in the test.

@@ -114,11 +114,21 @@ extension PackageCommand {
         guard let vocabulary = String(validating: try measuredBytes(tokenizer), as: UTF8.self) else {
             throw CLIError("\(tokenizer.path): the tokenizer vocabulary is not UTF-8 text; use the checkpoint's vocab.txt")
         }
+        let lowercase = pipeline.lowercase ?? Manifest.Pipeline.Defaults.lowercase
         do {
-            try ModelSupport.checkSentenceEncoder(report, vocabulary: vocabulary,
-                                                  lowercase: pipeline.lowercase ?? Manifest.Pipeline.Defaults.lowercase)
+            try ModelSupport.checkSentenceEncoder(report, vocabulary: vocabulary, lowercase: lowercase)
         } catch let error as InferenceError {
             throw CLIError("\(measured.manifestPath): kind = \"sentence-embedding\" does not fit: \(error.message)")
+        }
+        let maxLength = pipeline.maxSequenceLength ?? Manifest.Pipeline.Defaults.maxSequenceLength
+        progress?("checking max_sequence_length = \(maxLength) against \(model.name) (one trial run)")
+        do {
+            let encoder = try InferenceModel(onnx: bytes, memoryLockPolicy: .allowUnlocked)
+            let tokenizer = try WordPieceTokenizer(vocabulary: vocabulary, lowercase: lowercase)
+            try SentenceEmbeddingPipeline(model: encoder, tokenizer: tokenizer, maxSequenceLength: maxLength)
+                .checkSequenceLength()
+        } catch let error as InferenceError {
+            throw CLIError("\(measured.manifestPath): [pipeline] \(error.message)")
         }
     }
 

@@ -44,6 +44,7 @@ extension ModelLoader {
                                                        maxSequenceLength: pipeline.maxSequenceLength ?? defaults.maxSequenceLength,
                                                        normalize: pipeline.normalize ?? defaults.normalize,
                                                        maxBatch: limits.maxTexts)
+            try engine.checkSequenceLength()
             return TextServing(engine: engine, limits: limits)
         } catch let error as InferenceError {
             throw RuntimeError(.modelInvalid, "cannot set up the sentence-embedding pipeline: \(error.message)")

@@ -51,7 +51,11 @@ public final class SentenceEmbeddingPipeline: Sendable {
         guard !texts.isEmpty, texts.count <= maxBatch else {
             throw InferenceError(.invalidArgument, "send 1…\(maxBatch) texts, got \(texts.count)", inputName: "text")
         }
-        let batch = tokenizer.encodeBatch(texts, maxLength: maxSequenceLength)
+        return try run(tokenizer.encodeBatch(texts, maxLength: maxSequenceLength))
+    }
+
+    /// The encoder, pooling and normalisation over an already tokenized batch.
+    func run(_ batch: TokenizedBatch) throws -> HostTensor {
         var inputs = batch.tensors
         if !usesTokenTypes { inputs["token_type_ids"] = nil }
         guard let hidden = try model.run(inputs)[outputName], hidden.shape.count == 3,
