@@ -45,6 +45,8 @@ import Testing
              mentions: "truncated", output: nil),
         Case(name: "inspect a corrupt image", arguments: ["inspect", "{W}/corrupt.eimg"],
              mentions: "signature", output: nil),
+        Case(name: "inspect --verify an image whose payload was damaged", arguments: ["inspect", "{W}/payload.eimg", "--verify"],
+             mentions: "does not match the hash in the signed header", output: nil),
         Case(name: "inspect with the wrong signer", arguments: ["inspect", "{IMAGE}", "--signer", "{W}/other.pem"],
              mentions: "signer", output: nil),
         Case(name: "policy for a missing image",
@@ -110,6 +112,9 @@ import Testing
         var corrupt = image
         corrupt[40] ^= 0x01  // inside the signed header
         try Data(corrupt).write(to: work.appendingPathComponent("corrupt.eimg"))
+        var payload = image
+        payload[payload.count - 20] ^= 0x01  // inside the last asset's ciphertext: the header still verifies
+        try Data(payload).write(to: work.appendingPathComponent("payload.eimg"))
         _ = try fixture.run(["keygen", "--out", work.appendingPathComponent("other.pem").path])
         return work
     }

@@ -77,6 +77,7 @@ struct PackageCommand: AsyncParsableCommand {
                                                 checkAssets: { measured in
                                                     try Self.checkRunnable(measured, progress: { if !quiet { CLI.note($0) } })
                                                 },
+                                                describeModel: Self.modelInterface,
                                                 progress: { if !quiet { CLI.note($0) } })
         guard !self.quiet else { return }
         print("wrote \(summary.outputPath) (\(summary.imageSize) bytes)")
@@ -130,6 +131,17 @@ extension PackageCommand {
         } catch let error as InferenceError {
             throw CLIError("\(measured.manifestPath): [pipeline] \(error.message)")
         }
+    }
+
+    /// The model's inputs and outputs as it declares them, for the signed header (`enclava inspect` shows them).
+    static func modelInterface(_ measured: ManifestMeasurement) throws -> ImageModelInterface? {
+        guard let model = measured.assets.first(where: { $0.role == .model }) else { return nil }
+        let report = try measuredBytes(model).withUnsafeBytes { try ModelSupport.check(onnx: $0) }
+        func row(_ spec: TensorSpec) -> ImageModelInterface.Tensor {
+            let dims = spec.shape.indices.map { spec.shape[$0].map(String.init) ?? spec.dimensionNames[$0] ?? "?" }
+            return ImageModelInterface.Tensor(name: spec.name, dtype: "\(spec.dtype)", dims: spec.isRankKnown ? dims : nil)
+        }
+        return ImageModelInterface(inputs: report.inputs.map(row), outputs: report.outputs.map(row))
     }
 
     /// The bytes of a measured asset, checked against the SHA-256 that enters the manifest digest, so the

@@ -34,6 +34,8 @@ public struct EnclaveImage: Sendable {
     public let signatureAlgorithm: String
     /// The image file's size in bytes.
     public let fileSize: UInt64
+    /// The model's inputs and outputs recorded at packaging (nil for images packaged before they were).
+    public let modelInterface: ImageModelInterface?
     /// File offset of the first asset byte (the end of the envelope).
     let dataOffset: UInt64
 
@@ -163,6 +165,7 @@ public struct EnclaveImage: Sendable {
         }
         return EnclaveImage(path: path, formatVersion: header.formatVersion, manifest: manifest, manifestText: text,
                             manifestDigest: digest, assets: assets, keyWrappings: wrappings, signerPublicKey: signer,
-                            signatureAlgorithm: header.signatureAlgorithm, fileSize: fileSize, dataOffset: dataOffset)
+                            signatureAlgorithm: header.signatureAlgorithm, fileSize: fileSize,
+                            modelInterface: try ImageHeaderCoding.modelInterface(header, path: path), dataOffset: dataOffset)
     }
 }

@@ -19,6 +19,7 @@ enum ImageHeaderCoding {
         message.chunkSize = UInt32(asset.chunkSize)
         message.ciphertextOffset = asset.ciphertextOffset
         message.ciphertextSize = asset.ciphertextSize
+        if let hash = asset.ciphertextSHA256 { message.ciphertextSha256 = Data(hash) }
         return message
     }
 
@@ -61,10 +62,14 @@ enum ImageHeaderCoding {
             let expected = ImageFormat.ciphertextSize(plaintextSize: message.plaintextSize, chunkSize: chunkSize)
             guard message.ciphertextSize == expected else { throw corrupt("ciphertext size of \(message.name)") }
             guard message.ciphertextOffset == next else { throw corrupt("offset of \(message.name)") }
+            guard message.ciphertextSha256.isEmpty || message.ciphertextSha256.count == 32 else {
+                throw corrupt("ciphertext hash of \(message.ciphertextSha256.count) bytes")
+            }
             next += message.ciphertextSize
             result.append(ImageAsset(name: message.name, role: role, plaintextSize: message.plaintextSize,
                                      plaintextSHA256: [UInt8](message.plaintextSha256), chunkSize: chunkSize,
-                                     ciphertextOffset: message.ciphertextOffset, ciphertextSize: message.ciphertextSize))
+                                     ciphertextOffset: message.ciphertextOffset, ciphertextSize: message.ciphertextSize,
+                                     ciphertextSHA256: message.ciphertextSha256.isEmpty ? nil : [UInt8](message.ciphertextSha256)))
         }
         return result
     }

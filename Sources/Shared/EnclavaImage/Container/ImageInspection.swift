@@ -20,11 +20,52 @@ public struct ImageInspection: Codable, Sendable, Equatable {
         public var ciphertextOffset: UInt64
         /// Ciphertext bytes, tags included.
         public var ciphertextSize: UInt64
+        /// Lowercase hex SHA-256 of the ciphertext (signed), nil for images packaged before it was recorded.
+        public var ciphertextSHA256: String?
 
         enum CodingKeys: String, CodingKey {
             case name, role, sha256, chunks
             case plaintextSize = "plaintext_size", chunkSize = "chunk_size"
             case ciphertextOffset = "ciphertext_offset", ciphertextSize = "ciphertext_size"
+            case ciphertextSHA256 = "ciphertext_sha256"
+        }
+    }
+
+    /// The `[pipeline]` settings the runtime will use (defaults filled in for a text pipeline).
+    public struct Pipeline: Codable, Sendable, Equatable {
+        /// `tensor` or `sentence-embedding`.
+        public var kind: String
+        /// The tokenizer vocabulary asset (text pipelines).
+        public var tokenizer: String?
+        /// Longest token sequence, `[CLS]` and `[SEP]` included.
+        public var maxSequenceLength: Int?
+        /// `mean`, `cls` or `max`.
+        public var pooling: String?
+        /// Whether embeddings are scaled to unit length.
+        public var normalize: Bool?
+        /// Whether text is lower-cased and accents stripped.
+        public var lowercase: Bool?
+        /// Texts per request.
+        public var maxTexts: Int?
+        /// UTF-8 bytes per text.
+        public var maxTextBytes: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case kind, tokenizer, pooling, normalize, lowercase
+            case maxSequenceLength = "max_sequence_length", maxTexts = "max_texts", maxTextBytes = "max_text_bytes"
+        }
+
+        /// `kind = "sentence-embedding", max_sequence_length = 256, …` on one line.
+        var text: String {
+            var parts = [kind]
+            if let tokenizer { parts.append("tokenizer \(tokenizer)") }
+            if let maxSequenceLength { parts.append("max_sequence_length \(maxSequenceLength)") }
+            if let pooling { parts.append("pooling \(pooling)") }
+            if let normalize { parts.append("normalize \(normalize)") }
+            if let lowercase { parts.append("lowercase \(lowercase)") }
+            if let maxTexts { parts.append("max_texts \(maxTexts)") }
+            if let maxTextBytes { parts.append("max_text_bytes \(maxTextBytes)") }
+            return parts.joined(separator: ", ")
         }
     }
 
@@ -63,8 +104,10 @@ public struct ImageInspection: Codable, Sendable, Equatable {
     public var signerFingerprint: String
     /// `"ecdsa-p384-sha384"`.
     public var signatureAlgorithm: String
-    /// `[pipeline] kind`.
-    public var pipeline: String
+    /// `[pipeline]`, with the runtime's defaults for absent text keys.
+    public var pipeline: Pipeline
+    /// The model's inputs and outputs as recorded at packaging; nil for images packaged before they were.
+    public var model: ImageModelInterface?
     /// The manifest's `[keys] release`.
     public var keyRelease: String
     /// The image's size in bytes.
@@ -77,7 +120,7 @@ public struct ImageInspection: Codable, Sendable, Equatable {
     public var manifest: String
 
     enum CodingKeys: String, CodingKey {
-        case path, name, version, pipeline, assets, wrappings, manifest
+        case path, name, version, pipeline, model, assets, wrappings, manifest
         case formatVersion = "format_version", manifestDigest = "manifest_digest"
         case signerFingerprint = "signer_fingerprint", signatureAlgorithm = "signature_algorithm"
         case keyRelease = "key_release", fileSize = "file_size"
@@ -89,10 +132,16 @@ public struct ImageInspection: Codable, Sendable, Equatable {
             "image            \(name) \(version)",
             "manifest digest  \(manifestDigest)",
             "signer           \(signerFingerprint) (\(signatureAlgorithm))",
-            "pipeline         \(pipeline)",
+            "pipeline         \(pipeline.text)",
             "key release      \(keyRelease)",
             "file             \(path) (\(fileSize) bytes, format \(formatVersion))",
         ]
+        if let model {
+            for input in model.inputs { lines.append("model input      \(input.text)") }
+            for output in model.outputs { lines.append("model output     \(output.text)") }
+        } else {
+            lines.append("model            inputs and outputs not recorded (packaged by an older enclava)")
+        }
         for asset in assets {
             lines.append("asset            \(asset.name) [\(asset.role)] \(asset.plaintextSize) bytes, \(asset.chunks) chunk(s), sha256 \(asset.sha256)")
         }
@@ -113,12 +162,13 @@ extension EnclaveImage {
         ImageInspection(
             path: path, name: manifest.image.name, version: manifest.image.version, formatVersion: formatVersion,
             manifestDigest: Hex.encode(manifestDigest), signerFingerprint: signerFingerprint,
-            signatureAlgorithm: signatureAlgorithm, pipeline: manifest.pipeline.kind.rawValue,
+            signatureAlgorithm: signatureAlgorithm, pipeline: inspectedPipeline, model: modelInterface,
             keyRelease: manifest.keys.release.rawValue, fileSize: fileSize,
             assets: assets.map {
                 ImageInspection.Asset(name: $0.name, role: $0.role.rawValue, plaintextSize: $0.plaintextSize,
                                       sha256: Hex.encode($0.plaintextSHA256), chunkSize: $0.chunkSize, chunks: $0.chunkCount,
-                                      ciphertextOffset: $0.ciphertextOffset, ciphertextSize: $0.ciphertextSize)
+                                      ciphertextOffset: $0.ciphertextOffset, ciphertextSize: $0.ciphertextSize,
+                                      ciphertextSHA256: $0.ciphertextSHA256.map(Hex.encode))
             },
             wrappings: keyWrappings.map { wrapping in
                 switch wrapping {
@@ -131,5 +181,18 @@ extension EnclaveImage {
                 }
             },
             manifest: manifestText)
+    }
+
+    /// The pipeline as the runtime reads it: for a text pipeline every key, defaults filled in.
+    private var inspectedPipeline: ImageInspection.Pipeline {
+        let pipeline = manifest.pipeline
+        guard pipeline.kind == .sentenceEmbedding else { return ImageInspection.Pipeline(kind: pipeline.kind.rawValue) }
+        let defaults = Manifest.Pipeline.Defaults.self
+        return ImageInspection.Pipeline(
+            kind: pipeline.kind.rawValue, tokenizer: pipeline.tokenizer,
+            maxSequenceLength: pipeline.maxSequenceLength ?? defaults.maxSequenceLength,
+            pooling: (pipeline.pooling ?? defaults.pooling).rawValue, normalize: pipeline.normalize ?? defaults.normalize,
+            lowercase: pipeline.lowercase ?? defaults.lowercase, maxTexts: pipeline.maxTexts ?? defaults.maxTexts,
+            maxTextBytes: pipeline.maxTextBytes ?? defaults.maxTextBytes)
     }
 }

@@ -25,12 +25,15 @@ public struct ImagePackager {
     ///     Assets must stay inside it, symbolic links resolved.
     ///   - checkAssets: Called once the assets are measured and before anything is written (the CLI checks
     ///     that the runtime can load the model and tokenizer); whatever it throws aborts packaging.
+    ///   - describeModel: Called after `checkAssets`: the model's inputs and outputs, recorded in the signed
+    ///     header for `enclava inspect` (the CLI reads them from the ONNX file).
     ///   - progress: Called with one-line human-readable progress messages.
     /// - Throws: ``ManifestError`` for a bad manifest or asset path (with its line), ``ImageError``
     ///   for I/O, key and size problems, and what `checkAssets` throws.
     public static func package(manifestPath: String, signer: ECDSAPrivateKey, outputPath: String,
                                wrapping: KeyWrappingRequest, assetRoot: String? = nil,
                                checkAssets: ((ManifestMeasurement) throws -> Void)? = nil,
+                               describeModel: ((ManifestMeasurement) throws -> ImageModelInterface?)? = nil,
                                progress: ((String) -> Void)? = nil) throws -> ImageSummary {
         guard signer.curve == .p384 else {
             throw ImageError(.invalidSignerKey, "images are signed with ECDSA P-384, but the signer key is on \(signer.curve)")
@@ -67,7 +70,13 @@ public struct ImagePackager {
             ownerKeyFile = file
         }
 
-        let envelope = try signedEnvelope(measured: measured, assets: assets, wrapping: keyWrapping, signer: signer)
+        // Pass 1: the ciphertext hashes, so that the signed header lets anyone check the payload without the key.
+        assets = try zip(assets, measured.assets).map { asset, source in
+            asset.with(ciphertextSHA256: try encrypt(asset, from: source, dek: dek, manifestDigest: measured.digest,
+                                                     to: nil, progress: progress))
+        }
+        let envelope = try signedEnvelope(measured: measured, assets: assets, wrapping: keyWrapping,
+                                          modelInterface: try describeModel?(measured), signer: signer)
         let output = try AtomicOutputFile(destination: outputPath, mode: 0o644)
         try output.write(ImageFormat.magic + bigEndian(UInt32(envelope.count)))
         try output.write(envelope)
@@ -93,7 +102,7 @@ public struct ImagePackager {
 
     /// The serialized `SignedImageHeader`.
     static func signedEnvelope(measured: ManifestMeasurement, assets: [ImageAsset], wrapping: KeyWrapping,
-                               signer: ECDSAPrivateKey) throws -> [UInt8] {
+                               modelInterface: ImageModelInterface? = nil, signer: ECDSAPrivateKey) throws -> [UInt8] {
         var header = Enclava_Image_V1_ImageHeader()
         header.formatVersion = ImageFormat.formatVersion
         header.manifestToml = Data(measured.manifestText.utf8)
@@ -103,6 +112,7 @@ public struct ImagePackager {
         header.signerPublicKey = Data(signer.publicKey.spkiDER)
         header.signatureAlgorithm = ImageFormat.signatureAlgorithm
         header.cipher = ImageFormat.cipher
+        if let modelInterface { header.modelInterface = ImageHeaderCoding.message(modelInterface) }
         let headerBytes: [UInt8] = try header.serializedBytes()
         let signature = try signer.signature(for: ImageFormat.signatureContext + headerBytes, digest: .sha384)
         var envelope = Enclava_Image_V1_SignedImageHeader()
@@ -117,16 +127,21 @@ public struct ImagePackager {
 
     /// Streams one asset through AES-256-GCM, checking that its plaintext still hashes to the
     /// value measured before.
+    /// Returns the ciphertext's SHA-256. With `output` nil nothing is written: the first of the two passes, which
+    /// learns the ciphertext hashes the signed header carries (the cipher is deterministic for a DEK).
+    @discardableResult
     private static func encrypt(_ asset: ImageAsset, from source: MeasuredAsset, dek: SecureBytes, manifestDigest: [UInt8],
-                                to output: AtomicOutputFile, progress: ((String) -> Void)?) throws {
+                                to output: AtomicOutputFile?, progress: ((String) -> Void)?) throws -> [UInt8] {
         let changed = ImageError(.fileUnreadable, "changed while it was being packaged; package again", path: source.path)
         let file = try InputFile(path: source.path)
         guard file.size == asset.plaintextSize else { throw changed }
         let cipher = try AssetCipher(dek: dek, manifestDigest: manifestDigest, assetName: asset.name)
         let chunks = asset.chunkCount
         let mebibytes = (asset.plaintextSize + (1 << 20) - 1) >> 20
-        progress?("encrypting \(asset.name) (\(asset.role.rawValue), \(asset.plaintextSize) bytes)")
+        let verb = output == nil ? "hashing" : "encrypting"
+        progress?("\(verb) \(asset.name) (\(asset.role.rawValue), \(asset.plaintextSize) bytes)")
         var hasher = StreamingHasher(.sha256)
+        var ciphertextHasher = StreamingHasher(.sha256)
         var buffer = SecureBytes(count: asset.chunkSize)
         var done: UInt64 = 0
         for index in 0..<chunks {
@@ -137,13 +152,17 @@ public struct ImagePackager {
                 hasher.update(UnsafeRawBufferPointer(chunk))
                 return try cipher.seal(chunk: index, isLast: index == chunks - 1, plaintext: UnsafeRawBufferPointer(chunk))
             }
-            try output.write(sealed)
+            sealed.withUnsafeBytes { ciphertextHasher.update($0) }
+            try output?.write(sealed)
             done += UInt64(count)
             if (index + 1) % progressEveryChunks == 0, index + 1 < chunks {
-                progress?("encrypting \(asset.name): \(done >> 20)/\(mebibytes) MiB")
+                progress?("\(verb) \(asset.name): \(done >> 20)/\(mebibytes) MiB")
             }
         }
         guard hasher.finalize() == asset.plaintextSHA256 else { throw changed }
+        let ciphertextSHA256 = ciphertextHasher.finalize()
+        if let expected = asset.ciphertextSHA256, expected != ciphertextSHA256 { throw changed }
+        return ciphertextSHA256
     }
 
     /// Refuses outputs that would overwrite an input or each other.

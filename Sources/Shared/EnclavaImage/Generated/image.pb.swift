@@ -91,6 +91,54 @@ public nonisolated struct Enclava_Image_V1_ImageHeader: Sendable {
   /// index ‖ u8 last-chunk flag, 16-byte tag after every chunk.
   public var cipher: String = String()
 
+  /// The model's inputs and outputs as the model declares them (public: names, dtypes, shapes), so
+  /// that `enclava inspect` can show them without a key. Absent in images packaged before it existed.
+  public var modelInterface: Enclava_Image_V1_ModelInterface {
+    get {_modelInterface ?? Enclava_Image_V1_ModelInterface()}
+    set {_modelInterface = newValue}
+  }
+  /// Returns true if `modelInterface` has been explicitly set.
+  public var hasModelInterface: Bool {self._modelInterface != nil}
+  /// Clears the value of `modelInterface`. Subsequent reads from it will return its default value.
+  public mutating func clearModelInterface() {self._modelInterface = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _modelInterface: Enclava_Image_V1_ModelInterface? = nil
+}
+
+public nonisolated struct Enclava_Image_V1_ModelInterface: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var inputs: [Enclava_Image_V1_TensorInterface] = []
+
+  public var outputs: [Enclava_Image_V1_TensorInterface] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Enclava_Image_V1_TensorInterface: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  /// "float32", "int64", "int32", "bool", …
+  public var dtype: String = String()
+
+  /// One entry per dimension: a size ("8"), or the symbolic name of a dynamic one ("N"), or "?".
+  public var dims: [String] = []
+
+  /// True when the model declares no shape at all (dims is then empty).
+  public var rankUnknown: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -121,6 +169,10 @@ public nonisolated struct Enclava_Image_V1_ImageAsset: Sendable {
 
   /// plaintext_size + 16 × chunk count.
   public var ciphertextSize: UInt64 = 0
+
+  /// SHA-256 of the ciphertext (32 bytes), so that a damaged payload is found without the key
+  /// (`enclava inspect --verify`). Absent in images packaged before it existed.
+  public var ciphertextSha256: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -248,7 +300,7 @@ nonisolated extension Enclava_Image_V1_SignedImageHeader: SwiftProtobuf.Message,
 
 nonisolated extension Enclava_Image_V1_ImageHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ImageHeader"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}format_version\0\u{3}manifest_toml\0\u{3}manifest_digest\0\u{1}assets\0\u{3}key_wrappings\0\u{3}signer_public_key\0\u{3}signature_algorithm\0\u{1}cipher\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}format_version\0\u{3}manifest_toml\0\u{3}manifest_digest\0\u{1}assets\0\u{3}key_wrappings\0\u{3}signer_public_key\0\u{3}signature_algorithm\0\u{1}cipher\0\u{3}model_interface\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -264,12 +316,17 @@ nonisolated extension Enclava_Image_V1_ImageHeader: SwiftProtobuf.Message, Swift
       case 6: try { try decoder.decodeSingularBytesField(value: &self.signerPublicKey) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.signatureAlgorithm) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.cipher) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._modelInterface) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.formatVersion != 0 {
       try visitor.visitSingularUInt32Field(value: self.formatVersion, fieldNumber: 1)
     }
@@ -294,6 +351,9 @@ nonisolated extension Enclava_Image_V1_ImageHeader: SwiftProtobuf.Message, Swift
     if !self.cipher.isEmpty {
       try visitor.visitSingularStringField(value: self.cipher, fieldNumber: 8)
     }
+    try { if let v = self._modelInterface {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -306,6 +366,87 @@ nonisolated extension Enclava_Image_V1_ImageHeader: SwiftProtobuf.Message, Swift
     if lhs.signerPublicKey != rhs.signerPublicKey {return false}
     if lhs.signatureAlgorithm != rhs.signatureAlgorithm {return false}
     if lhs.cipher != rhs.cipher {return false}
+    if lhs._modelInterface != rhs._modelInterface {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Enclava_Image_V1_ModelInterface: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ModelInterface"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}inputs\0\u{1}outputs\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.inputs) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.outputs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.inputs.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.inputs, fieldNumber: 1)
+    }
+    if !self.outputs.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.outputs, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Enclava_Image_V1_ModelInterface, rhs: Enclava_Image_V1_ModelInterface) -> Bool {
+    if lhs.inputs != rhs.inputs {return false}
+    if lhs.outputs != rhs.outputs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Enclava_Image_V1_TensorInterface: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TensorInterface"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}dtype\0\u{1}dims\0\u{3}rank_unknown\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.dtype) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.dims) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.rankUnknown) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.dtype.isEmpty {
+      try visitor.visitSingularStringField(value: self.dtype, fieldNumber: 2)
+    }
+    if !self.dims.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.dims, fieldNumber: 3)
+    }
+    if self.rankUnknown != false {
+      try visitor.visitSingularBoolField(value: self.rankUnknown, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Enclava_Image_V1_TensorInterface, rhs: Enclava_Image_V1_TensorInterface) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.dtype != rhs.dtype {return false}
+    if lhs.dims != rhs.dims {return false}
+    if lhs.rankUnknown != rhs.rankUnknown {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -313,7 +454,7 @@ nonisolated extension Enclava_Image_V1_ImageHeader: SwiftProtobuf.Message, Swift
 
 nonisolated extension Enclava_Image_V1_ImageAsset: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ImageAsset"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}role\0\u{3}plaintext_size\0\u{3}plaintext_sha256\0\u{3}chunk_size\0\u{3}ciphertext_offset\0\u{3}ciphertext_size\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}role\0\u{3}plaintext_size\0\u{3}plaintext_sha256\0\u{3}chunk_size\0\u{3}ciphertext_offset\0\u{3}ciphertext_size\0\u{3}ciphertext_sha256\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -328,6 +469,7 @@ nonisolated extension Enclava_Image_V1_ImageAsset: SwiftProtobuf.Message, SwiftP
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.chunkSize) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.ciphertextOffset) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.ciphertextSize) }()
+      case 8: try { try decoder.decodeSingularBytesField(value: &self.ciphertextSha256) }()
       default: break
       }
     }
@@ -355,6 +497,9 @@ nonisolated extension Enclava_Image_V1_ImageAsset: SwiftProtobuf.Message, SwiftP
     if self.ciphertextSize != 0 {
       try visitor.visitSingularUInt64Field(value: self.ciphertextSize, fieldNumber: 7)
     }
+    if !self.ciphertextSha256.isEmpty {
+      try visitor.visitSingularBytesField(value: self.ciphertextSha256, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -366,6 +511,7 @@ nonisolated extension Enclava_Image_V1_ImageAsset: SwiftProtobuf.Message, SwiftP
     if lhs.chunkSize != rhs.chunkSize {return false}
     if lhs.ciphertextOffset != rhs.ciphertextOffset {return false}
     if lhs.ciphertextSize != rhs.ciphertextSize {return false}
+    if lhs.ciphertextSha256 != rhs.ciphertextSha256 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
