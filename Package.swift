@@ -94,7 +94,7 @@ var targets: [Target] = [
                                      "HostBridge", "EnclavaClient", "EnclaveInference", argumentParser, logging, nio, nioPosix],
                       path: "Sources/Tools/enclava", swiftSettings: strict),
     .executableTarget(name: "enclava-runtime",
-                      dependencies: ["EnclaveRuntime", "EnclavePlatform", argumentParser, logging],
+                      dependencies: ["EnclaveRuntime", "EnclavePlatform", "EnclavaWire", argumentParser, logging],
                       path: "Sources/Tools/enclava-runtime", swiftSettings: strict),
     .executableTarget(name: "enclava-bench", dependencies: ["EnclaveKernels", "EnclaveInference", "EnclavaClient",
                                                             "EnclavaAttestation", "EnclavaWire"],

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnclavaWire
 import EnclavePlatform
 import EnclaveRuntime
 import Foundation
@@ -10,7 +11,27 @@ struct RuntimeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enclava-runtime",
         abstract: "Run an Enclava image inside a TEE and serve attested, encrypted inference over ttrpc.",
-        discussion: "Normally launched by `enclava serve`. Logs go to stderr and never contain secrets.")
+        discussion: "Normally launched by `enclava serve`. Logs go to stderr and never contain secrets.",
+        version: "enclava-runtime \(EnclavaVersion.current)")
+
+    /// `enclava-runtime --version` and `enclava-runtime version` answer without the options a launch needs.
+    static func main() async {
+        let arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "version" || arguments.contains("--version") {
+            print("enclava-runtime \(EnclavaVersion.current)")
+            return
+        }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 
     @Option(help: "TEE backend: sim (default), sev-snp, tdx, sgx, or auto to detect the hardware TEE.")
     var backend: String = "sim"

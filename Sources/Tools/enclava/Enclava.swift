@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnclavaWire
 
 /// `enclava`: package models into signed enclave images, launch them, attest and talk to them.
 @main
@@ -16,10 +17,20 @@ struct Enclava: AsyncParsableCommand {
               enclava serve --image fraud.eimg --backend sim --listen 127.0.0.1:7000 &
               enclava infer --endpoint 127.0.0.1:7000 --policy policy.json --input features=@input.json
             """,
-        version: "0.1.0",
+        version: "enclava \(EnclavaVersion.current)",
         subcommands: [
+            VersionCommand.self,
             SimCommand.self, KeygenCommand.self, PackageCommand.self, InspectCommand.self, MeasureCommand.self,
             PolicyCommand.self, VerifyEvidenceCommand.self, ServeCommand.self, InferCommand.self, RunCommand.self,
         ]
     )
+}
+
+/// `enclava version`: the version of this build (also `enclava --version`).
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version of this build.")
+
+    func run() {
+        print("enclava \(EnclavaVersion.current)")
+    }
 }

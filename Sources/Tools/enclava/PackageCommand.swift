@@ -43,10 +43,16 @@ struct PackageCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing but errors.")
     var quiet = false
 
+    @Flag(help: "Replace an existing image at --out.")
+    var force = false
+
     mutating func run() async throws {
         try CLI.requireReadableFile(manifest, what: "manifest")
         try CLI.requireReadableFile(signer, what: "signer key")
         try CLI.requireOutputFolder(out)
+        if !force && FileManager.default.fileExists(atPath: out) {
+            throw CLIError("\(out) already exists; choose another path or pass --force to replace it")
+        }
         let key = try SignerKey.load(path: signer)
         let wrapping: KeyWrappingRequest
         switch (sealFor, ownerKeyOut) {

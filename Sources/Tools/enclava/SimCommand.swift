@@ -27,13 +27,23 @@ struct SimInit: AsyncParsableCommand {
 
     mutating func run() async throws {
         let home = CLI.simHome(home)
-        CLI.note("creating simulated platform under \(home)/sim (RSA-4096 keys take a few seconds)…")
-        let platform = try SimulatedPlatform.initialize(home: home, force: force)
-        print("simulated platform ready: \(home)/sim")
+        let platform: SimulatedPlatform
+        if !force, let existing = try? SimulatedPlatform.load(home: home) {
+            // Running it again is not an error: the platform is there and nothing changes.
+            platform = existing
+            print("simulated platform already initialised: \(home)/sim (unchanged; `--force` replaces it)")
+        } else {
+            CLI.note("creating simulated platform under \(home)/sim (RSA-4096 keys take a few seconds)…")
+            platform = try SimulatedPlatform.initialize(home: home, force: force)
+            print("simulated platform ready: \(home)/sim")
+        }
         print("  ARK  \(platform.ark.subject)  sha256:\(Hex.encode(platform.ark.sha256Fingerprint))")
         print("  ASK  \(platform.ask.subject)")
         print("  VCEK \(platform.vcek.subject)")
-        let intel = try SimulatedIntelPlatform.load(home: home)
+        guard let intel = try? SimulatedIntelPlatform.load(home: home) else {
+            print("  Intel (tdx, sgx): not created yet; the first `--sim-format tdx|sgx` use creates it")
+            return
+        }
         print("  Intel root  \(intel.root.subject)  sha256:\(Hex.encode(intel.root.sha256Fingerprint))")
         print("  PCK         \(intel.pck.subject)  FMSPC \(Hex.encode(intel.pckExtension.fmspc))")
     }

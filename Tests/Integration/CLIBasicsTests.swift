@@ -1,0 +1,40 @@
+import EnclavaTesting
+import Foundation
+import Testing
+
+/// What an operator types first: versions, re-running `sim init`, replacing an image on purpose.
+@Suite(.serialized) struct CLIBasicsTests {
+    let fixture = CLIFixture.shared
+
+    @Test(arguments: [["version"], ["--version"]])
+    func bothBinariesReportOneVersionWithoutOtherArguments(_ arguments: [String]) throws {
+        let cli = try fixture.run(arguments)
+        #expect(cli.status == 0 && cli.stdout.hasPrefix("enclava 0."), "\(cli.stdout)\(cli.stderr)")
+        let runtime = try TestProcess.run(fixture.runtime, arguments)
+        #expect(runtime.status == 0 && runtime.stdout.hasPrefix("enclava-runtime 0."), "\(runtime.stdout)\(runtime.stderr)")
+        #expect(cli.stdout.split(separator: " ").last == runtime.stdout.split(separator: " ").last)
+    }
+
+    @Test func simInitTwiceSucceedsAndChangesNothing() throws {
+        let ark = try Data(contentsOf: fixture.home.appendingPathComponent("sim/ark.pem"))
+        let again = try fixture.run(["sim", "init"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("already initialised"), "\(again.stdout)")
+        #expect(try Data(contentsOf: fixture.home.appendingPathComponent("sim/ark.pem")) == ark)
+    }
+
+    @Test func packageReplacesAnImageOnlyWithForce() throws {
+        let folder = try TestPaths.makeTemporaryDirectory(prefix: "enclava-force")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("fraud.eimg")
+        let arguments = ["package", "--manifest", fixture.demoDir.appendingPathComponent("manifest.toml").path,
+                         "--signer", fixture.signer.path, "--out", out.path, "--seal-for", "sim", "--quiet"]
+        try fixture.expectSuccess(arguments)
+        let first = try Data(contentsOf: out)
+        let refused = try fixture.run(arguments)
+        #expect(refused.status != 0 && refused.stderr.contains("already exists"), "\(refused.stderr)")
+        #expect(try Data(contentsOf: out) == first)
+        try fixture.expectSuccess(arguments + ["--force"])
+        #expect(try Data(contentsOf: out) != first, "a new DEK makes a new image")
+    }
+}
