@@ -8,7 +8,7 @@ APT_PACKAGES := libssl-dev libprotobuf-c-dev pkg-config
 APT_PROTO_PACKAGES := protobuf-compiler protobuf-c-compiler
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 
-.PHONY: all setup deps build release test demo bench conformance fuzz protos check clean
+.PHONY: all setup deps build release test demo bench bench-venv conformance fuzz protos check clean
 
 all: build
 
@@ -52,15 +52,28 @@ BENCH_SCRATCH ?= .build-bench
 BENCH_ROUNDS ?= 3
 BENCH_MODEL ?= ../shared/models/all-MiniLM-L6-v2/model.onnx
 BENCH_SWIFT = ENCLAVA_ONLY=enclava-bench,enclava,enclava-runtime $(SWIFT)
-bench: deps
+# The peers run from their own virtual environment (never the system Python), made and filled on first use; a
+# peer that cannot be installed fails the benchmark instead of being skipped.
+BENCH_VENV ?= $(BENCH_SCRATCH)/venv
+BENCH_PY = $(BENCH_VENV)/bin/python
+BENCH_PEERS := numpy onnxruntime threadpoolctl
+bench-venv:
+	@$(BENCH_PY) -c "import numpy, onnxruntime, threadpoolctl" 2>/dev/null || { \
+	  dpkg -s python3-venv >/dev/null 2>&1 || python3 -m venv --help >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }; \
+	  echo "==> installing the benchmark peers into $(BENCH_VENV): $(BENCH_PEERS)"; \
+	  python3 -m venv $(BENCH_VENV) && $(BENCH_PY) -m pip install -q --upgrade pip && \
+	  $(BENCH_PY) -m pip install -q $(BENCH_PEERS) && \
+	  $(BENCH_PY) -c "import numpy, onnxruntime, threadpoolctl"; }
+bench: deps bench-venv
 	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava-bench
 	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava
 	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava-runtime
 	@bin="$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)"; \
 	"$$bin/enclava-bench" --rows-only && \
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 Sources/Tools/enclava-bench/peers/sgemm_numpy.py \
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BENCH_PY) Sources/Tools/enclava-bench/peers/sgemm_numpy.py \
 	  --bench "$$bin/enclava-bench" --rounds $(BENCH_ROUNDS) && \
-	python3 Sources/Tools/enclava-bench/peers/minilm_onnxruntime.py \
+	$(BENCH_PY) Sources/Tools/enclava-bench/peers/minilm_onnxruntime.py \
 	  --bench "$$bin/enclava-bench" --model $(BENCH_MODEL) --rounds $(BENCH_ROUNDS) && \
 	"$$bin/enclava-bench" end-to-end --threads 1 && "$$bin/enclava-bench" end-to-end --threads 2
 
