@@ -94,8 +94,14 @@ import Testing
         let engine = GatedModel(model)
         let (a, b) = try await Self.queueBeside(engine, a: Self.payload(0.5, name: "features", columns: 8),
                                                 b: Self.payload(3, name: "features", columns: 8))
-        #expect(!a.hasError && !b.hasError)
         #expect(engine.rowsPerRun == [1, 2])
+        // Beside B, A still gets its result alone.
+        let alone = try #require(try model.run(["features": HostTensor(float32: Array(repeating: 0.5, count: 8), shape: [1, 8])])["probabilities"]?
+            .float32Values)
+        let resultA = try #require(a.outputs["probabilities"])
+        let valuesA = try #require(HostTensor(dtype: .float32, shape: [1, 2], data: [UInt8](resultA.data)).float32Values)
+        #expect(zip(valuesA, alone).allSatisfy { abs($0 - $1) <= 1e-6 }, "\(valuesA) vs \(alone)")
+        #expect(!b.hasError)
     }
 
     /// The batch runner's own guard: should a batch that spans sessions ever reach it for a model that is
