@@ -76,6 +76,7 @@ bench: deps bench-venv
 	$(BENCH_PY) Sources/Tools/enclava-bench/peers/minilm_onnxruntime.py \
 	  --bench "$$bin/enclava-bench" --model $(BENCH_MODEL) --rounds $(BENCH_ROUNDS) && \
 	"$$bin/enclava-bench" end-to-end --threads 1 && "$$bin/enclava-bench" end-to-end --threads 2
+	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" batching
 
 # ONNX operator conformance over ../shared/testdata/onnx-node: prints passed / failed / unsupported per case.
 conformance: deps

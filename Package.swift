@@ -97,7 +97,8 @@ var targets: [Target] = [
                       dependencies: ["EnclaveRuntime", "EnclavePlatform", "EnclavaWire", argumentParser, logging],
                       path: "Sources/Tools/enclava-runtime", swiftSettings: strict),
     .executableTarget(name: "enclava-bench", dependencies: ["EnclaveKernels", "EnclaveInference", "EnclavaClient",
-                                                            "EnclavaAttestation", "EnclavaWire"],
+                                                            "EnclavaAttestation", "EnclavaWire", "EnclaveRuntime",
+                                                            "EnclavaCrypto", "EnclavePlatform", "EnclavaTesting"],
                       path: "Sources/Tools/enclava-bench", exclude: ["peers"], swiftSettings: strict),
 
     // MARK: Testing kit
@@ -124,7 +125,7 @@ var targets: [Target] = [
                 path: "Tests/EnclaveInferenceTests", exclude: ["ConformancePassing.txt"]),
     .testTarget(name: "EnclaveRuntimeTests",
                 dependencies: ["EnclaveRuntime", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage",
-                               "EnclaveSealing", "EnclavePlatform", "EnclaveInference", "EnclavaClient",
+                               "EnclaveSealing", "EnclavePlatform", "EnclaveInference", "EnclavaClient", "EnclavaTesting",
                                nio, nioPosix, logging, protobuf],
                 path: "Tests/EnclaveRuntimeTests"),
     .testTarget(name: "HostBridgeTests", dependencies: ["HostBridge", "EnclavaWire", "EnclavaTesting", nio, nioPosix],

@@ -1,3 +1,4 @@
+import EnclavaTesting
 import Testing
 import EnclaveInference
 

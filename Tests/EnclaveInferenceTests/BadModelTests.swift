@@ -1,3 +1,4 @@
+import EnclavaTesting
 import Foundation
 import Testing
 import EnclaveInference

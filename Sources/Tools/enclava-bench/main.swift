@@ -10,12 +10,15 @@
 //
 // Usage: enclava-bench [--quick] [--sgemm-only | --rows-only] [--threads 1,2] [--shapes 128x384x384,...]
 //        enclava-bench --minilm-only [--model PATH] [--threads 1,2] [--minilm-shapes 1x16,1x128,...] [--profile]
+//        enclava-bench batching [--clients 16] [--requests 200] [--threads 1] [--max-batch 8]
 
 import EnclaveKernels
 import Foundation
 
 // `enclava-bench end-to-end …`: the encrypted path beside the bare forward pass (EndToEndBenchmark.swift).
 if CommandLine.arguments.dropFirst().first == "end-to-end" { EndToEndBenchmark.main(Array(CommandLine.arguments.dropFirst(2))) }
+// `enclava-bench batching …`: 16 concurrent sessions before and after issue 8's batching rule (BatchingBenchmark.swift).
+if CommandLine.arguments.dropFirst().first == "batching" { BatchingBenchmark.main(Array(CommandLine.arguments.dropFirst(2))) }
 
 let options = BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
 print("# enclava-bench: cpu features: \(CPUFeatures.current); selected kernels: \(KernelSet.selected.isa)")

@@ -91,9 +91,10 @@ public actor EnclaveCore {
         guard health.loaded() else { return }
         let engine = serving.engine
         let textEngine = serving.texts?.engine
+        let acrossSessions = engine.rowIndependence.isProven
         let queue = InferenceQueue<InferenceJob>(
             threads: serving.threads, capacity: serving.maxQueue, maxBatch: serving.maxBatch,
-            isCompatible: { $0.canBatch(with: $1) },
+            isCompatible: { $0.canBatch(with: $1, acrossSessions: acrossSessions) },
             process: { InferenceBatch.run($0, engine: engine, textEngine: textEngine) })
         queue.start()
         self.queue = queue

@@ -3,15 +3,38 @@ import EnclaveInference
 /// Runs a batch of compatible requests as one model run (DESIGN.md §5): inputs are concatenated along
 /// their leading dimension, and every output is split back by each request's rows.
 ///
-/// When anything does not fit — a single request, an output without the batch dimension, or a model
-/// error — each request runs alone, so that every refusal still names its own input.
+/// Requests of different sessions share a run only when the engine's ``InferenceEngine/rowIndependence``
+/// is proven; otherwise a batch that spans sessions (which the queue's compatibility rule should never
+/// form) is run one session at a time. When anything does not fit — a single request, an output without
+/// the batch dimension, or a model error — each request runs alone, so that every refusal still names its
+/// own input.
 enum InferenceBatch {
     static func run(_ jobs: [InferenceJob], engine: any InferenceEngine, textEngine: (any TextEngine)? = nil) {
+        let sessions = sessionGroups(jobs)
+        if sessions.count > 1 && !engine.rowIndependence.isProven {
+            for group in sessions { run(group, engine: engine, textEngine: textEngine) }
+            return
+        }
         guard jobs.count > 1, let outputs = try? runTogether(jobs, engine: engine) else {
             for job in jobs { job.runAlone(engine: engine, textEngine: textEngine) }
             return
         }
         for (job, result) in zip(jobs, outputs) { job.answer(with: InferenceJob.result(outputs: result)) }
+    }
+
+    /// The jobs grouped by session, in the order each session first appears.
+    static func sessionGroups(_ jobs: [InferenceJob]) -> [[InferenceJob]] {
+        var groups: [[InferenceJob]] = []
+        var index: [[UInt8]: Int] = [:]
+        for job in jobs {
+            if let existing = index[job.request.sessionID] {
+                groups[existing].append(job)
+            } else {
+                index[job.request.sessionID] = groups.count
+                groups.append([job])
+            }
+        }
+        return groups
     }
 
     /// The per-request outputs of one combined run, or nil when the batch must be split up.

@@ -65,10 +65,13 @@ struct InferenceJob: Sendable {
         return .inputs(inputs, rows: rows, batchKey: key)
     }
 
-    /// Whether `other` may join a batch that starts with `self`.
-    func canBatch(with other: InferenceJob) -> Bool {
+    /// Whether `other` may join a batch that starts with `self`: same input names, types and trailing
+    /// shapes, and the same session unless the model is proven row-independent (DESIGN.md §5). A session's
+    /// own rows may always share a run; text requests never share one.
+    /// - Parameter acrossSessions: ``InferenceEngine/rowIndependence`` proven for the served model.
+    func canBatch(with other: InferenceJob, acrossSessions: Bool) -> Bool {
         guard case .inputs(_, _, let mine?) = prepared, case .inputs(_, _, let theirs?) = other.prepared else { return false }
-        return mine == theirs
+        return mine == theirs && (acrossSessions || request.sessionID == other.request.sessionID)
     }
 
     /// Runs this request alone and answers it.

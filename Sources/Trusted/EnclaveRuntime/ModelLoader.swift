@@ -41,6 +41,11 @@ enum ModelLoader {
                                   lockPolicy: lockPolicy, logger: logger)
         logger.info("model loaded", metadata: ["asset": "\(asset.name)", "bytes": "\(asset.plaintextSize)",
                                                "inputs": "\(model.inputs.map(\.description).joined(separator: "; "))"])
+        // DESIGN.md §5: whether requests of different sessions may share a model run.
+        let rows = model.rowIndependence
+        logger.info(rows.isProven ? "batching: rows of different sessions may share a run"
+                                  : "batching: one session per run (row independence not proven)",
+                    metadata: ["max_batch": "\(manifest.runtime.maxBatch)", "verdict": "\(rows)"])
         var texts: TextServing?
         if manifest.pipeline.kind == .sentenceEmbedding {
             texts = try loadTextPipeline(image: image, dek: dek, model: model)

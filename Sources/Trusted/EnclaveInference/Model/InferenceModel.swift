@@ -40,6 +40,9 @@ public final class InferenceModel: Sendable {
     public var opsetVersion: Int { Int(plan.opset) }
     /// Bytes of sealed memory the weights occupy.
     public var weightByteCount: Int { weights.byteCount }
+    /// Whether the rows of different requests may share one run: the verdict of the load-time analysis of
+    /// the planned graph (DESIGN.md §5), with the step that breaks the proof when it fails.
+    public let rowIndependence: BatchRowIndependence
 
     /// Loads a model.
     /// - Parameters:
@@ -104,6 +107,7 @@ public final class InferenceModel: Sendable {
     private init(plan: ExecutionPlan, weights: WeightStore, limits: ModelLimits, memoryLockPolicy: MemoryLockPolicy) {
         self.plan = plan
         self.weights = weights
+        self.rowIndependence = BatchRowAnalysis.verdict(plan: plan, weights: weights)
         self.limits = limits
         self.memoryLockPolicy = memoryLockPolicy
     }

@@ -1,11 +1,16 @@
 import Foundation
 
-/// A minimal protobuf writer, enough to build ONNX models (good and hostile) inside the tests, so every
-/// crafted model is spelled out next to the test that uses it.
-struct ProtoWriter {
-    private(set) var bytes: [UInt8] = []
+/// A minimal protobuf writer, enough to build ONNX models (good and hostile) inside the tests and benchmarks,
+/// so every crafted model is spelled out next to the code that uses it.
+public struct ProtoWriter {
+    /// An empty writer.
+    public init() {}
 
-    mutating func varint(_ value: UInt64) {
+    /// The encoded message so far.
+    public private(set) var bytes: [UInt8] = []
+
+    /// Appends a base-128 varint.
+    public mutating func varint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(v & 0x7f) | 0x80)
@@ -14,27 +19,33 @@ struct ProtoWriter {
         bytes.append(UInt8(v))
     }
 
-    mutating func tag(_ field: Int, _ wireType: Int) { varint(UInt64(field << 3 | wireType)) }
+    /// Appends a field key.
+    public mutating func tag(_ field: Int, _ wireType: Int) { varint(UInt64(field << 3 | wireType)) }
 
-    mutating func int(_ field: Int, _ value: Int64) {
+    /// Appends a varint field.
+    public mutating func int(_ field: Int, _ value: Int64) {
         tag(field, 0)
         varint(UInt64(bitPattern: value))
     }
 
-    mutating func float(_ field: Int, _ value: Float) {
+    /// Appends a fixed32 float field.
+    public mutating func float(_ field: Int, _ value: Float) {
         tag(field, 5)
         withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    mutating func data(_ field: Int, _ value: [UInt8]) {
+    /// Appends a length-delimited field.
+    public mutating func data(_ field: Int, _ value: [UInt8]) {
         tag(field, 2)
         varint(UInt64(value.count))
         bytes.append(contentsOf: value)
     }
 
-    mutating func string(_ field: Int, _ value: String) { data(field, Array(value.utf8)) }
+    /// Appends a UTF-8 string field.
+    public mutating func string(_ field: Int, _ value: String) { data(field, Array(value.utf8)) }
 
-    mutating func message(_ field: Int, _ build: (inout ProtoWriter) -> Void) {
+    /// Appends a nested message built by `build`.
+    public mutating func message(_ field: Int, _ build: (inout ProtoWriter) -> Void) {
         var inner = ProtoWriter()
         build(&inner)
         data(field, inner.bytes)
@@ -42,11 +53,12 @@ struct ProtoWriter {
 }
 
 /// ONNX messages, by field number (onnx.proto).
-enum Onnx {
+public enum Onnx {
     /// A dimension: a fixed size or a symbolic name.
-    enum Dim { case value(Int64), param(String) }
+    public enum Dim: Sendable { case value(Int64), param(String) }
 
-    static func valueInfo(_ w: inout ProtoWriter, field: Int, name: String, elemType: Int64 = 1, dims: [Dim]?) {
+    /// Appends a tensor ValueInfoProto (nil `dims`: no shape declared).
+    public static func valueInfo(_ w: inout ProtoWriter, field: Int, name: String, elemType: Int64 = 1, dims: [Dim]?) {
         w.message(field) { v in
             v.string(1, name)
             v.message(2) { type in
@@ -69,27 +81,44 @@ enum Onnx {
         }
     }
 
-    struct Node {
-        var op: String
-        var inputs: [String]
-        var outputs: [String]
-        var domain: String = ""
-        var intAttributes: [String: Int64] = [:]
-        var floatAttributes: [String: Float] = [:]
-        var intsAttributes: [String: [Int64]] = [:]
+    /// A NodeProto.
+    public struct Node: Sendable {
+        /// The op type, inputs, outputs, domain and attributes.
+        public var op: String
+        public var inputs: [String]
+        public var outputs: [String]
+        public var domain: String
+        public var intAttributes: [String: Int64]
+        public var floatAttributes: [String: Float]
+        public var intsAttributes: [String: [Int64]]
+
+        /// A node; attributes default to none.
+        public init(op: String, inputs: [String], outputs: [String], domain: String = "", intAttributes: [String: Int64] = [:],
+                    floatAttributes: [String: Float] = [:], intsAttributes: [String: [Int64]] = [:]) {
+            (self.op, self.inputs, self.outputs, self.domain) = (op, inputs, outputs, domain)
+            (self.intAttributes, self.floatAttributes, self.intsAttributes) = (intAttributes, floatAttributes, intsAttributes)
+        }
     }
 
-    struct Initializer {
-        var name: String
-        var dims: [Int64]
-        var floats: [Float]? = nil
-        var rawData: [UInt8]? = nil
-        var dataType: Int64 = 1
-        var external = false
+    /// A TensorProto initializer (float data, raw bytes of another type, or a hostile external reference).
+    public struct Initializer: Sendable {
+        /// Name, dimensions, contents and element type.
+        public var name: String
+        public var dims: [Int64]
+        public var floats: [Float]?
+        public var rawData: [UInt8]?
+        public var dataType: Int64
+        public var external: Bool
+
+        /// An initializer; float32 unless `dataType` says otherwise.
+        public init(name: String, dims: [Int64], floats: [Float]? = nil, rawData: [UInt8]? = nil, dataType: Int64 = 1,
+                    external: Bool = false) {
+            (self.name, self.dims, self.floats, self.rawData, self.dataType, self.external) = (name, dims, floats, rawData, dataType, external)
+        }
     }
 
     /// A whole ModelProto.
-    static func model(opset: Int64 = 13, nodes: [Node], initializers: [Initializer] = [],
+    public static func model(opset: Int64 = 13, nodes: [Node], initializers: [Initializer] = [],
                       inputs: [(String, Int64, [Dim]?)], outputs: [(String, [Dim]?)],
                       extraGraph: ((inout ProtoWriter) -> Void)? = nil) -> [UInt8] {
         var w = ProtoWriter()
