@@ -29,9 +29,18 @@ build: deps
 release:
 	$(MAKE) build CONFIG=release
 
+# The suite runs with TMPDIR set to a folder of its own; anything a test (or a process it started) leaves there
+# fails the run, listed, so that no test leaks keys, images or sockets into /tmp. (SwiftPM's own `_….lock` files
+# and Foundation's empty `TemporaryDirectory.*` folders for atomic writes are not the tests' and are ignored.)
 test: deps
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
-	$(SWIFT) test --skip-build
+	@tmp=$$(mktemp -d /tmp/enclava-test-run.XXXXXX); \
+	TMPDIR=$$tmp $(SWIFT) test --skip-build; status=$$?; \
+	left=$$(find $$tmp -mindepth 1 -maxdepth 1 ! -name '_*.lock' ! -name 'TemporaryDirectory.*' 2>/dev/null | head -20); \
+	if [ -n "$$left" ]; then \
+	  echo "make test: the tests left these behind in $$tmp (each test must remove what it creates):"; \
+	  echo "$$left"; rm -rf $$tmp; exit 1; \
+	fi; rm -rf $$tmp; exit $$status
 
 # The end-to-end demo (debug build: the demo model is tiny, and it shares the build with `make test`).
 # SIM_FORMAT picks the evidence the simulated enclave produces: snp (default), tdx or sgx.

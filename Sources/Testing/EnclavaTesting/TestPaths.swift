@@ -32,12 +32,46 @@ public enum TestPaths {
         return url
     }
 
-    /// A fresh temporary folder (mode 0700) that the caller removes.
+    /// A fresh temporary folder (mode 0700). The caller removes it when done; whatever is still there when the
+    /// test process exits is removed then (shared fixtures live that long), so `make test`'s check for files
+    /// left in TMPDIR holds even for folders a failing test never reached its cleanup for.
     public static func makeTemporaryDirectory(prefix: String = "enclava-test") throws -> URL {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
+        removeAtExit(url.path)
         return url
+    }
+
+    /// Removes `path` (recursively) when the process exits normally.
+    public static func removeAtExit(_ path: String) {
+        LeftoverFolders.shared.add(path)
+    }
+}
+
+/// Folders to remove at exit: one `atexit` handler for all of them.
+final class LeftoverFolders: @unchecked Sendable {
+    static let shared: LeftoverFolders = {
+        let folders = LeftoverFolders()
+        atexit { LeftoverFolders.shared.removeAll() }
+        return folders
+    }()
+
+    private let lock = NSLock()
+    private var paths: [String] = []
+
+    func add(_ path: String) {
+        lock.lock()
+        paths.append(path)
+        lock.unlock()
+    }
+
+    func removeAll() {
+        lock.lock()
+        let all = paths
+        paths = []
+        lock.unlock()
+        for path in all { try? FileManager.default.removeItem(atPath: path) }
     }
 }
