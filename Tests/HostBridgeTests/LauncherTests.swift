@@ -72,8 +72,10 @@ import Testing
     @Test func runtimeCommandLineAndPlaceholder() throws {
         let launch = EnclaveLaunchConfiguration.runtime(executablePath: "/usr/bin/enclava-runtime", imagePath: "m.eimg",
                                                         extraArguments: ["--allow-unlocked-memory"])
-        #expect(launch.resolvedArguments(socketPath: "/tmp/d/enclave.sock")
-            == ["--backend", "sim", "--listen", "unix:/tmp/d/enclave.sock", "--image", "m.eimg", "--allow-unlocked-memory"])
+        #expect(launch.hasControlSocket)
+        #expect(launch.resolvedArguments(socketPath: "/tmp/d/enclave.sock", controlSocketPath: "/tmp/d/control.sock")
+            == ["--backend", "sim", "--listen", "unix:/tmp/d/enclave.sock", "--control", "unix:/tmp/d/control.sock",
+                "--image", "m.eimg", "--allow-unlocked-memory"])
         var configuration = HostBridgeConfiguration(listenPort: 0, enclave: .launch(
             EnclaveLaunchConfiguration(executablePath: "/bin/true", arguments: ["--listen", "somewhere"])))
         let error = #expect(throws: HostBridgeError.self) { try configuration.validate() }
