@@ -120,3 +120,22 @@ import Testing
         await patient.close()
     }
 }
+
+/// `enclava serve` refuses limit values that would switch a bound off, naming the option and the range,
+/// before it launches anything.
+@Suite struct ServeLimitOptionTests {
+    let fixture = CLIFixture.shared
+
+    @Test(arguments: [
+        (["--max-connections", "0"], "--max-connections must be 1…1000000, got 0"),
+        (["--idle-timeout", "0"], "--idle-timeout must be 1…86400 seconds, got 0"),
+        (["--max-queued-requests", "0"], "--max-queued-requests must be 1…65536, got 0"),
+        (["--max-inflight-bytes", "4096"], "--max-inflight-bytes must hold at least one full frame of this image (4194314 bytes"),
+    ])
+    func aLimitThatSwitchesABoundOffIsRefused(options: [String], message: String) throws {
+        let result = try fixture.run(["serve", "--image", fixture.image.path, "--listen", "127.0.0.1:0"] + options, timeout: 60)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(!result.stderr.contains("ready on"))
+    }
+}
