@@ -100,8 +100,7 @@ struct CapturingLogHandler: LogHandler {
         set { self.metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        self.lines.append("\(level): \(message)")
+    func log(event: LogEvent) {
+        self.lines.append("\(event.level): \(event.message)")
     }
 }

@@ -35,7 +35,8 @@ import Testing
 
     @Test func aClientShutdownIsRefusedAndTheEnclaveKeepsServing() async throws {
         let (serve, port) = try EndToEndTests().startBridge()
-        defer { serve.signal(SIGTERM); _ = serve.wait(timeout: 30) }
+        var stopped = false
+        defer { if !stopped { serve.signal(SIGTERM); _ = serve.wait(timeout: 30) } }
         let client = try await TTRPCClient.connect(to: .tcp("127.0.0.1", port))
         // Repeated, as an attacker would, to keep the service down through the restart backoff.
         for _ in 0..<20 {
@@ -50,6 +51,12 @@ import Testing
         #expect(try inferSucceeds("127.0.0.1:\(port)"))
         #expect(serve.process.isRunning)
         #expect(!serve.stderrSoFar.contains("restarting"), "the enclave restarted: \(serve.stderrSoFar)")
+        // The bridge's own Shutdown, on its private control link, is what stops the enclave.
+        serve.signal(SIGTERM)
+        let result = serve.wait(timeout: 30)
+        stopped = true
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("the enclave acknowledged Shutdown"), "\(result.stderr)")
     }
 
     /// The runtime enforces it itself, whatever relays to it: Shutdown on its client socket is refused, on its

@@ -7,11 +7,11 @@ import NIOPosix
 /// own (so stream ids, sessions and issued evidence stay per connection), frames from the enclave come
 /// back. Nothing is decrypted; only the ttrpc envelope (service, method, stream id) is looked at.
 ///
-/// * only client calls are relayed (DESIGN.md §2): `Shutdown` → `PERMISSION_DENIED` (`HOST_ONLY_METHOD`),
-///   an unknown service or method → `UNIMPLEMENTED` (`METHOD_NOT_RELAYED`), neither forwarded;
+/// * only client calls are relayed, within the connection's byte budget (the rules are
+///   ``ClientRelayLedger``'s): `Shutdown` → `PERMISSION_DENIED` (`HOST_ONLY_METHOD`), an unknown service or
+///   method → `UNIMPLEMENTED` (`METHOD_NOT_RELAYED`), over the budget → `RESOURCE_EXHAUSTED`
+///   (`INFLIGHT_BYTES_EXCEEDED`), none of them forwarded;
 /// * a client frame over the limit → `RESOURCE_EXHAUSTED` on its stream; the connection stays up;
-/// * a request that would take this connection's unanswered request bytes over its budget →
-///   `RESOURCE_EXHAUSTED` (`INFLIGHT_BYTES_EXCEEDED`) on its stream, not forwarded;
 /// * while the link to the enclave is being (re)connected, at most `maxQueuedRequests` requests wait; one
 ///   more → `UNAVAILABLE` (`RECONNECT_QUEUE_FULL`);
 /// * a malformed client stream → this client is closed, with a logged reason; nobody else notices;
@@ -36,15 +36,15 @@ final class ClientRelayHandler: ChannelInboundHandler {
     private var logger: Logger
     private var context: ChannelHandlerContext?
     private var link: Link = .idle
-    /// Requests relayed (or queued) and not yet answered: stream id → request bytes.
-    private var inFlight: [UInt32: Int] = [:]
-    private var inFlightBytes = 0
+    /// Requests relayed (or queued) and not yet answered.
+    private var ledger: ClientRelayLedger
 
     init(connectionID: UInt64, state: BridgeState, limits: ClientRelayLimits, idle: ClientIdleHandler,
          recorder: (any TrafficRecorder)?, logger: Logger) {
         self.connectionID = connectionID
         self.state = state
         self.limits = limits
+        self.ledger = ClientRelayLedger(maxInFlightBytes: limits.maxInFlightBytes)
         self.idle = idle
         self.recorder = recorder
         self.logger = logger
@@ -64,9 +64,7 @@ final class ClientRelayHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.state.adjustInFlight(by: -self.inFlight.count)
-        self.inFlight.removeAll()
-        self.inFlightBytes = 0
+        self.state.adjustInFlight(by: -self.ledger.releaseAll())
         self.idle.callsInFlight = 0
         if case .connected(let enclave) = self.link { enclave.close(promise: nil) }
         self.link = .closed
@@ -108,60 +106,27 @@ final class ClientRelayHandler: ChannelInboundHandler {
 
     /// Checks a client request against the relay's rules and bounds, then forwards it (or answers it).
     private func admit(_ frame: Frame) {
-        let streamID = frame.streamID
-        if self.state.isDraining {
-            self.refuse(streamID, .unavailable(BridgeReason.shuttingDown, "the host bridge is shutting down; retry on another host"))
-            return
-        }
         let request: Ttrpc_Request
         do {
             request = try frame.decodeRequest()
         } catch {
-            self.refuse(streamID, RPCError(.invalidArgument, reason: BridgeReason.malformedRequest,
-                                           message: "the request frame does not hold a ttrpc.Request: \(error)"))
+            self.refuse(frame.streamID, RPCError(.invalidArgument, reason: BridgeReason.malformedRequest,
+                                                 message: "the request frame does not hold a ttrpc.Request: \(error)"))
             return
         }
-        if let refusal = Self.relayRefusal(service: request.service, method: request.method) {
-            self.logger.notice("refused a call the bridge does not relay",
-                               metadata: ["service": "\(request.service.prefix(100))", "method": "\(request.method.prefix(100))"])
-            self.refuse(streamID, refusal)
+        if let refusal = self.ledger.admit(streamID: frame.streamID, service: request.service, method: request.method,
+                                           bytes: WireLimits.headerByteCount + frame.payload.readableBytes,
+                                           draining: self.state.isDraining) {
+            if refusal.reason == BridgeReason.hostOnlyMethod || refusal.reason == BridgeReason.methodNotRelayed {
+                self.logger.notice("refused a call the bridge does not relay",
+                                   metadata: ["service": "\(request.service.prefix(100))", "method": "\(request.method.prefix(100))"])
+            }
+            self.refuse(frame.streamID, refusal)
             return
         }
-        guard self.inFlight[streamID] == nil else {
-            self.refuse(streamID, RPCError(.invalidArgument, reason: BridgeReason.duplicateStreamID,
-                                           message: "stream \(streamID) already has a call in flight; use a new odd stream id"))
-            return
-        }
-        let bytes = WireLimits.headerByteCount + frame.payload.readableBytes
-        guard self.inFlightBytes + bytes <= self.limits.maxInFlightBytes else {
-            self.refuse(streamID, RPCError(
-                .resourceExhausted, reason: BridgeReason.inFlightBytesExceeded,
-                message: "this connection already has \(self.inFlightBytes) request bytes in flight; this \(bytes)-byte "
-                    + "request would exceed its \(self.limits.maxInFlightBytes)-byte budget; wait for answers before sending more",
-                metadata: ["in_flight_bytes": String(self.inFlightBytes), "limit": String(self.limits.maxInFlightBytes)]))
-            return
-        }
-        self.inFlight[streamID] = bytes
-        self.inFlightBytes += bytes
-        self.idle.callsInFlight = self.inFlight.count
+        self.idle.callsInFlight = self.ledger.inFlight.count
         self.state.adjustInFlight(by: 1)
         self.forward(frame)
-    }
-
-    /// Why the bridge does not relay `service`/`method` from a client, or nil when it does.
-    static func relayRefusal(service: String, method: String) -> RPCError? {
-        guard service == EnclaveService.name, let known = EnclaveService.Method(rawValue: method) else {
-            return RPCError(.unimplemented, reason: BridgeReason.methodNotRelayed,
-                            message: "\(service.prefix(100))/\(method.prefix(100)) is not a client call of \(EnclaveService.name); "
-                                + "the bridge relays GetEvidence, OpenSession, Infer, ProvisionKey and Health")
-        }
-        guard known.isClientCall else {
-            return RPCError(.permissionDenied, reason: BridgeReason.hostOnlyMethod,
-                            message: "\(known.rawValue) is a host-control call; the bridge never relays it from a client "
-                                + "(it travels only on the bridge's private link to the enclave)",
-                            metadata: ["method": known.rawValue])
-        }
-        return nil
     }
 
     private func forward(_ frame: Frame) {
@@ -264,9 +229,9 @@ final class ClientRelayHandler: ChannelInboundHandler {
         guard case .connected(let current) = self.link, current === enclave else { return }
         self.link = .idle
         self.context?.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
-        guard !self.inFlight.isEmpty else { return }
-        self.logger.warning("enclave connection lost with \(self.inFlight.count) request(s) in flight: \(reason)")
-        for streamID in self.inFlight.keys.sorted() {
+        guard !self.ledger.inFlight.isEmpty else { return }
+        self.logger.warning("enclave connection lost with \(self.ledger.inFlight.count) request(s) in flight: \(reason)")
+        for streamID in self.ledger.inFlight.keys.sorted() {
             self.fail(streamID, .unavailable(BridgeReason.enclaveUnavailable,
                                              "the enclave connection was lost (\(reason)); retry once the enclave has restarted"))
         }
@@ -274,9 +239,8 @@ final class ClientRelayHandler: ChannelInboundHandler {
 
     /// Forgets the accounting of an admitted request (answered by the enclave or by the bridge).
     private func release(_ streamID: UInt32) {
-        guard let bytes = self.inFlight.removeValue(forKey: streamID) else { return }
-        self.inFlightBytes -= bytes
-        self.idle.callsInFlight = self.inFlight.count
+        guard self.ledger.release(streamID) else { return }
+        self.idle.callsInFlight = self.ledger.inFlight.count
         self.state.adjustInFlight(by: -1)
     }
 
