@@ -6,7 +6,7 @@ public enum SessionRejection: Error, Equatable, Sendable {
     case unknownEvidence
     /// `enc` is not a valid 32-byte X25519 public key.
     case invalidEncapsulatedKey
-    /// No such session (never opened, or evicted).
+    /// No such session on this connection (never opened, opened on another connection, or ended with its connection).
     case sessionNotFound
     /// The session failed to decrypt an earlier request and is closed for good.
     case sessionPoisoned
