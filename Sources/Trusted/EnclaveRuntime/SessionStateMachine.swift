@@ -32,9 +32,11 @@ public struct SessionStateMachine: Sendable {
         /// (`EVIDENCE_QUOTA_EXCEEDED`).
         public var maxIssuedEvidencePerConnection: Int
 
-        /// Creates limits (each at least 1).
-        public init(maxSessions: Int = 1024, maxSessionsPerConnection: Int = 16,
-                    maxIssuedEvidence: Int = 1024, maxIssuedEvidencePerConnection: Int = 8) {
+        /// Creates limits (each at least 1). The defaults give 256 connections — `enclava serve`'s default
+        /// connection cap — their full quotas before a global cap is reached, so through the bridge no
+        /// connection can crowd another out of the tables.
+        public init(maxSessions: Int = 1024, maxSessionsPerConnection: Int = 4,
+                    maxIssuedEvidence: Int = 1024, maxIssuedEvidencePerConnection: Int = 4) {
             self.maxSessions = max(1, maxSessions)
             self.maxSessionsPerConnection = max(1, maxSessionsPerConnection)
             self.maxIssuedEvidence = max(1, maxIssuedEvidence)

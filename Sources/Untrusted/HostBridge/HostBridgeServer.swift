@@ -226,7 +226,9 @@ public final class HostBridgeServer: Sendable {
                 guard let id = state.register(channel, limit: maxConnections) else {
                     logger.warning("refused a client connection: \(maxConnections) connections are open, the cap (raise --max-connections to allow more)",
                                    metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
-                    return channel.close()
+                    // Closed once registered (closing before would fail the registration as an accept error).
+                    channel.eventLoop.execute { channel.close(promise: nil) }
+                    return channel.eventLoop.makeSucceededVoidFuture()
                 }
                 channel.closeFuture.whenComplete { _ in state.unregister(id) }
                 return channel.eventLoop.makeCompletedFuture {
