@@ -128,6 +128,35 @@ import Testing
     }
 }
 
+/// The limit options reach the bridge of a real `enclava serve` (each bound is tested in depth, with
+/// real sockets, in HostBridgeTests.ClientLimitTests).
+@Suite(.serialized) struct ServeLimitWiringTests {
+    static func healthFrame() throws -> [UInt8] {
+        var request = Ttrpc_Request()
+        request.service = EnclaveService.name
+        request.method = EnclaveService.Method.health.rawValue
+        return Array(try Frame.request(streamID: 1, request).encoded().readableBytesView)
+    }
+
+    @Test func theConnectionCapAndIdleTimeoutOptionsAreApplied() throws {
+        let (serve, port) = try EndToEndTests().startBridge(extra: ["--max-connections", "1", "--idle-timeout", "3"])
+        defer { serve.signal(SIGTERM); _ = serve.wait(timeout: 30) }
+        // The readiness probe's connection may still hold the one slot for a moment: retry until served.
+        var holder: RawSocket?
+        for _ in 0..<50 where holder == nil {
+            let socket = try RawSocket(port: port)
+            try socket.send(try Self.healthFrame())
+            if ByteSearch.statusCode(inResponseFrame: try socket.receive(atLeast: 10, timeout: 5)) == 0 { holder = socket }
+        }
+        let served = try #require(holder, "no connection was served: \(serve.stderrSoFar)")
+        let second = try RawSocket(port: port)
+        #expect(second.waitForClose(timeout: 20))
+        #expect(served.waitForClose(timeout: 30))   // idle for three seconds: closed by the bridge
+        #expect(serve.stderrSoFar.contains("refused a client connection: 1 connections are open"))
+        #expect(serve.stderrSoFar.contains("closing an idle client connection"))
+    }
+}
+
 /// `enclava serve` refuses limit values that would switch a bound off, naming the option and the range,
 /// before it launches anything.
 @Suite struct ServeLimitOptionTests {
