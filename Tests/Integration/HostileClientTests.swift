@@ -76,6 +76,8 @@ import Testing
             try #require(runtime.process.isRunning, "runtime exited: \(runtime.stderrSoFar)")
             usleep(100_000)
         }
+        let mode = try FileManager.default.attributesOfItem(atPath: control)[.posixPermissions] as? Int
+        #expect(mode == 0o600, "the control socket is not owner-only")
         let client = try await TTRPCClient.connect(to: .unix(socket))
         let refused = await #expect(throws: RPCError.self) {
             _ = try await client.call(.shutdown, Enclava_V1_ShutdownRequest(), as: Enclava_V1_ShutdownResponse.self)

@@ -2,6 +2,7 @@ import EnclavaCrypto
 import EnclavaWire
 import EnclavePlatform
 import EnclaveSealing
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -78,6 +79,10 @@ public actor EnclaveRuntime {
                 throw error
             }
             await runtime.setControlServer(controlServer)
+            if case .unix(let path) = control, chmod(path, 0o600) != 0 {
+                logger.warning("cannot make the control socket owner-only; keep it in a private directory",
+                               metadata: ["control": "\(control)"])
+            }
             logger.info("control socket listening", metadata: ["control": "\(control)"])
         }
 
