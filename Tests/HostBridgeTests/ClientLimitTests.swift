@@ -24,15 +24,19 @@ import Testing
             try await client.call(.shutdown, Enclava_V1_ShutdownRequest(), as: Enclava_V1_ShutdownResponse.self)
         }
         #expect(refused?.code == .permissionDenied && refused?.reason == BridgeReason.hostOnlyMethod)
-        // Methods outside the client calls (unknown ones, other services) are refused too; a data frame is dropped.
+        // Methods outside the client calls (unknown ones, other services) are refused too, so is a request that
+        // is not a ttrpc.Request (the bridge cannot tell its method); a data frame is dropped.
         let answers = try await RawFrameConnection.with(port: setup.port) { raw in
             try await raw.send(header(length: 3, streamID: 1, type: FrameType.data.rawValue) + [1, 2, 3]
                                + requestFrame(streamID: 3, method: "Reboot")
                                + requestFrame(streamID: 5, service: "grpc.health.v1.Health", method: "Check")
-                               + requestFrame(streamID: 7, method: "Shutdown"))
-            return [try await raw.nextResponse(), try await raw.nextResponse(), try await raw.nextResponse()]
+                               + requestFrame(streamID: 7, method: "Shutdown")
+                               + header(length: 2, streamID: 9, type: FrameType.request.rawValue) + [0xFF, 0xFF])
+            return [try await raw.nextResponse(), try await raw.nextResponse(), try await raw.nextResponse(),
+                    try await raw.nextResponse()]
         }
-        #expect(answers.map { $0?.streamID } == [3, 5, 7])
+        #expect(answers.map { $0?.streamID } == [3, 5, 7, 9])
+        #expect(answers[3]?.error?.code == .invalidArgument && answers[3]?.error?.reason == BridgeReason.malformedRequest)
         #expect(answers[0]?.error?.code == .unimplemented && answers[0]?.error?.reason == BridgeReason.methodNotRelayed)
         #expect(answers[1]?.error?.code == .unimplemented && answers[1]?.error?.reason == BridgeReason.methodNotRelayed)
         #expect(answers[2]?.error?.code == .permissionDenied && answers[2]?.error?.reason == BridgeReason.hostOnlyMethod)
