@@ -13,26 +13,41 @@ import Testing
         return Array(try Frame.request(streamID: 1, request).encoded().readableBytesView)
     }
 
-    @Test func theConnectionCapAndIdleTimeoutOptionsAreApplied() throws {
-        let (serve, port) = try EndToEndTests().startBridge(extra: ["--max-connections", "1", "--idle-timeout", "3"])
-        defer { serve.signal(SIGTERM); _ = serve.wait(timeout: 30) }
-        // The readiness probe's connection may still hold the one slot for a moment: retry until served.
-        var holder: RawSocket?
-        for _ in 0..<50 where holder == nil {
+    /// A connection the bridge served a Health call on (retrying: a fresh connection may be refused while the
+    /// readiness probe's connection still holds the one slot).
+    static func servedConnection(port: Int) throws -> RawSocket? {
+        for _ in 0..<50 {
             let socket = try RawSocket(port: port)
             try socket.send(try Self.healthFrame())
-            if ByteSearch.statusCode(inResponseFrame: try socket.receive(atLeast: 10, timeout: 5)) == 0 { holder = socket }
+            if ByteSearch.statusCode(inResponseFrame: try socket.receive(atLeast: 10, timeout: 5)) == 0 { return socket }
         }
-        let served = try #require(holder, "no connection was served: \(serve.stderrSoFar)")
+        return nil
+    }
+
+    /// Waits for `line` to reach serve's stderr pipe (it arrives a moment after the socket event).
+    static func expectLogLine(_ line: String, from serve: TestProcess) {
+        let deadline = Date().addingTimeInterval(20)
+        while !serve.stderrSoFar.contains(line) && Date() < deadline { usleep(50_000) }
+        #expect(serve.stderrSoFar.contains(line), "no `\(line)` in: \(serve.stderrSoFar)")
+    }
+
+    @Test func theConnectionCapOptionIsApplied() throws {
+        let (serve, port) = try EndToEndTests().startBridge(extra: ["--max-connections", "1"])
+        defer { serve.signal(SIGTERM); _ = serve.wait(timeout: 30) }
+        let holder = try #require(try Self.servedConnection(port: port), "no connection was served: \(serve.stderrSoFar)")
         let second = try RawSocket(port: port)
         #expect(second.waitForClose(timeout: 20))
-        #expect(served.waitForClose(timeout: 30))   // idle for three seconds: closed by the bridge
-        // The log lines reach serve's stderr pipe a moment after the sockets close.
-        for line in ["refused a client connection: 1 connections are open", "closing an idle client connection"] {
-            let deadline = Date().addingTimeInterval(20)
-            while !serve.stderrSoFar.contains(line) && Date() < deadline { usleep(50_000) }
-            #expect(serve.stderrSoFar.contains(line), "no `\(line)` in: \(serve.stderrSoFar)")
-        }
+        Self.expectLogLine("refused a client connection: 1 connections are open", from: serve)
+        try holder.send(try Self.healthFrame())
+        #expect(ByteSearch.statusCode(inResponseFrame: try holder.receive(atLeast: 10, timeout: 10)) == 0)
+    }
+
+    @Test func theIdleTimeoutOptionIsApplied() throws {
+        let (serve, port) = try EndToEndTests().startBridge(extra: ["--idle-timeout", "1"])
+        defer { serve.signal(SIGTERM); _ = serve.wait(timeout: 30) }
+        let served = try #require(try Self.servedConnection(port: port), "no connection was served: \(serve.stderrSoFar)")
+        #expect(served.waitForClose(timeout: 30))   // idle for a second: closed by the bridge
+        Self.expectLogLine("closing an idle client connection", from: serve)
     }
 }
 
