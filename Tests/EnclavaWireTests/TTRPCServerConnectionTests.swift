@@ -52,7 +52,7 @@ private struct ConnectionAwareService: TTRPCServiceHandler {
 
 /// The server names each connection to the service, tells it when one has closed, and bounds the request
 /// bytes one connection may have in flight.
-@Suite(.timeLimit(.minutes(1))) struct TTRPCServerConnectionTests {
+@Suite(.timeLimit(.minutes(2))) struct TTRPCServerConnectionTests {
     func infer(_ sequence: UInt64, bytes: Int = 1) -> Enclava_V1_InferRequest {
         var request = Enclava_V1_InferRequest()
         request.sequence = sequence
