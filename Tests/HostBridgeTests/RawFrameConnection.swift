@@ -54,14 +54,6 @@ struct RawFrameConnection {
             self.pending.writeBuffer(&more)
         }
     }
-
-    /// Reads until the peer closes; true when it did (an error counts as closed).
-    mutating func waitForClose() async -> Bool {
-        do {
-            while try await self.inbound.next() != nil {}
-        } catch {}
-        return true
-    }
 }
 
 /// The bytes of one request frame calling `service`/`method` with `message`.
