@@ -128,7 +128,7 @@ var targets: [Target] = [
                                "EnclaveSealing", "EnclavePlatform", "EnclaveInference", "EnclavaClient", "EnclavaTesting",
                                nio, nioPosix, logging, protobuf],
                 path: "Tests/EnclaveRuntimeTests"),
-    .testTarget(name: "HostBridgeTests", dependencies: ["HostBridge", "EnclavaWire", "EnclavaTesting", nio, nioPosix],
+    .testTarget(name: "HostBridgeTests", dependencies: ["HostBridge", "EnclavaWire", "EnclavaTesting", nio, nioPosix, logging],
                 path: "Tests/HostBridgeTests"),
     .testTarget(name: "EnclavaClientTests",
                 dependencies: ["EnclavaClient", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", protobuf],

@@ -240,10 +240,50 @@ func readyCore(engine: any InferenceEngine = EchoEngine(), threads: Int = 1, max
         await core.stop()
     }
 
-    @Test func provisionKeyIsNotImplementedYet() async {
+    /// ProvisionKey is refused in this release, each kind of garbage with its own stable reason, and none of
+    /// them changes anything: the evidence it names is not used up, sessions and health stay as they were.
+    @Test func provisionKeyGarbageIsRefusedWithoutEffect() async throws {
         let core = await readyCore()
-        let result = await core.provisionKey(.init())
-        #expect(result.failureCode == .unimplemented)
+        let connection = TTRPCConnectionID.next()
+        var nonce = Enclava_V1_GetEvidenceRequest()
+        nonce.nonce = Data(SecureRandom.bytes(count: 32))
+        let evidence = try await core.getEvidence(nonce, connection: connection).get()
+        let digest = SHA2.sha384([UInt8](evidence.evidence))
+        let before = await core.sessionTableCounts()
+        #expect(before == (0, 1))
+
+        func provision(digest: [UInt8], enc: Int, key: Int, on: TTRPCConnectionID = connection) async -> RPCError? {
+            var request = Enclava_V1_ProvisionKeyRequest()
+            request.evidenceDigest = Data(digest)
+            request.enc = Data(SecureRandom.bytes(count: enc))
+            request.sealedKey = Data(SecureRandom.bytes(count: key))
+            guard case .failure(let error) = await core.provisionKey(request, connection: on) else { return nil }
+            return error
+        }
+        let unknown = await provision(digest: SecureRandom.bytes(count: 48), enc: 32, key: 48)
+        #expect(unknown?.code == .failedPrecondition && unknown?.reason == RuntimeReason.unknownEvidence)
+        let otherConnection = await provision(digest: digest, enc: 32, key: 48, on: TTRPCConnectionID.next())
+        #expect(otherConnection?.reason == RuntimeReason.unknownEvidence)
+        let badEnc = await provision(digest: digest, enc: 7, key: 48)
+        #expect(badEnc?.code == .invalidArgument && badEnc?.reason == RuntimeReason.invalidEncapsulatedKey)
+        let noKey = await provision(digest: digest, enc: 32, key: 0)
+        #expect(noKey?.reason == RuntimeReason.invalidEncapsulatedKey)
+        let sealedGarbage = await provision(digest: digest, enc: 32, key: 48)
+        #expect(sealedGarbage?.code == .unimplemented && sealedGarbage?.reason == RuntimeReason.notImplemented)
+        let malformed = await EnclaveRequestHandler(core: core, channel: .client)
+            .handle(method: "ProvisionKey", service: EnclaveService.name, payload: [0xFF, 0xFF, 0x07], connection: connection)
+        #expect(malformed.failureReason == RuntimeReason.malformedRequest)
+
+        #expect(await core.sessionTableCounts() == before)
+        #expect(await core.healthResponse().state == .ready)
+        // The evidence was not used up: it still opens a session on its connection.
+        let sender = try HPKE.Sender(recipientPublicKey: [UInt8](evidence.hpkePublicKey),
+                                     info: SessionKeySchedule.info(evidenceDigest: digest))
+        var open = Enclava_V1_OpenSessionRequest()
+        open.enc = Data(sender.encapsulatedKey)
+        open.evidenceDigest = Data(digest)
+        let opened = await core.openSession(open, connection: connection)
+        #expect(throws: Never.self) { _ = try opened.get() }
         await core.stop()
     }
 

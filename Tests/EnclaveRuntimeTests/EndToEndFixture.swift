@@ -59,17 +59,32 @@ final class EndToEndWorld: Sendable {
 
     var verifier: EvidenceVerifier { EvidenceVerifier(simulatedRoots: [simulated.ark]) }
 
-    /// Starts a runtime on a fresh socket.
+    /// Starts a runtime on a fresh client socket, with its control socket at ``controlPath(of:)``.
     func startRuntime(imagePath: String? = nil, engine: (any InferenceEngine)? = nil,
-                      platform: (any TEEPlatform)? = nil) async throws -> (EnclaveRuntime, TTRPCEndpoint) {
+                      platform: (any TEEPlatform)? = nil,
+                      sessionLimits: SessionStateMachine.Limits = .init()) async throws -> (EnclaveRuntime, TTRPCEndpoint) {
         let socket = directory + "/rt-\(UUID().uuidString.prefix(8)).sock"
-        let options = RuntimeOptions(listen: .unix(path: socket), imagePath: imagePath ?? self.imagePath,
-                                     simHome: directory + "/home", allowUnlockedMemory: true, hardenProcess: false)
+        var options = RuntimeOptions(listen: .unix(path: socket), imagePath: imagePath ?? self.imagePath,
+                                     simHome: directory + "/home", allowUnlockedMemory: true, hardenProcess: false,
+                                     sessionLimits: sessionLimits)
+        options.control = .unix(path: Self.controlPath(of: socket))
         var logger = Logger(label: "enclava.runtime.test")
         logger.logLevel = .warning
         let runtime = try await EnclaveRuntime.start(options: options, platform: platform ?? self.platform,
                                                      engine: engine, logger: logger)
         return (runtime, .unix(socket))
+    }
+}
+
+extension EndToEndWorld {
+    /// The control socket ``startRuntime(imagePath:engine:platform:sessionLimits:)`` gives a runtime whose
+    /// client socket is `socket`.
+    static func controlPath(of socket: String) -> String { socket + ".ctl" }
+
+    /// The control endpoint of a runtime started on `endpoint`.
+    static func control(of endpoint: TTRPCEndpoint) -> TTRPCEndpoint {
+        guard case .unix(let path) = endpoint else { return endpoint }
+        return .unix(controlPath(of: path))
     }
 }
 

@@ -158,26 +158,56 @@ struct TamperingTransport: EnclaveTransport {
         await runtime.shutdown()
     }
 
+    /// One request frame calling `method` with `message` on `streamID`.
+    static func requestFrame(_ method: EnclaveService.Method, _ message: some SwiftProtobuf.Message,
+                             streamID: UInt32) throws -> [UInt8] {
+        var request = Ttrpc_Request()
+        request.service = EnclaveService.name
+        request.method = method.rawValue
+        request.payload = try message.serializedData()
+        let bytes: [UInt8] = try request.serializedBytes()
+        return frameHeader(length: UInt32(bytes.count), streamID: streamID, type: 1) + bytes
+    }
+
+    /// Reads one response frame and returns its payload, failing the test on an error status.
+    static func readAnswer(_ raw: RawUnixSocket) throws -> [UInt8] {
+        let header = raw.read(10)
+        try #require(header.count == 10, "the connection closed")
+        let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
+        let response = try Ttrpc_Response(serializedBytes: raw.read(length))
+        try #require(response.status.code == RPCCode.ok.rawValue, "\(RPCError(status: response.status))")
+        return [UInt8](response.payload)
+    }
+
     /// An honest client may pipeline: 32 Infer requests of one session written back to back on one connection,
     /// without waiting for answers, are all admitted in arrival order (none is refused SEQUENCE_OUT_OF_ORDER).
+    /// The session is opened on that same raw connection (sessions are bound to their connection).
     @Test func pipelinedInferencesOnOneConnectionAreAdmittedInArrivalOrder() async throws {
         let (runtime, endpoint) = try await world.startRuntime()
         guard case .unix(let path) = endpoint else { return }
-        let session = try await connect(endpoint)
+        let raw = try RawUnixSocket(path: path)
+        var nonce = Enclava_V1_GetEvidenceRequest()
+        nonce.nonce = Data(SecureRandom.bytes(count: 32))
+        raw.write(try Self.requestFrame(.getEvidence, nonce, streamID: 1))
+        let evidence = try Enclava_V1_GetEvidenceResponse(serializedBytes: try Self.readAnswer(raw))
+        let digest = SHA2.sha384([UInt8](evidence.evidence))
+        let sender = try HPKE.Sender(recipientPublicKey: [UInt8](evidence.hpkePublicKey),
+                                     info: SessionKeySchedule.info(evidenceDigest: digest))
+        var open = Enclava_V1_OpenSessionRequest()
+        open.enc = Data(sender.encapsulatedKey)
+        open.evidenceDigest = Data(digest)
+        raw.write(try Self.requestFrame(.openSession, open, streamID: 3))
+        let opened = try Enclava_V1_OpenSessionResponse(serializedBytes: try Self.readAnswer(raw))
+        var session = ManualClient(sender: sender, schedule: try SessionKeySchedule(sender: sender),
+                                   sessionID: [UInt8](opened.sessionID))
         var payload = Enclava_V1_InferPayload()
         payload.inputs = try Golden.load().inputs
         let count = 32
+        let firstStream: UInt32 = 5
         var wire: [UInt8] = []
         for index in 0..<count {
-            var request = Ttrpc_Request()
-            request.service = EnclaveService.name
-            request.method = EnclaveService.Method.infer.rawValue
-            let infer: [UInt8] = try await session.makeRequest(payload: payload).serializedBytes()
-            request.payload = Data(infer)
-            let bytes: [UInt8] = try request.serializedBytes()
-            wire += frameHeader(length: UInt32(bytes.count), streamID: UInt32(2 * index + 1), type: 1) + bytes
+            wire += try Self.requestFrame(.infer, try session.request(payload), streamID: firstStream + UInt32(2 * index))
         }
-        let raw = try RawUnixSocket(path: path)
         raw.write(wire)   // all 32 in one write: the server decodes them in order, nothing awaits an answer
         var answered: Set<UInt64> = []
         for _ in 0..<count {
@@ -186,17 +216,16 @@ struct TamperingTransport: EnclaveTransport {
             let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
             let streamID = UInt32(header[4]) << 24 | UInt32(header[5]) << 16 | UInt32(header[6]) << 8 | UInt32(header[7])
             let response = try Ttrpc_Response(serializedBytes: raw.read(length))
-            let sequence = UInt64(streamID - 1) / 2
+            let sequence = UInt64(streamID - firstStream) / 2
             #expect(response.status.code == RPCCode.ok.rawValue,
                     "request \(sequence): \(RPCError(status: response.status))")
             guard response.status.code == RPCCode.ok.rawValue else { continue }
             let answer = try Enclava_V1_InferResponse(serializedBytes: [UInt8](response.payload))
             #expect(answer.sequence == sequence)
-            #expect(try await !session.openResponse(answer, for: sequence).hasError)
+            #expect(try !session.result(answer).hasError)
             answered.insert(sequence)
         }
         #expect(answered == Set(0..<UInt64(count)))
-        await session.close()
         await runtime.shutdown()
     }
 
@@ -281,12 +310,12 @@ struct TamperingTransport: EnclaveTransport {
         } catch let error as RPCError {
             #expect(error.code == .notFound && error.reason == "SESSION_NOT_FOUND")
         }
-        // ProvisionKey is for a later release.
+        // ProvisionKey naming no evidence issued on this connection is refused without effect.
         do {
             _ = try await client.call(.provisionKey, Enclava_V1_ProvisionKeyRequest(), as: Enclava_V1_ProvisionKeyResponse.self)
             Issue.record("ProvisionKey answered OK")
         } catch let error as RPCError {
-            #expect(error.code == .unimplemented)
+            #expect(error.code == .failedPrecondition && error.reason == "UNKNOWN_EVIDENCE")
         }
         // Health says ready, with no secrets.
         let health = try await client.call(.health, Enclava_V1_HealthRequest(), as: Enclava_V1_HealthResponse.self)
@@ -327,11 +356,28 @@ struct TamperingTransport: EnclaveTransport {
         await runtime.shutdown()
     }
 
-    @Test func shutdownAnswersThenStops() async throws {
+    /// Shutdown is refused on the client socket (the runtime keeps serving) and served on the control socket,
+    /// which in turn refuses the client calls.
+    @Test func shutdownIsServedOnlyOnTheControlSocket() async throws {
         let (runtime, endpoint) = try await world.startRuntime()
         let client = try await TTRPCClient.connect(to: endpoint)
-        _ = try await client.call(.shutdown, Enclava_V1_ShutdownRequest(), as: Enclava_V1_ShutdownResponse.self)
+        let refused = await #expect(throws: RPCError.self) {
+            _ = try await client.call(.shutdown, Enclava_V1_ShutdownRequest(), as: Enclava_V1_ShutdownResponse.self)
+        }
+        #expect(refused?.code == .permissionDenied && refused?.reason == "HOST_ONLY_METHOD")
+        #expect(try await client.call(.health, Enclava_V1_HealthRequest(), as: Enclava_V1_HealthResponse.self).state == .ready)
+
+        let control = try await TTRPCClient.connect(to: EndToEndWorld.control(of: endpoint))
+        var nonce = Enclava_V1_GetEvidenceRequest()
+        nonce.nonce = Data(count: 32)
+        let clientCall = await #expect(throws: RPCError.self) {
+            _ = try await control.call(.getEvidence, nonce, as: Enclava_V1_GetEvidenceResponse.self)
+        }
+        #expect(clientCall?.code == .permissionDenied && clientCall?.reason == "NOT_A_CONTROL_METHOD")
+        #expect(try await control.call(.health, Enclava_V1_HealthRequest(), as: Enclava_V1_HealthResponse.self).state == .ready)
+        _ = try await control.call(.shutdown, Enclava_V1_ShutdownRequest(), as: Enclava_V1_ShutdownResponse.self)
         await runtime.waitUntilStopped()
+        await control.close()
         await client.close()
         await #expect(throws: (any Error).self) { _ = try await TTRPCClient.connect(to: endpoint) }
     }

@@ -46,34 +46,6 @@ import Testing
     }
 }
 
-@Suite struct BoundedCollectionTests {
-    @Test func recentSetForgetsTheOldest() {
-        var set = BoundedRecentSet<Int>(capacity: 3)
-        for value in 0..<5 { set.insert(value) }
-        #expect(set.count == 3)
-        #expect(!set.contains(0) && !set.contains(1))
-        #expect(set.contains(2) && set.contains(3) && set.contains(4))
-        set.insert(4)
-        #expect(set.contains(2))
-    }
-
-    @Test func lruEvictsTheLeastRecentlyUsed() {
-        var table = LRUTable<String, Int>(capacity: 2)
-        table.insert(1, for: "a")
-        table.insert(2, for: "b")
-        let updated = table.update("a") { $0 += 10; return $0 }
-        #expect(updated == 11)
-        let evicted = table.insert(3, for: "c")
-        #expect(evicted == "b")
-        #expect(!table.contains("b"))
-        let value = table.update("a") { $0 }
-        #expect(value == 11)
-        let none = table.insert(4, for: "a")
-        #expect(none == nil)
-        #expect(table.count == 2)
-    }
-}
-
 typealias Job = @Sendable () -> Void
 
 @Suite struct InferenceQueueTests {

@@ -16,11 +16,15 @@ import Testing
 
     let evidenceDigest = SHA2.sha384(Array("evidence blob".utf8))
 
-    func openClient(_ machine: inout SessionStateMachine, evidenceDigest: [UInt8]? = nil) throws -> Client {
+    /// Issues evidence on `connection` (opening a session uses it up) and opens a session with it there.
+    func openClient(_ machine: inout SessionStateMachine, evidenceDigest: [UInt8]? = nil,
+                    connection: TTRPCConnectionID = .inProcess) throws -> Client {
         let digest = evidenceDigest ?? self.evidenceDigest
+        machine.evidenceIssued(digest: digest, to: connection)
         let sender = try HPKE.Sender(recipientPublicKey: machine.publicKey,
                                      info: SessionKeySchedule.info(evidenceDigest: digest))
-        let sessionID = try machine.openSession(enc: sender.encapsulatedKey, evidenceDigest: digest).get()
+        let sessionID = try machine.openSession(enc: sender.encapsulatedKey, evidenceDigest: digest,
+                                                connection: connection).get()
         return Client(sender: sender, sessionID: sessionID)
     }
 
@@ -115,31 +119,6 @@ import Testing
         let result = machine.openRequest(sessionID: [UInt8](repeating: 1, count: 16), sequence: 0, ciphertext: [1, 2, 3])
         #expect(result == .failure(.sessionNotFound))
         #expect(SessionRejection.sessionNotFound.rpcError.code == .notFound)
-    }
-
-    @Test func theLeastRecentlyUsedSessionIsEvicted() throws {
-        var machine = SessionStateMachine(privateKey: X25519PrivateKey(), limits: .init(maxSessions: 2))
-        machine.evidenceIssued(digest: evidenceDigest)
-        var a = try openClient(&machine)
-        let b = try openClient(&machine)
-        // Use a, so b is the least recently used.
-        #expect(plaintext(machine.openRequest(sessionID: a.sessionID, sequence: 0, ciphertext: try a.seal("a", sequence: 0))) == "a")
-        var c = try openClient(&machine)
-        #expect(machine.sessionCount == 2)
-        #expect(machine.nextSequence(of: b.sessionID) == nil)
-        #expect(machine.openRequest(sessionID: b.sessionID, sequence: 0, ciphertext: [0]) == .failure(.sessionNotFound))
-        #expect(plaintext(machine.openRequest(sessionID: c.sessionID, sequence: 0, ciphertext: try c.seal("c", sequence: 0))) == "c")
-        #expect(plaintext(machine.openRequest(sessionID: a.sessionID, sequence: 1, ciphertext: try a.seal("a1", sequence: 1))) == "a1")
-    }
-
-    @Test func issuedEvidenceIsBounded() throws {
-        var machine = SessionStateMachine(privateKey: X25519PrivateKey(), limits: .init(maxIssuedEvidence: 2))
-        let digests = (0..<3).map { SHA2.sha384([UInt8($0)]) }
-        for digest in digests { machine.evidenceIssued(digest: digest) }
-        #expect(!machine.hasIssued(evidenceDigest: digests[0]))
-        #expect(machine.hasIssued(evidenceDigest: digests[1]))
-        #expect(machine.hasIssued(evidenceDigest: digests[2]))
-        #expect(throws: Never.self) { _ = try openClient(&machine, evidenceDigest: digests[2]) }
     }
 
     @Test func responsesUseTheSameScheduleOnBothSides() throws {

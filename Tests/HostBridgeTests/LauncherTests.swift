@@ -72,8 +72,10 @@ import Testing
     @Test func runtimeCommandLineAndPlaceholder() throws {
         let launch = EnclaveLaunchConfiguration.runtime(executablePath: "/usr/bin/enclava-runtime", imagePath: "m.eimg",
                                                         extraArguments: ["--allow-unlocked-memory"])
-        #expect(launch.resolvedArguments(socketPath: "/tmp/d/enclave.sock")
-            == ["--backend", "sim", "--listen", "unix:/tmp/d/enclave.sock", "--image", "m.eimg", "--allow-unlocked-memory"])
+        #expect(launch.hasControlSocket)
+        #expect(launch.resolvedArguments(socketPath: "/tmp/d/enclave.sock", controlSocketPath: "/tmp/d/control.sock")
+            == ["--backend", "sim", "--listen", "unix:/tmp/d/enclave.sock", "--control", "unix:/tmp/d/control.sock",
+                "--image", "m.eimg", "--allow-unlocked-memory"])
         var configuration = HostBridgeConfiguration(listenPort: 0, enclave: .launch(
             EnclaveLaunchConfiguration(executablePath: "/bin/true", arguments: ["--listen", "somewhere"])))
         let error = #expect(throws: HostBridgeError.self) { try configuration.validate() }
@@ -128,6 +130,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: (socketPath as NSString).deletingLastPathComponent))
     }
 
+    /// With a control socket, `Health` polls and the final `Shutdown` travel on it, never on the client socket.
+    @Test func hostCallsTravelOnTheControlSocket() async throws {
+        var configuration = Self.configuration(script: "exec sleep 60")
+        configuration.enclave = .launch(EnclaveLaunchConfiguration(executablePath: "/bin/sh",
+                                                                   arguments: ["-c", "exec sleep 60", "sh", "{socket}", "{control}"]))
+        let bridge = HostBridgeServer(configuration: configuration)
+        let control = StandInEnclave()
+        let responder = Task { try await serveHealth(for: bridge, control: control) }
+        try await bridge.start()
+        let controlPath = try #require(await bridge.enclaveControlSocketPath)
+        let socketPath = try #require(await bridge.enclaveSocketPath)
+        #expect((controlPath as NSString).deletingLastPathComponent == (socketPath as NSString).deletingLastPathComponent)
+        #expect(controlPath != socketPath)
+        await bridge.shutdown()
+        responder.cancel()
+        #expect(await control.log.shutdowns == 1)
+        #expect(await bridge.enclaveProcessID == nil)
+    }
+
     @Test func sigtermStopsRun() async throws {
         var configuration = Self.configuration(script: "exec sleep 60")
         configuration.handleSignals = true
@@ -146,15 +167,17 @@ import Testing
 
 /// Plays the enclave's ttrpc side for launcher tests: keeps a `Health` server bound on the bridge's
 /// private socket path (re-binding whenever the bridge removes the socket before a relaunch).
-func serveHealth(for bridge: HostBridgeServer) async throws {
+/// With `control`, it serves that stand-in on the control socket instead (the client socket stays unbound).
+func serveHealth(for bridge: HostBridgeServer, control: StandInEnclave? = nil) async throws {
     var server: TTRPCServer?
     defer { if let server { Task { await server.close() } } }
     while !Task.isCancelled {
-        if let path = await bridge.enclaveSocketPath,
+        let socket = control == nil ? await bridge.enclaveSocketPath : await bridge.enclaveControlSocketPath
+        if let path = socket,
            FileManager.default.fileExists(atPath: (path as NSString).deletingLastPathComponent),
            !FileManager.default.fileExists(atPath: path) {
             await server?.close()
-            server = try? await TTRPCServer.bind(unixPath: path, handler: StandInEnclave())
+            server = try? await TTRPCServer.bind(unixPath: path, handler: control ?? StandInEnclave())
         }
         try await Task.sleep(for: .milliseconds(10))
     }

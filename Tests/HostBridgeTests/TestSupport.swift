@@ -1,6 +1,7 @@
 import EnclavaWire
 import Foundation
 import HostBridge
+import Logging
 import NIOCore
 import NIOPosix
 
@@ -116,7 +117,8 @@ struct AttachedBridge {
     let port: Int
 
     static func start(maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes, recorder: (any TrafficRecorder)? = nil,
-                      sendShutdown: Bool = true) async throws -> AttachedBridge {
+                      sendShutdown: Bool = true, logger: Logger = Logger(label: "enclava.host-bridge.test"),
+                      configure: (inout HostBridgeConfiguration) -> Void = { _ in }) async throws -> AttachedBridge {
         let enclave = StandInEnclave()
         let path = temporaryPath("enclave")
         let server = try await TTRPCServer.bind(unixPath: path, handler: enclave)
@@ -125,7 +127,8 @@ struct AttachedBridge {
         configuration.trafficRecorder = recorder
         configuration.handleSignals = false
         configuration.shutdownGracePeriod = .seconds(5)
-        let bridge = HostBridgeServer(configuration: configuration)
+        configure(&configuration)
+        let bridge = HostBridgeServer(configuration: configuration, logger: logger)
         try await bridge.start()
         guard let port = bridge.listeningPort else { throw CancellationError() }
         return AttachedBridge(enclave: enclave, enclaveServer: server, enclavePath: path, bridge: bridge, port: port)

@@ -17,5 +17,10 @@ public enum EnclaveService {
         case health = "Health"
         /// Graceful stop, sent by the host.
         case shutdown = "Shutdown"
+
+        /// Whether clients may call this method (DESIGN.md §2): the host bridge relays it, and the enclave
+        /// serves it on its client socket. The others (`Shutdown`) are host-control calls, accepted only on
+        /// the enclave's private control socket and never relayed from a client.
+        public var isClientCall: Bool { self != .shutdown }
     }
 }

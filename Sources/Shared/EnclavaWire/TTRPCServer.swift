@@ -11,6 +11,8 @@ import NIOPosix
 ///
 /// * unknown service or method → `UNIMPLEMENTED`; a payload that is not a `ttrpc.Request` → `INVALID_ARGUMENT`;
 /// * a frame over `maxFrameBytes` → `RESOURCE_EXHAUSTED` on its stream, after its payload was discarded;
+/// * a request that would take its connection's unanswered request bytes over `maxInFlightBytes` →
+///   `RESOURCE_EXHAUSTED` (`INFLIGHT_BYTES_EXCEEDED`) on its stream; so do calls past 1024 per connection;
 /// * garbage or a truncated frame → that connection is closed with a logged reason; others are unaffected.
 public final class TTRPCServer: Sendable {
     private let serverChannel: any Channel
@@ -37,16 +39,18 @@ public final class TTRPCServer: Sendable {
     ///   - unixPath: the socket path (at most 107 bytes on Linux).
     ///   - handler: answers the calls.
     ///   - maxFrameBytes: the largest request payload accepted.
+    ///   - maxInFlightBytes: request payload bytes one connection may have unanswered (never below one frame).
     ///   - group: the event loops to run on.
     ///   - logger: receives connection-level problems (malformed frames, closed connections).
     /// - Throws: the socket error if the path cannot be bound.
     public static func bind(unixPath: String, handler: some TTRPCServiceHandler,
                             maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes,
+                            maxInFlightBytes: Int = WireLimits.defaultMaxInFlightBytes,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                             logger: Logger = Logger(label: "enclava.ttrpc.server")) async throws -> TTRPCServer {
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let bootstrap = Self.bootstrap(group: group, handler: handler, maxFrameBytes: maxFrameBytes,
-                                       connections: connections, logger: logger)
+                                       maxInFlightBytes: maxInFlightBytes, connections: connections, logger: logger)
         let channel = try await bootstrap.bind(unixDomainSocketPath: unixPath, cleanupExistingSocketFile: true).get()
         logger.debug("ttrpc server listening", metadata: ["path": "\(unixPath)"])
         return TTRPCServer(serverChannel: channel, connections: connections, logger: logger)
@@ -59,16 +63,18 @@ public final class TTRPCServer: Sendable {
     ///   - port: the port, or 0.
     ///   - handler: answers the calls.
     ///   - maxFrameBytes: the largest request payload accepted.
+    ///   - maxInFlightBytes: request payload bytes one connection may have unanswered (never below one frame).
     ///   - group: the event loops to run on.
     ///   - logger: receives connection-level problems.
     /// - Throws: the socket error if the address cannot be bound.
     public static func bind(host: String, port: Int, handler: some TTRPCServiceHandler,
                             maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes,
+                            maxInFlightBytes: Int = WireLimits.defaultMaxInFlightBytes,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                             logger: Logger = Logger(label: "enclava.ttrpc.server")) async throws -> TTRPCServer {
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let bootstrap = Self.bootstrap(group: group, handler: handler, maxFrameBytes: maxFrameBytes,
-                                       connections: connections, logger: logger)
+                                       maxInFlightBytes: maxInFlightBytes, connections: connections, logger: logger)
         let channel = try await bootstrap.bind(host: host, port: port).get()
         logger.debug("ttrpc server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         return TTRPCServer(serverChannel: channel, connections: connections, logger: logger)
@@ -87,7 +93,7 @@ public final class TTRPCServer: Sendable {
     }
 
     private static func bootstrap(group: any EventLoopGroup, handler: some TTRPCServiceHandler, maxFrameBytes: Int,
-                                  connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
+                                  maxInFlightBytes: Int, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
                                   logger: Logger) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -103,7 +109,7 @@ public final class TTRPCServer: Sendable {
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
                     try sync.addHandler(MessageToByteHandler(FrameEncoder()))
                     try sync.addHandler(TTRPCServerConnectionHandler(service: handler, maxFrameBytes: maxFrameBytes,
-                                                                     logger: logger))
+                                                                     maxInFlightBytes: maxInFlightBytes, logger: logger))
                 }
             }
             .childChannelOption(.socketOption(.so_keepalive), value: 1)

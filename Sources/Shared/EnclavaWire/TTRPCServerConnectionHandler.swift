@@ -13,10 +13,14 @@ final class TTRPCServerConnectionHandler: ChannelInboundHandler {
 
     private let service: any TTRPCServiceHandler
     private let maxFrameBytes: Int
+    private let maxInFlightBytes: Int
+    private let connection = TTRPCConnectionID.next()
     private var logger: Logger
     private var context: ChannelHandlerContext?
-    /// Stream ids of the calls received and not yet answered.
-    private var inFlight: Set<UInt32> = []
+    /// The calls received and not yet answered: stream id → request payload bytes held for it.
+    private var inFlight: [UInt32: Int] = [:]
+    /// The sum of ``inFlight``'s values.
+    private var inFlightBytes = 0
     /// Requests in arrival order, admitted one at a time by `admissions` (see ``TTRPCServiceHandler``).
     private var pending: AsyncStream<Call>.Continuation?
     private var admissions: Task<Void, Never>?
@@ -29,10 +33,15 @@ final class TTRPCServerConnectionHandler: ChannelInboundHandler {
         var payload: [UInt8]
     }
 
-    init(service: any TTRPCServiceHandler, maxFrameBytes: Int, logger: Logger) {
+    /// - Parameters:
+    ///   - maxInFlightBytes: request payload bytes this connection may have in flight; a request that would
+    ///     go over is answered `RESOURCE_EXHAUSTED`. Never below one full frame.
+    init(service: any TTRPCServiceHandler, maxFrameBytes: Int, maxInFlightBytes: Int, logger: Logger) {
         self.service = service
         self.maxFrameBytes = maxFrameBytes
+        self.maxInFlightBytes = max(maxInFlightBytes, maxFrameBytes)
         self.logger = logger
+        self.logger[metadataKey: "connection"] = "\(self.connection.rawValue)"
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -57,25 +66,31 @@ final class TTRPCServerConnectionHandler: ChannelInboundHandler {
         self.admissions?.cancel()
         self.admissions = nil
         self.inFlight.removeAll()
+        self.inFlightBytes = 0
     }
 
     /// Starts the task that admits this connection's calls in arrival order and runs each admitted
     /// call concurrently with the later ones (all of them children of that task, so closing cancels them).
+    /// Once the connection has closed and every admitted call has finished, the service hears
+    /// ``TTRPCServiceHandler/connectionClosed(_:)`` (so nothing it binds to the connection outlives it).
     private func startAdmissions(context: ChannelHandlerContext) -> AsyncStream<Call>.Continuation {
         let (stream, continuation) = AsyncStream.makeStream(of: Call.self)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let service = self.service
+        let connection = self.connection
         self.admissions = Task {
             await withDiscardingTaskGroup { group in
                 for await call in stream {
-                    let run = await service.admit(method: call.method, service: call.service, payload: call.payload)
+                    let run = await service.admit(method: call.method, service: call.service, payload: call.payload,
+                                                  connection: connection)
                     group.addTask {
                         let result = await run()
                         eventLoop.execute { loopBound.value.finish(call.streamID, result) }
                     }
                 }
             }
+            await service.connectionClosed(connection)
         }
         self.pending = continuation
         return continuation
@@ -118,7 +133,7 @@ final class TTRPCServerConnectionHandler: ChannelInboundHandler {
                                                    message: "client stream ids must be odd, got \(streamID)")))
             return
         }
-        guard !self.inFlight.contains(streamID) else {
+        guard self.inFlight[streamID] == nil else {
             self.reply(streamID, .failure(RPCError(.invalidArgument, reason: "DUPLICATE_STREAM_ID",
                                                    message: "stream \(streamID) already has a call in flight")))
             return
@@ -133,15 +148,27 @@ final class TTRPCServerConnectionHandler: ChannelInboundHandler {
                                                    message: "more than \(Self.maxConcurrentCalls) concurrent calls on one connection; wait for answers")))
             return
         }
+        let bytes = request.payload.count
+        guard self.inFlightBytes + bytes <= self.maxInFlightBytes else {
+            self.reply(streamID, .failure(RPCError(.resourceExhausted, reason: "INFLIGHT_BYTES_EXCEEDED",
+                                                   message: "this connection already has \(self.inFlightBytes) request bytes in flight; "
+                                                       + "a \(bytes)-byte request would exceed its \(self.maxInFlightBytes)-byte budget; "
+                                                       + "wait for answers before sending more",
+                                                   metadata: ["in_flight_bytes": String(self.inFlightBytes),
+                                                              "limit": String(self.maxInFlightBytes)])))
+            return
+        }
         guard let context = self.context, context.channel.isActive else { return }
         let pending = self.pending ?? self.startAdmissions(context: context)
-        self.inFlight.insert(streamID)
+        self.inFlight[streamID] = bytes
+        self.inFlightBytes += bytes
         pending.yield(Call(streamID: streamID, method: request.method, service: request.service,
                            payload: [UInt8](request.payload)))
     }
 
     private func finish(_ streamID: UInt32, _ result: Result<[UInt8], RPCError>) {
-        guard self.inFlight.remove(streamID) != nil else { return }  // connection closed meanwhile
+        guard let bytes = self.inFlight.removeValue(forKey: streamID) else { return }  // connection closed meanwhile
+        self.inFlightBytes -= bytes
         self.reply(streamID, result)
     }
 

@@ -26,6 +26,22 @@ public protocol TTRPCServiceHandler: Sendable {
     /// - Returns: the remainder of the call; the server runs it concurrently with later calls.
     func admit(method: String, service: String, payload: [UInt8]) async -> TTRPCAdmittedCall
 
+    /// Admits one call that arrived on `connection`; servers call this one. The default ignores the
+    /// connection and calls ``admit(method:service:payload:)``. A service that binds state to connections
+    /// implements it together with ``connectionClosed(_:)``.
+    ///
+    /// - Parameters:
+    ///   - method: the method name.
+    ///   - service: the service name.
+    ///   - payload: the serialized request message (untrusted bytes).
+    ///   - connection: the connection the request arrived on.
+    /// - Returns: the remainder of the call.
+    func admit(method: String, service: String, payload: [UInt8], connection: TTRPCConnectionID) async -> TTRPCAdmittedCall
+
+    /// Called once when `connection` has closed and every call it admitted has finished: the service drops
+    /// what it bound to it. The default does nothing.
+    func connectionClosed(_ connection: TTRPCConnectionID) async
+
     /// Whether this handler serves `service`/`method`. The server answers `UNIMPLEMENTED` without
     /// calling ``handle(method:service:payload:)`` when it returns `false`.
     /// The default accepts exactly the methods of ``EnclaveService``.
@@ -40,4 +56,11 @@ extension TTRPCServiceHandler {
     public func admit(method: String, service: String, payload: [UInt8]) async -> TTRPCAdmittedCall {
         { await self.handle(method: method, service: service, payload: payload) }
     }
+
+    public func admit(method: String, service: String, payload: [UInt8], connection: TTRPCConnectionID) async
+        -> TTRPCAdmittedCall {
+        await self.admit(method: method, service: service, payload: payload)
+    }
+
+    public func connectionClosed(_ connection: TTRPCConnectionID) async {}
 }

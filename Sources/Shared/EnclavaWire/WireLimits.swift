@@ -16,6 +16,10 @@ public enum WireLimits {
     /// and answered with `RESOURCE_EXHAUSTED`.
     public static let defaultMaxFrameBytes = 4 << 20
 
+    /// The request payload bytes one server connection may have unanswered by default: 64 MiB (16 full
+    /// frames). Another request past it is answered `RESOURCE_EXHAUSTED` (`INFLIGHT_BYTES_EXCEEDED`).
+    public static let defaultMaxInFlightBytes = 64 << 20
+
     /// The largest payload length the header can express.
     public static let maxEncodableFrameBytes = Int(UInt32.max)
 

@@ -41,6 +41,9 @@ struct RuntimeCommand: AsyncParsableCommand {
     @Option(help: "Where to listen, as unix:PATH.")
     var listen: String
 
+    @Option(help: "The private control socket of the launching host, as unix:PATH: the only place Shutdown is accepted (without it, SIGTERM/SIGINT stop the runtime).")
+    var control: String?
+
     @Option(help: "The signed enclave image (.eimg) to run.")
     var image: String
 
@@ -91,6 +94,12 @@ struct RuntimeCommand: AsyncParsableCommand {
                                      allowUnlockedMemory: allowUnlockedMemory)
             options.signerFingerprint = try signerFingerprint.map(RuntimeOptions.parseSignerFingerprint)
             options.simFormat = try RuntimeOptions.SimFormat(parsing: simFormat)
+            if let control {
+                guard let address = try? RuntimeOptions.ListenAddress(parsing: control) else {
+                    fail("--control must be unix:PATH (e.g. unix:/tmp/enclava-control.sock), got `\(control)`")
+                }
+                options.control = address
+            }
         } catch let error as RuntimeError {
             fail(error.message)
         } catch {

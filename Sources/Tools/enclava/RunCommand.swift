@@ -75,6 +75,8 @@ struct RunCommand: AsyncParsableCommand {
                                       extraArguments: extra)))
         configuration.handleSignals = false
         configuration.maxFrameBytes = opened.manifest.runtime.maxFrameBytes
+        configuration.maxInFlightBytesPerConnection = max(configuration.maxInFlightBytesPerConnection,
+                                                          2 * (configuration.maxFrameBytes + WireLimits.headerByteCount))
         configuration.restartBackoff.maxConsecutiveFailures = 1
         let bridge = HostBridgeServer(configuration: configuration)
         try await bridge.start()

@@ -35,6 +35,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("ready-timeout"), help: "Seconds to wait for the enclave to report ready.")
     var readyTimeout: Int = 60
 
+    @Option(name: .customLong("max-connections"), help: "Client connections open at once; one more is closed at once, with a log line.")
+    var maxConnections: Int = 256
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a client connection may stay open with no call in flight and no bytes either way before it is closed.")
+    var idleTimeout: Int = 300
+
+    @Option(name: .customLong("max-inflight-bytes"), help: "Request bytes one client connection may have relayed and unanswered; a request over it is refused with RESOURCE_EXHAUSTED (at least the image's max_frame_bytes + 10).")
+    var maxInflightBytes: Int = 64 << 20
+
+    @Option(name: .customLong("max-queued-requests"), help: "Requests of one client connection held while the bridge (re)connects it to the enclave; one more is refused with UNAVAILABLE.")
+    var maxQueuedRequests: Int = 64
+
     @Option(name: .customLong("record-traffic"), help: "Append every relayed byte, both directions, to this file (for audits and tests).")
     var recordTraffic: String?
 
@@ -59,6 +71,15 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError("--sim-format `\(simFormat)` is not one of snp, tdx, sgx")
         }
         guard readyTimeout > 0 else { throw CLIError("--ready-timeout must be a positive number of seconds") }
+        guard (1...1_000_000).contains(maxConnections) else {
+            throw CLIError("--max-connections must be 1…1000000, got \(maxConnections)")
+        }
+        guard (1...86_400).contains(idleTimeout) else {
+            throw CLIError("--idle-timeout must be 1…86400 seconds, got \(idleTimeout)")
+        }
+        guard (1...65_536).contains(maxQueuedRequests) else {
+            throw CLIError("--max-queued-requests must be 1…65536, got \(maxQueuedRequests)")
+        }
         try CLI.requireReadableFile(image, what: "image")
         let opened = try EnclaveImage.open(path: image)
         let pinnedSigner = try signerFingerprint.map { try CLI.signerFingerprint($0, image: opened) }
@@ -68,6 +89,11 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError("--listen takes HOST:PORT, e.g. 127.0.0.1:7000")
         }
         if let recordTraffic { try CLI.requireOutputFolder(recordTraffic) }
+        let oneFrame = opened.manifest.runtime.maxFrameBytes + WireLimits.headerByteCount
+        guard maxInflightBytes >= oneFrame else {
+            throw CLIError("--max-inflight-bytes must hold at least one full frame of this image "
+                           + "(\(oneFrame) bytes: its max_frame_bytes plus the 10-byte header), got \(maxInflightBytes)")
+        }
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -85,6 +111,10 @@ struct ServeCommand: AsyncParsableCommand {
                                       extraArguments: extra)))
         configuration.readyTimeout = .seconds(readyTimeout)
         configuration.maxFrameBytes = opened.manifest.runtime.maxFrameBytes
+        configuration.maxConnections = maxConnections
+        configuration.idleTimeout = .seconds(idleTimeout)
+        configuration.maxInFlightBytesPerConnection = maxInflightBytes
+        configuration.maxQueuedRequestsPerConnection = maxQueuedRequests
         if let recordTraffic { configuration.trafficRecorder = try FileTrafficRecorder(path: recordTraffic) }
 
         let bridge = HostBridgeServer(configuration: configuration)

@@ -7,6 +7,10 @@ import Foundation
 /// The enclave's request logic behind the ttrpc handler: life cycle, evidence, sessions and the execution
 /// loop. Every method checks the life-cycle state first (DESIGN.md §6); the session rules themselves are
 /// in ``SessionStateMachine``.
+///
+/// Evidence and sessions are bound to the connection they were created on (`connection:`; in-process
+/// callers without one share ``EnclavaWire/TTRPCConnectionID/inProcess``), and ``connectionClosed(_:)``
+/// forgets them.
 public actor EnclaveCore {
     /// What the enclave serves once its model is loaded.
     public struct Serving: Sendable {
@@ -65,7 +69,7 @@ public actor EnclaveCore {
     /// - Parameters:
     ///   - platform: the TEE backend that produces evidence.
     ///   - hpkeKey: the enclave's X25519 key; random unless a test chooses.
-    ///   - sessionLimits: bounds of the session table and the issued-evidence set.
+    ///   - sessionLimits: per-connection quotas and global caps of sessions and issued evidence.
     public init(platform: any TEEPlatform, hpkeKey: X25519PrivateKey = X25519PrivateKey(),
                 sessionLimits: SessionStateMachine.Limits = .init()) {
         self.platform = platform
@@ -134,13 +138,16 @@ public actor EnclaveCore {
         return response
     }
 
-    /// GetEvidence: evidence whose report data binds the nonce, the manifest digest and the HPKE key.
-    public func getEvidence(_ request: Enclava_V1_GetEvidenceRequest) -> Result<Enclava_V1_GetEvidenceResponse, RPCError> {
+    /// GetEvidence: evidence whose report data binds the nonce, the manifest digest and the HPKE key; its
+    /// digest is remembered for `connection` (within its quota) until a session is opened with it there.
+    public func getEvidence(_ request: Enclava_V1_GetEvidenceRequest,
+                            connection: TTRPCConnectionID = .inProcess) -> Result<Enclava_V1_GetEvidenceResponse, RPCError> {
         guard health.isServing, let serving else { return .failure(health.notServingError) }
         guard request.nonce.count == Self.nonceByteCount else {
             return .failure(RPCError(.invalidArgument, reason: RuntimeReason.invalidNonce,
                                      message: "the nonce is \(request.nonce.count) bytes; send exactly 32 fresh random bytes"))
         }
+        if let refusal = sessions.evidenceRefusal(for: connection) { return .failure(refusal.rpcError) }
         let publicKey = sessions.publicKey
         let reportData = ReportData.make(nonce: [UInt8](request.nonce), manifestDigest: serving.manifestDigest,
                                          hpkePublicKey: publicKey)
@@ -151,7 +158,9 @@ public actor EnclaveCore {
             return .failure(RPCError(.internal, reason: RuntimeReason.internalError,
                                      message: "the platform could not produce evidence: \(error)"))
         }
-        sessions.evidenceIssued(digest: SHA2.sha384(evidence.blob))
+        if let refusal = sessions.evidenceIssued(digest: SHA2.sha384(evidence.blob), to: connection) {
+            return .failure(refusal.rpcError)
+        }
         var response = Enclava_V1_GetEvidenceResponse()
         response.format = EvidenceFormatMapping.wireFormat(evidence.platform)
         response.evidence = Data(evidence.blob)
@@ -164,10 +173,13 @@ public actor EnclaveCore {
         return .success(response)
     }
 
-    /// OpenSession: an HPKE recipient context bound to evidence this enclave issued.
-    public func openSession(_ request: Enclava_V1_OpenSessionRequest) -> Result<Enclava_V1_OpenSessionResponse, RPCError> {
+    /// OpenSession: an HPKE recipient context bound to evidence this enclave issued on `connection`; the
+    /// session belongs to `connection` (within its quota).
+    public func openSession(_ request: Enclava_V1_OpenSessionRequest,
+                            connection: TTRPCConnectionID = .inProcess) -> Result<Enclava_V1_OpenSessionResponse, RPCError> {
         guard health.isServing else { return .failure(health.notServingError) }
-        switch sessions.openSession(enc: [UInt8](request.enc), evidenceDigest: [UInt8](request.evidenceDigest)) {
+        switch sessions.openSession(enc: [UInt8](request.enc), evidenceDigest: [UInt8](request.evidenceDigest),
+                                    connection: connection) {
         case .success(let sessionID):
             var response = Enclava_V1_OpenSessionResponse()
             response.sessionID = Data(sessionID)
@@ -178,20 +190,21 @@ public actor EnclaveCore {
     }
 
     /// Infer: session rules, then the bounded queue; the result comes back encrypted.
-    public func infer(_ request: Enclava_V1_InferRequest) async -> Result<Enclava_V1_InferResponse, RPCError> {
-        await self.admitInfer(request)()
+    public func infer(_ request: Enclava_V1_InferRequest,
+                      connection: TTRPCConnectionID = .inProcess) async -> Result<Enclava_V1_InferResponse, RPCError> {
+        await self.admitInfer(request, connection: connection)()
     }
 
     /// Infer in two steps: the session rules (sequence check and decryption) now, on the actor, so that
     /// calls admitted in order are checked in order; the returned closure queues and runs the inference.
-    public func admitInfer(_ request: Enclava_V1_InferRequest)
+    public func admitInfer(_ request: Enclava_V1_InferRequest, connection: TTRPCConnectionID = .inProcess)
         -> @Sendable () async -> Result<Enclava_V1_InferResponse, RPCError> {
         guard health.isServing, let serving, let queue else {
             let error = health.notServingError
             return { .failure(error) }
         }
         switch sessions.openRequest(sessionID: [UInt8](request.sessionID), sequence: request.sequence,
-                                    ciphertext: [UInt8](request.ciphertext)) {
+                                    ciphertext: [UInt8](request.ciphertext), connection: connection) {
         case .success(let opened):
             return { await Self.enqueue(opened, serving: serving, queue: queue) }
         case .failure(let rejection):
@@ -200,12 +213,35 @@ public actor EnclaveCore {
         }
     }
 
-    /// ProvisionKey: not in this release.
-    public func provisionKey(_ request: Enclava_V1_ProvisionKeyRequest) -> Result<Enclava_V1_ProvisionKeyResponse, RPCError> {
+    /// ProvisionKey: refused, without any effect, in this release. A key is considered only when it is
+    /// sealed to evidence this enclave issued on `connection` (DESIGN.md §2, §7), so anything else is refused
+    /// first with its own reason; the owner key release itself arrives in a later release.
+    public func provisionKey(_ request: Enclava_V1_ProvisionKeyRequest,
+                             connection: TTRPCConnectionID = .inProcess) -> Result<Enclava_V1_ProvisionKeyResponse, RPCError> {
         guard health.state != .stopping else { return .failure(health.notServingError) }
+        guard sessions.hasIssued(evidenceDigest: [UInt8](request.evidenceDigest), to: connection) else {
+            return .failure(RPCError(.failedPrecondition, reason: RuntimeReason.unknownEvidence,
+                                     message: "ProvisionKey must name evidence this enclave issued on this connection "
+                                         + "(call GetEvidence first, verify it, and seal the key to its HPKE key); nothing was changed"))
+        }
+        guard request.enc.count == SessionStateMachine.encapsulatedKeyByteCount, !request.sealedKey.isEmpty else {
+            return .failure(RPCError(.invalidArgument, reason: RuntimeReason.invalidEncapsulatedKey,
+                                     message: "ProvisionKey needs a 32-byte HPKE enc and a non-empty sealed key "
+                                         + "(got \(request.enc.count) and \(request.sealedKey.count) bytes); nothing was changed"))
+        }
         return .failure(RPCError(.unimplemented, reason: RuntimeReason.notImplemented,
-                                 message: "owner key release (ProvisionKey) arrives in a later release; "
-                                     + "package the image with --seal-for sim for now"))
+                                 message: "owner key release (ProvisionKey) arrives in a later release; nothing was "
+                                     + "changed; package the image with --seal-for sim for now"))
+    }
+
+    /// Forgets the sessions and unused evidence of a connection that closed.
+    public func connectionClosed(_ connection: TTRPCConnectionID) {
+        sessions.connectionClosed(connection)
+    }
+
+    /// Open sessions and issued, unused evidence over all connections (for tests and logs).
+    public func sessionTableCounts() -> (sessions: Int, issuedEvidence: Int) {
+        (sessions.sessionCount, sessions.issuedEvidenceCount)
     }
 
     /// Shutdown: marks the enclave stopping so that new requests are refused. The caller stops the server

@@ -3,34 +3,72 @@ import SwiftProtobuf
 
 /// The ttrpc shell over ``EnclaveCore``: parses the request message of each method, calls the core, and
 /// serializes the answer. It holds no state of its own.
+///
+/// One handler serves one socket (DESIGN.md §2): the **client** socket serves what clients may call
+/// (GetEvidence, OpenSession, Infer, ProvisionKey, Health) and refuses Shutdown with `PERMISSION_DENIED`
+/// (`HOST_ONLY_METHOD`); the **control** socket, which only the launching host knows, serves Health and
+/// Shutdown and refuses the client methods (`NOT_A_CONTROL_METHOD`). So no client can stop the enclave,
+/// whatever the bridge in between relays. Evidence and sessions are bound to the connection they came on.
 public struct EnclaveRequestHandler: TTRPCServiceHandler {
+    /// Which socket a handler serves.
+    public enum Channel: String, Sendable {
+        /// The socket clients reach (through the host bridge, or directly).
+        case client
+        /// The private socket of the launching host: Health and Shutdown.
+        case control
+
+        /// Whether `method` is served on this channel.
+        public func serves(_ method: EnclaveService.Method) -> Bool {
+            switch self {
+            case .client: method.isClientCall
+            case .control: method == .health || !method.isClientCall
+            }
+        }
+    }
+
     /// The core that answers.
     public let core: EnclaveCore
+    /// The socket this handler serves.
+    public let channel: Channel
     private let onShutdown: @Sendable () -> Void
 
     /// Creates a handler.
     /// - Parameters:
     ///   - core: the enclave core.
-    ///   - onShutdown: called once, after a Shutdown call has been answered, to stop the server.
-    public init(core: EnclaveCore, onShutdown: @escaping @Sendable () -> Void) {
+    ///   - channel: the socket it serves.
+    ///   - onShutdown: called once, after a Shutdown call on the control socket has been answered, to stop
+    ///     the servers.
+    public init(core: EnclaveCore, channel: Channel, onShutdown: @escaping @Sendable () -> Void = {}) {
         self.core = core
+        self.channel = channel
         self.onShutdown = onShutdown
     }
 
+    /// One call on a connection of its own, forgotten right after (nothing it creates outlives it).
     public func handle(method: String, service: String, payload: [UInt8]) async -> Result<[UInt8], RPCError> {
+        let connection = TTRPCConnectionID.next()
+        let result = await self.handle(method: method, service: service, payload: payload, connection: connection)
+        await core.connectionClosed(connection)
+        return result
+    }
+
+    /// Answers one call that arrived on `connection`.
+    public func handle(method: String, service: String, payload: [UInt8],
+                       connection: TTRPCConnectionID) async -> Result<[UInt8], RPCError> {
         guard service == EnclaveService.name, let known = EnclaveService.Method(rawValue: method) else {
             return .failure(RPCError(.unimplemented, reason: RuntimeReason.unknownMethod,
                                      message: "\(service)/\(method) is not served; use \(EnclaveService.name)"))
         }
+        if let refusal = self.refusal(of: known) { return .failure(refusal) }
         switch known {
         case .getEvidence:
-            return await call(payload, Enclava_V1_GetEvidenceRequest.self) { await core.getEvidence($0) }
+            return await call(payload, Enclava_V1_GetEvidenceRequest.self) { await core.getEvidence($0, connection: connection) }
         case .openSession:
-            return await call(payload, Enclava_V1_OpenSessionRequest.self) { await core.openSession($0) }
+            return await call(payload, Enclava_V1_OpenSessionRequest.self) { await core.openSession($0, connection: connection) }
         case .infer:
-            return await call(payload, Enclava_V1_InferRequest.self) { await core.infer($0) }
+            return await call(payload, Enclava_V1_InferRequest.self) { await core.infer($0, connection: connection) }
         case .provisionKey:
-            return await call(payload, Enclava_V1_ProvisionKeyRequest.self) { await core.provisionKey($0) }
+            return await call(payload, Enclava_V1_ProvisionKeyRequest.self) { await core.provisionKey($0, connection: connection) }
         case .health:
             return await call(payload, Enclava_V1_HealthRequest.self) { _ in .success(await core.healthResponse()) }
         case .shutdown:
@@ -41,18 +79,38 @@ public struct EnclaveRequestHandler: TTRPCServiceHandler {
         }
     }
 
-    /// Infer is admitted in arrival order up to its session check (see ``EnclaveCore/admitInfer(_:)``), so
-    /// that an honest client pipelining requests on one connection never sees `SEQUENCE_OUT_OF_ORDER`;
+    /// Why `method` is refused on this handler's socket, or nil when it is served here.
+    func refusal(of method: EnclaveService.Method) -> RPCError? {
+        guard !channel.serves(method) else { return nil }
+        switch channel {
+        case .client:
+            return RPCError(.permissionDenied, reason: RuntimeReason.hostOnlyMethod,
+                            message: "\(method.rawValue) is a host-control call, accepted only on the enclave's private "
+                                + "control socket; clients cannot call it", metadata: ["method": method.rawValue])
+        case .control:
+            return RPCError(.permissionDenied, reason: RuntimeReason.notAControlMethod,
+                            message: "\(method.rawValue) is a client call; the control socket serves only Health and "
+                                + "Shutdown, call it on the client socket", metadata: ["method": method.rawValue])
+        }
+    }
+
+    /// Infer is admitted in arrival order up to its session check (see ``EnclaveCore/admitInfer(_:connection:)``),
+    /// so that an honest client pipelining requests on one connection never sees `SEQUENCE_OUT_OF_ORDER`;
     /// the other methods are admitted at once.
-    public func admit(method: String, service: String, payload: [UInt8]) async -> TTRPCAdmittedCall {
-        guard service == EnclaveService.name, method == EnclaveService.Method.infer.rawValue else {
-            return { await self.handle(method: method, service: service, payload: payload) }
+    public func admit(method: String, service: String, payload: [UInt8],
+                      connection: TTRPCConnectionID) async -> TTRPCAdmittedCall {
+        guard service == EnclaveService.name, method == EnclaveService.Method.infer.rawValue, channel.serves(.infer),
+              let request = try? Enclava_V1_InferRequest(serializedBytes: payload) else {
+            // Anything else, including an Infer that does not parse (answered MALFORMED_REQUEST), runs as is.
+            return { await self.handle(method: method, service: service, payload: payload, connection: connection) }
         }
-        guard let request = try? Enclava_V1_InferRequest(serializedBytes: payload) else {
-            return { await self.handle(method: method, service: service, payload: payload) }   // answers MALFORMED_REQUEST
-        }
-        let run = await core.admitInfer(request)
+        let run = await core.admitInfer(request, connection: connection)
         return { Self.serialize(await run()) }
+    }
+
+    /// Forgets what the connection held (its sessions and unused evidence).
+    public func connectionClosed(_ connection: TTRPCConnectionID) async {
+        await core.connectionClosed(connection)
     }
 
     private static func serialize<Response: SwiftProtobuf.Message>(_ result: Result<Response, RPCError>)

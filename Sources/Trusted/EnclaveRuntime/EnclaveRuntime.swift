@@ -2,6 +2,7 @@ import EnclavaCrypto
 import EnclavaWire
 import EnclavePlatform
 import EnclaveSealing
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -10,8 +11,9 @@ import NIOPosix
 ///
 /// ``start(options:platform:engine:group:logger:)`` brings it from `starting` through `loading` to `ready`
 /// or throws a ``RuntimeError`` whose message is the one line the process prints before it exits non-zero.
-/// A Shutdown call answers, refuses new requests, finishes the ones in flight, closes the server and
-/// resumes ``waitUntilStopped()``.
+/// Clients reach it on `options.listen`; the host that launched it controls it on `options.control` (a
+/// second, private socket: the only place Shutdown is accepted). A Shutdown call there answers, refuses new
+/// requests, finishes the ones in flight, closes both servers and resumes ``waitUntilStopped()``.
 public actor EnclaveRuntime {
     /// The request logic (exposed for tests and for the tool's logging).
     public nonisolated let core: EnclaveCore
@@ -19,6 +21,7 @@ public actor EnclaveRuntime {
     public nonisolated let listenAddress: RuntimeOptions.ListenAddress
     private let logger: Logger
     private var server: TTRPCServer?
+    private var controlServer: TTRPCServer?
     private var stopping = false
     private var stopped = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
@@ -61,23 +64,31 @@ public actor EnclaveRuntime {
         }
 
         let runtime = EnclaveRuntime(core: core, listenAddress: options.listen, logger: logger)
-        let handler = EnclaveRequestHandler(core: core) { [weak runtime] in
-            guard let runtime else { return }
-            Task { await runtime.shutdown() }
-        }
-        let server: TTRPCServer
-        do {
-            switch options.listen {
-            case .unix(let path):
-                server = try await TTRPCServer.bind(unixPath: path, handler: handler,
-                                                    maxFrameBytes: manifest.runtime.maxFrameBytes,
-                                                    group: group, logger: logger)
-            }
-        } catch {
-            throw RuntimeError(.listenFailed, "cannot listen on \(options.listen): \(error)")
-        }
+        let handler = EnclaveRequestHandler(core: core, channel: .client)
+        let server = try await bind(options.listen, handler: handler, maxFrameBytes: manifest.runtime.maxFrameBytes,
+                                    group: group, logger: logger)
         await runtime.setServer(server)
         logger.info("listening", metadata: ["listen": "\(options.listen)"])
+        if let control = options.control {
+            let controlHandler = EnclaveRequestHandler(core: core, channel: .control) { [weak runtime] in
+                guard let runtime else { return }
+                Task { await runtime.shutdown() }
+            }
+            let controlServer: TTRPCServer
+            do {
+                controlServer = try await bind(control, handler: controlHandler,
+                                               maxFrameBytes: manifest.runtime.maxFrameBytes, group: group, logger: logger)
+            } catch {
+                await server.close()
+                throw error
+            }
+            await runtime.setControlServer(controlServer)
+            if case .unix(let path) = control, chmod(path, 0o600) != 0 {
+                logger.warning("cannot make the control socket owner-only; keep it in a private directory",
+                               metadata: ["control": "\(control)"])
+            }
+            logger.info("control socket listening", metadata: ["control": "\(control)"])
+        }
 
         await core.beginLoading(modelName: manifest.image.name)
         do {
@@ -112,6 +123,8 @@ public actor EnclaveRuntime {
         if delay > .zero { try? await Task.sleep(for: delay) }
         await server?.close()
         server = nil
+        await controlServer?.close()
+        controlServer = nil
         stopped = true
         logger.info("stopped")
         let waiting = waiters
@@ -127,6 +140,23 @@ public actor EnclaveRuntime {
 
     private func setServer(_ server: TTRPCServer) {
         self.server = server
+    }
+
+    private func setControlServer(_ server: TTRPCServer) {
+        self.controlServer = server
+    }
+
+    private static func bind(_ address: RuntimeOptions.ListenAddress, handler: EnclaveRequestHandler, maxFrameBytes: Int,
+                             group: any EventLoopGroup, logger: Logger) async throws -> TTRPCServer {
+        do {
+            switch address {
+            case .unix(let path):
+                return try await TTRPCServer.bind(unixPath: path, handler: handler, maxFrameBytes: maxFrameBytes,
+                                                  group: group, logger: logger)
+            }
+        } catch {
+            throw RuntimeError(.listenFailed, "cannot listen on \(address): \(error)")
+        }
     }
 
     private static func makePlatform(_ options: RuntimeOptions) throws -> any TEEPlatform {

@@ -45,6 +45,9 @@ public struct RuntimeOptions: Sendable {
     public var backend: Backend
     /// Where to listen.
     public var listen: ListenAddress
+    /// The private control socket of the launching host (`--control`), the only place Shutdown is accepted;
+    /// nil: no control socket (the runtime then stops on SIGTERM/SIGINT only).
+    public var control: ListenAddress?
     /// The `.eimg` to load.
     public var imagePath: String
     /// The simulated platform's home (`--sim-home`, default `$ENCLAVA_HOME` or `~/.enclava`).

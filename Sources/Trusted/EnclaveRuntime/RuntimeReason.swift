@@ -7,9 +7,11 @@ public enum RuntimeReason {
     public static let invalidNonce = "INVALID_NONCE"
     /// OpenSession: `enc` is not a 32-byte X25519 public key, or HPKE set-up failed.
     public static let invalidEncapsulatedKey = "INVALID_ENCAPSULATED_KEY"
-    /// OpenSession: the evidence digest is not one this enclave issued recently.
+    /// OpenSession, ProvisionKey: the evidence digest is not one this enclave issued on this connection (or
+    /// it was used to open a session already).
     public static let unknownEvidence = "UNKNOWN_EVIDENCE"
-    /// Infer: the session id is unknown (never opened, or evicted).
+    /// Infer: the session id is unknown on this connection (never opened, opened on another connection, or
+    /// ended with its connection).
     public static let sessionNotFound = "SESSION_NOT_FOUND"
     /// Infer: the session failed to decrypt a request earlier and is closed for good.
     public static let sessionPoisoned = "SESSION_POISONED"
@@ -17,6 +19,19 @@ public enum RuntimeReason {
     public static let sequenceOutOfOrder = "SEQUENCE_OUT_OF_ORDER"
     /// Infer: the request ciphertext did not authenticate; the session is now poisoned.
     public static let requestDecryptionFailed = "REQUEST_DECRYPTION_FAILED"
+    /// OpenSession: the connection holds its quota of open sessions.
+    public static let sessionQuotaExceeded = "SESSION_QUOTA_EXCEEDED"
+    /// OpenSession: the enclave holds its global cap of open sessions.
+    public static let sessionTableFull = "SESSION_TABLE_FULL"
+    /// GetEvidence: the connection holds its quota of issued, unused evidence.
+    public static let evidenceQuotaExceeded = "EVIDENCE_QUOTA_EXCEEDED"
+    /// GetEvidence: the enclave holds its global cap of issued, unused evidence.
+    public static let evidenceTableFull = "EVIDENCE_TABLE_FULL"
+    /// A host-control method (Shutdown) called on the client socket: it is served only on the private
+    /// control socket.
+    public static let hostOnlyMethod = "HOST_ONLY_METHOD"
+    /// A client method called on the control socket, which serves only Health and Shutdown.
+    public static let notAControlMethod = "NOT_A_CONTROL_METHOD"
     /// Infer: the work queue is full; retry later.
     public static let queueFull = "QUEUE_FULL"
     /// Any call before the model is loaded, or after startup failed.
@@ -27,7 +42,7 @@ public enum RuntimeReason {
     public static let malformedRequest = "MALFORMED_REQUEST"
     /// A method or service this enclave does not serve.
     public static let unknownMethod = "UNKNOWN_METHOD"
-    /// ProvisionKey in this release.
+    /// ProvisionKey in this release (refused without effect, after its evidence binding and shape checks).
     public static let notImplemented = "NOT_IMPLEMENTED"
     /// An internal failure (encryption of a response, …); the message says what.
     public static let internalError = "INTERNAL"

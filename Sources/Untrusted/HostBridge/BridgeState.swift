@@ -34,9 +34,10 @@ final class BridgeState: Sendable {
 
     func beginDraining() { self.values.withLockedValue { $0.draining = true } }
 
-    /// Registers a client connection and returns its id.
-    func register(_ channel: any Channel) -> UInt64 {
+    /// Registers a client connection and returns its id, or nil when `limit` connections are open already.
+    func register(_ channel: any Channel, limit: Int) -> UInt64? {
         self.values.withLockedValue { values in
+            guard values.clients.count < limit else { return nil }
             let id = values.nextConnectionID
             values.nextConnectionID += 1
             values.clients[id] = channel

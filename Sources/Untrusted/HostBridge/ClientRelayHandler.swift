@@ -4,10 +4,16 @@ import NIOCore
 import NIOPosix
 
 /// The client side of one relay: frames from a TCP client go to the enclave over a connection of their
-/// own (so stream ids stay per connection), frames from the enclave come back. Nothing is decrypted;
-/// only the ttrpc framing and the stream ids of open requests are looked at.
+/// own (so stream ids, sessions and issued evidence stay per connection), frames from the enclave come
+/// back. Nothing is decrypted; only the ttrpc envelope (service, method, stream id) is looked at.
 ///
+/// * only client calls are relayed, within the connection's byte budget (the rules are
+///   ``ClientRelayLedger``'s): `Shutdown` → `PERMISSION_DENIED` (`HOST_ONLY_METHOD`), an unknown service or
+///   method → `UNIMPLEMENTED` (`METHOD_NOT_RELAYED`), over the budget → `RESOURCE_EXHAUSTED`
+///   (`INFLIGHT_BYTES_EXCEEDED`), none of them forwarded;
 /// * a client frame over the limit → `RESOURCE_EXHAUSTED` on its stream; the connection stays up;
+/// * while the link to the enclave is being (re)connected, at most `maxQueuedRequests` requests wait; one
+///   more → `UNAVAILABLE` (`RECONNECT_QUEUE_FULL`);
 /// * a malformed client stream → this client is closed, with a logged reason; nobody else notices;
 /// * the enclave connection drops → every open request of this client gets `UNAVAILABLE`; the next
 ///   request reconnects once the enclave is ready again.
@@ -24,17 +30,22 @@ final class ClientRelayHandler: ChannelInboundHandler {
 
     private let connectionID: UInt64
     private let state: BridgeState
-    private let maxFrameBytes: Int
+    private let limits: ClientRelayLimits
+    private let idle: ClientIdleHandler
     private let recorder: (any TrafficRecorder)?
     private var logger: Logger
     private var context: ChannelHandlerContext?
     private var link: Link = .idle
-    private var inFlight: Set<UInt32> = []
+    /// Requests relayed (or queued) and not yet answered.
+    private var ledger: ClientRelayLedger
 
-    init(connectionID: UInt64, state: BridgeState, maxFrameBytes: Int, recorder: (any TrafficRecorder)?, logger: Logger) {
+    init(connectionID: UInt64, state: BridgeState, limits: ClientRelayLimits, idle: ClientIdleHandler,
+         recorder: (any TrafficRecorder)?, logger: Logger) {
         self.connectionID = connectionID
         self.state = state
-        self.maxFrameBytes = maxFrameBytes
+        self.limits = limits
+        self.ledger = ClientRelayLedger(maxInFlightBytes: limits.maxInFlightBytes)
+        self.idle = idle
         self.recorder = recorder
         self.logger = logger
         self.logger[metadataKey: "client"] = "\(connectionID)"
@@ -43,6 +54,9 @@ final class ClientRelayHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         if let peer = context.channel.remoteAddress { self.logger[metadataKey: "peer"] = "\(peer)" }
+        let logger = self.logger
+        let timeout = self.limits.idleTimeout
+        self.idle.onIdle = { logger.info("closing an idle client connection (nothing in flight and no bytes for \(timeout))") }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -50,8 +64,8 @@ final class ClientRelayHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.state.adjustInFlight(by: -self.inFlight.count)
-        self.inFlight.removeAll()
+        self.state.adjustInFlight(by: -self.ledger.releaseAll())
+        self.idle.callsInFlight = 0
         if case .connected(let enclave) = self.link { enclave.close(promise: nil) }
         self.link = .closed
         self.logger.debug("client disconnected")
@@ -75,49 +89,76 @@ final class ClientRelayHandler: ChannelInboundHandler {
         switch self.unwrapInboundIn(data) {
         case .oversized(let streamID, let type, let length):
             self.logger.notice("discarded an oversized client frame",
-                               metadata: ["stream": "\(streamID)", "length": "\(length)", "limit": "\(self.maxFrameBytes)"])
+                               metadata: ["stream": "\(streamID)", "length": "\(length)", "limit": "\(self.limits.maxFrameBytes)"])
             if type == FrameType.request.rawValue {
-                self.answer(streamID, .frameTooLarge(length: Int(length), limit: self.maxFrameBytes))
+                self.refuse(streamID, .frameTooLarge(length: Int(length), limit: self.limits.maxFrameBytes))
             }
         case .frame(let frame):
-            if frame.type == .request {
-                if self.state.isDraining {
-                    self.answer(frame.streamID, .unavailable("SHUTTING_DOWN", "the host bridge is shutting down; retry on another host"))
-                    return
-                }
-                if self.inFlight.insert(frame.streamID).inserted { self.state.adjustInFlight(by: 1) }
+            guard frame.type == .request else {
+                self.logger.debug("dropped a \(frame.type) frame from a client", metadata: ["stream": "\(frame.streamID)"])
+                return
             }
-            self.forward(frame)
+            self.admit(frame)
         }
     }
 
     // MARK: client → enclave
+
+    /// Checks a client request against the relay's rules and bounds, then forwards it (or answers it).
+    private func admit(_ frame: Frame) {
+        let request: Ttrpc_Request
+        do {
+            request = try frame.decodeRequest()
+        } catch {
+            self.refuse(frame.streamID, RPCError(.invalidArgument, reason: BridgeReason.malformedRequest,
+                                                 message: "the request frame does not hold a ttrpc.Request: \(error)"))
+            return
+        }
+        if let refusal = self.ledger.admit(streamID: frame.streamID, service: request.service, method: request.method,
+                                           bytes: WireLimits.headerByteCount + frame.payload.readableBytes,
+                                           draining: self.state.isDraining) {
+            if refusal.reason == BridgeReason.hostOnlyMethod || refusal.reason == BridgeReason.methodNotRelayed {
+                self.logger.notice("refused a call the bridge does not relay",
+                                   metadata: ["service": "\(request.service.prefix(100))", "method": "\(request.method.prefix(100))"])
+            }
+            self.refuse(frame.streamID, refusal)
+            return
+        }
+        self.idle.callsInFlight = self.ledger.inFlight.count
+        self.state.adjustInFlight(by: 1)
+        self.forward(frame)
+    }
 
     private func forward(_ frame: Frame) {
         switch self.link {
         case .connected(let enclave):
             self.write(frame, to: enclave)
         case .connecting(var queued):
+            guard queued.count < self.limits.maxQueuedRequests else {
+                self.fail(frame.streamID, .unavailable(BridgeReason.reconnectQueueFull,
+                                                       "\(queued.count) requests of this connection already wait for the "
+                                                           + "link to the enclave; retry once earlier ones are answered"))
+                return
+            }
             queued.append(frame)
             self.link = .connecting(queued: queued)
         case .idle:
             switch self.state.availability {
             case .ready(let socketPath):
                 self.link = .connecting(queued: [frame])
-                self.connect(socketPath)
+                // Connect once the current read burst has been admitted (bounded by the queue), never from
+                // inside it: a connect that completes at once must not re-enter this handler.
+                guard let context = self.context else { return }
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                context.eventLoop.execute { bound.value.connect(socketPath) }
             case .starting:
-                self.refuse(frame, reason: "the enclave is starting")
+                self.fail(frame.streamID, .unavailable(BridgeReason.enclaveUnavailable, "the enclave is starting; retry shortly"))
             case .down(let reason):
-                self.refuse(frame, reason: reason)
+                self.fail(frame.streamID, .unavailable(BridgeReason.enclaveUnavailable, "\(reason); retry shortly"))
             }
         case .closed:
             break
         }
-    }
-
-    private func refuse(_ frame: Frame, reason: String) {
-        guard frame.type == .request else { return }
-        self.answer(frame.streamID, .unavailable("ENCLAVE_UNAVAILABLE", "\(reason); retry shortly"))
     }
 
     private func write(_ frame: Frame, to enclave: any Channel) {
@@ -127,9 +168,9 @@ final class ClientRelayHandler: ChannelInboundHandler {
     }
 
     private func connect(_ socketPath: String) {
-        guard let context = self.context else { return }
+        guard let context = self.context, case .connecting = self.link else { return }
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let maxFrameBytes = self.maxFrameBytes
+        let maxFrameBytes = self.limits.maxFrameBytes
         ClientBootstrap(group: context.eventLoop)
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
@@ -157,7 +198,9 @@ final class ClientRelayHandler: ChannelInboundHandler {
         case .failure(let error):
             self.logger.warning("cannot reach the enclave: \(error)")
             self.link = .idle
-            for frame in queued { self.refuse(frame, reason: "the enclave cannot be reached") }
+            for frame in queued {
+                self.fail(frame.streamID, .unavailable(BridgeReason.enclaveUnavailable, "the enclave cannot be reached; retry shortly"))
+            }
         }
     }
 
@@ -167,15 +210,13 @@ final class ClientRelayHandler: ChannelInboundHandler {
         guard case .connected(let current) = self.link, current === enclave else { return }
         switch event {
         case .frame(let frame):
-            if frame.type == .response, self.inFlight.remove(frame.streamID) != nil {
-                self.state.adjustInFlight(by: -1)
-            }
+            if frame.type == .response { self.release(frame.streamID) }
             self.send(frame, direction: .enclaveToClient)
         case .oversized(let streamID, let type, let length):
             self.logger.warning("discarded an oversized enclave frame", metadata: ["stream": "\(streamID)", "length": "\(length)"])
             if type == FrameType.response.rawValue {
-                self.answer(streamID, RPCError(.resourceExhausted, reason: "RESPONSE_TOO_LARGE",
-                                               message: "the enclave's \(length)-byte response exceeds the bridge's \(self.maxFrameBytes)-byte frame limit"))
+                self.fail(streamID, RPCError(.resourceExhausted, reason: BridgeReason.responseTooLarge,
+                                             message: "the enclave's \(length)-byte response exceeds the bridge's \(self.limits.maxFrameBytes)-byte frame limit"))
             }
         }
     }
@@ -188,17 +229,30 @@ final class ClientRelayHandler: ChannelInboundHandler {
         guard case .connected(let current) = self.link, current === enclave else { return }
         self.link = .idle
         self.context?.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
-        guard !self.inFlight.isEmpty else { return }
-        self.logger.warning("enclave connection lost with \(self.inFlight.count) request(s) in flight: \(reason)")
-        for streamID in self.inFlight.sorted() {
-            self.answer(streamID, .unavailable("ENCLAVE_UNAVAILABLE",
-                                               "the enclave connection was lost (\(reason)); retry once the enclave has restarted"))
+        guard !self.ledger.inFlight.isEmpty else { return }
+        self.logger.warning("enclave connection lost with \(self.ledger.inFlight.count) request(s) in flight: \(reason)")
+        for streamID in self.ledger.inFlight.keys.sorted() {
+            self.fail(streamID, .unavailable(BridgeReason.enclaveUnavailable,
+                                             "the enclave connection was lost (\(reason)); retry once the enclave has restarted"))
         }
     }
 
-    /// Answers `streamID` with `error` from the bridge itself.
-    private func answer(_ streamID: UInt32, _ error: RPCError) {
-        if self.inFlight.remove(streamID) != nil { self.state.adjustInFlight(by: -1) }
+    /// Forgets the accounting of an admitted request (answered by the enclave or by the bridge).
+    private func release(_ streamID: UInt32) {
+        guard self.ledger.release(streamID) else { return }
+        self.idle.callsInFlight = self.ledger.inFlight.count
+        self.state.adjustInFlight(by: -1)
+    }
+
+    /// Answers an admitted request with `error` from the bridge itself.
+    private func fail(_ streamID: UInt32, _ error: RPCError) {
+        self.release(streamID)
+        self.refuse(streamID, error)
+    }
+
+    /// Answers `streamID` with `error` from the bridge itself, leaving the accounting alone (the request was
+    /// never admitted, or is being released by the caller).
+    private func refuse(_ streamID: UInt32, _ error: RPCError) {
         guard let context = self.context else { return }
         self.send(.errorResponse(streamID: streamID, error, allocator: context.channel.allocator), direction: .bridgeToClient)
     }

@@ -5,6 +5,9 @@ import NIOCore
 
 /// Owns the enclave: launches it on a private socket, waits for `Health` = ready, watches it, restarts
 /// it with exponential backoff when it dies, and stops it (`Shutdown`, then signals) at the end.
+///
+/// Host-control calls (`Health` polls, `Shutdown`) travel on the enclave's private control socket when the
+/// launch has one (``EnclaveLaunchConfiguration/controlPlaceholder``); client connections never reach it.
 actor EnclaveSupervisor {
     let configuration: HostBridgeConfiguration
     private let state: BridgeState
@@ -14,6 +17,7 @@ actor EnclaveSupervisor {
 
     private var socketDirectory: String?
     private var socketPath: String?
+    private var controlSocketPath: String?
     private var process: EnclaveProcess?
     private var monitor: Task<Void, Never>?
     private(set) var stopping = false
@@ -33,6 +37,9 @@ actor EnclaveSupervisor {
     /// The socket the enclave listens on (once started).
     var enclaveSocketPath: String? { self.socketPath }
 
+    /// The enclave's private control socket, when it has one.
+    var enclaveControlSocketPath: String? { self.controlSocketPath }
+
     /// The running child's process id, if the bridge launched one.
     var enclaveProcessID: Int32? { self.process.flatMap { $0.hasExited ? nil : $0.pid } }
 
@@ -42,15 +49,17 @@ actor EnclaveSupervisor {
     ///   with the enclave's last stderr lines.
     func start() async throws {
         switch self.configuration.enclave {
-        case .attach(let socketPath, _):
+        case .attach(let socketPath, _, let controlSocketPath):
             self.socketPath = socketPath
-            try await self.waitUntilReady(socketPath: socketPath, process: nil)
+            self.controlSocketPath = controlSocketPath
+            try await self.waitUntilReady(socketPath: controlSocketPath ?? socketPath, process: nil)
             self.state.availability = .ready(socketPath: socketPath)
         case .launch(let launch):
             let directory = try Self.makePrivateDirectory(parent: launch.socketDirectoryParent)
             self.socketDirectory = directory
             let socketPath = directory + "/enclave.sock"
             self.socketPath = socketPath
+            if launch.hasControlSocket { self.controlSocketPath = directory + "/control.sock" }
             let process = try await self.launchAndWait(launch, socketPath: socketPath)
             self.watch(process, readyAt: .now)
         }
@@ -58,14 +67,15 @@ actor EnclaveSupervisor {
 
     private func launchAndWait(_ launch: EnclaveLaunchConfiguration, socketPath: String) async throws -> EnclaveProcess {
         try? FileManager.default.removeItem(atPath: socketPath)
-        let arguments = launch.resolvedArguments(socketPath: socketPath)
+        if let control = self.controlSocketPath { try? FileManager.default.removeItem(atPath: control) }
+        let arguments = launch.resolvedArguments(socketPath: socketPath, controlSocketPath: self.controlSocketPath ?? "")
         self.logger.info("launching the enclave",
                          metadata: ["command": "\(([launch.executablePath] + arguments).joined(separator: " "))"])
         let process = try await EnclaveProcess.launch(executablePath: launch.executablePath, arguments: arguments,
                                                 environment: launch.environment, logger: self.logger)
         self.process = process
         do {
-            try await self.waitUntilReady(socketPath: socketPath, process: process)
+            try await self.waitUntilReady(socketPath: self.controlSocketPath ?? socketPath, process: process)
         } catch {
             await self.terminate(process, grace: .zero)   // it never became ready: no Shutdown to wait for
             throw error
@@ -140,14 +150,21 @@ actor EnclaveSupervisor {
         self.stopping = true
         self.monitor?.cancel()
         self.state.availability = .down(reason: "the host bridge is shutting down")
-        let sendShutdown: Bool
+        // Shutdown goes to the private control socket; a launched enclave without one gets SIGTERM instead.
+        let shutdownPath: String?
         switch self.configuration.enclave {
-        case .launch: sendShutdown = self.process.map { !$0.hasExited } ?? false
-        case .attach(_, let send): sendShutdown = send
+        case .launch:
+            shutdownPath = (self.process.map { !$0.hasExited } ?? false) ? self.controlSocketPath : nil
+            if shutdownPath == nil, let process = self.process, !process.hasExited {
+                self.logger.info("the enclave has no control socket; stopping it with SIGTERM", metadata: ["pid": "\(process.pid)"])
+                process.send(signal: SIGTERM)
+            }
+        case .attach(let socketPath, let send, let controlSocketPath):
+            shutdownPath = send ? (controlSocketPath ?? socketPath) : nil
         }
-        if sendShutdown, let socketPath = self.socketPath {
+        if let shutdownPath {
             do {
-                let client = try await TTRPCClient.connect(to: .unix(socketPath), group: self.group, connectTimeout: .seconds(2))
+                let client = try await TTRPCClient.connect(to: .unix(shutdownPath), group: self.group, connectTimeout: .seconds(2))
                 _ = try await client.call(.shutdown, Enclava_V1_ShutdownRequest(), as: Enclava_V1_ShutdownResponse.self,
                                           timeout: .seconds(5))
                 await client.close()

@@ -7,8 +7,9 @@ public struct HostBridgeConfiguration: Sendable {
         /// Launch the enclave as a child process on a private Unix socket, and restart it if it dies.
         case launch(EnclaveLaunchConfiguration)
         /// Relay to an enclave that is already listening on `socketPath` (not launched, not restarted).
-        /// `sendShutdown` says whether the bridge sends `Shutdown` to it when the bridge stops.
-        case attach(socketPath: String, sendShutdown: Bool = false)
+        /// `sendShutdown` says whether the bridge sends `Shutdown` to it when the bridge stops, on
+        /// `controlSocketPath` (the enclave's private control socket) or, when that is nil, on `socketPath`.
+        case attach(socketPath: String, sendShutdown: Bool = false, controlSocketPath: String? = nil)
     }
 
     /// The TCP address clients connect to, e.g. `127.0.0.1`.
@@ -34,6 +35,18 @@ public struct HostBridgeConfiguration: Sendable {
     public var trafficRecorder: (any TrafficRecorder)?
     /// Whether ``HostBridgeServer/run()`` stops gracefully on SIGTERM and SIGINT.
     public var handleSignals = true
+    /// Client connections open at once; one more is closed at once, with a log line (`--max-connections`).
+    public var maxConnections = 256
+    /// A client connection with no call in flight that sends and receives nothing for this long is closed
+    /// (`--idle-timeout`).
+    public var idleTimeout: Duration = .seconds(300)
+    /// Request bytes (frame headers and payloads) one client connection may have relayed and unanswered; a
+    /// request over it is answered `RESOURCE_EXHAUSTED` (`INFLIGHT_BYTES_EXCEEDED`) and not relayed
+    /// (`--max-inflight-bytes`). At least one full frame.
+    public var maxInFlightBytesPerConnection = 64 << 20
+    /// Requests of one client held while its link to the enclave is being (re)connected; one more is
+    /// answered `UNAVAILABLE` (`RECONNECT_QUEUE_FULL`) and not relayed (`--max-queued-requests`).
+    public var maxQueuedRequestsPerConnection = 64
 
     /// Creates a configuration with default limits and timeouts.
     ///
@@ -60,6 +73,22 @@ public struct HostBridgeConfiguration: Sendable {
         guard self.readyTimeout > .zero else {
             throw HostBridgeError(.invalidConfiguration, "the ready timeout must be positive")
         }
+        guard (1...1_000_000).contains(self.maxConnections) else {
+            throw HostBridgeError(.invalidConfiguration, "max connections must be 1…1000000, got \(self.maxConnections)")
+        }
+        guard self.idleTimeout > .zero else {
+            throw HostBridgeError(.invalidConfiguration, "the idle timeout must be positive, got \(self.idleTimeout)")
+        }
+        let oneFrame = self.maxFrameBytes + WireLimits.headerByteCount
+        guard self.maxInFlightBytesPerConnection >= oneFrame else {
+            throw HostBridgeError(.invalidConfiguration,
+                                  "max in-flight bytes per connection must hold at least one full frame "
+                                      + "(\(oneFrame) bytes with max frame bytes \(self.maxFrameBytes)), got \(self.maxInFlightBytesPerConnection)")
+        }
+        guard (1...65536).contains(self.maxQueuedRequestsPerConnection) else {
+            throw HostBridgeError(.invalidConfiguration,
+                                  "max queued requests per connection must be 1…65536, got \(self.maxQueuedRequestsPerConnection)")
+        }
         if case .launch(let launch) = self.enclave {
             guard !launch.executablePath.isEmpty else {
                 throw HostBridgeError(.invalidConfiguration, "the enclave executable path is empty")
@@ -75,12 +104,15 @@ public struct HostBridgeConfiguration: Sendable {
 
 /// How to start the enclave process.
 public struct EnclaveLaunchConfiguration: Sendable {
-    /// Replaced, in every argument, by the private Unix socket path the enclave must listen on.
+    /// Replaced, in every argument, by the private Unix socket path the enclave must listen on for clients.
     public static let socketPlaceholder = "{socket}"
+    /// Replaced, in every argument, by the path of the enclave's private control socket (Health, Shutdown),
+    /// which only the bridge knows. Without it in the arguments, the bridge stops the enclave with SIGTERM.
+    public static let controlPlaceholder = "{control}"
 
     /// The executable, e.g. the path of `enclava-runtime`.
     public var executablePath: String
-    /// Its arguments; ``socketPlaceholder`` is replaced by the socket path.
+    /// Its arguments; ``socketPlaceholder`` and ``controlPlaceholder`` are replaced by the socket paths.
     public var arguments: [String]
     /// The environment; `nil` inherits the bridge's.
     public var environment: [String: String]?
@@ -100,20 +132,27 @@ public struct EnclaveLaunchConfiguration: Sendable {
     }
 
     /// The `enclava-runtime` command line:
-    /// `enclava-runtime --backend BACKEND --listen unix:{socket} --image IMAGE [extra…]`.
+    /// `enclava-runtime --backend BACKEND --listen unix:{socket} --control unix:{control} --image IMAGE [extra…]`.
     public static func runtime(executablePath: String, imagePath: String, backend: String = "sim",
                                extraArguments: [String] = [], environment: [String: String]? = nil)
         -> EnclaveLaunchConfiguration {
         EnclaveLaunchConfiguration(
             executablePath: executablePath,
-            arguments: ["--backend", backend, "--listen", "unix:\(Self.socketPlaceholder)", "--image", imagePath]
+            arguments: ["--backend", backend, "--listen", "unix:\(Self.socketPlaceholder)",
+                        "--control", "unix:\(Self.controlPlaceholder)", "--image", imagePath]
                 + extraArguments,
             environment: environment)
     }
 
-    /// The arguments with the socket path filled in.
-    public func resolvedArguments(socketPath: String) -> [String] {
-        self.arguments.map { $0.replacingOccurrences(of: Self.socketPlaceholder, with: socketPath) }
+    /// Whether the enclave is given a control socket (some argument holds ``controlPlaceholder``).
+    public var hasControlSocket: Bool { self.arguments.contains { $0.contains(Self.controlPlaceholder) } }
+
+    /// The arguments with the socket paths filled in.
+    public func resolvedArguments(socketPath: String, controlSocketPath: String = "") -> [String] {
+        self.arguments.map {
+            $0.replacingOccurrences(of: Self.socketPlaceholder, with: socketPath)
+                .replacingOccurrences(of: Self.controlPlaceholder, with: controlSocketPath)
+        }
     }
 }
 

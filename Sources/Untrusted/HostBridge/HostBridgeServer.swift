@@ -62,6 +62,9 @@ public final class HostBridgeServer: Sendable {
     /// The private Unix socket of the enclave, once started.
     public var enclaveSocketPath: String? { get async { await self.supervisor.enclaveSocketPath } }
 
+    /// The enclave's private control socket (Health, Shutdown), when it has one; never relayed to clients.
+    public var enclaveControlSocketPath: String? { get async { await self.supervisor.enclaveControlSocketPath } }
+
     /// The process id of the launched enclave, while it runs.
     public var enclaveProcessID: Int32? { get async { await self.supervisor.enclaveProcessID } }
 
@@ -212,19 +215,28 @@ public final class HostBridgeServer: Sendable {
 
     private func bind() async throws -> any Channel {
         let state = self.state
-        let maxFrameBytes = self.configuration.maxFrameBytes
+        let limits = ClientRelayLimits(self.configuration)
+        let maxConnections = self.configuration.maxConnections
         let recorder = self.configuration.trafficRecorder
         let logger = self.logger
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                let id = state.register(channel)
+                guard let id = state.register(channel, limit: maxConnections) else {
+                    logger.warning("refused a client connection: \(maxConnections) connections are open, the cap (raise --max-connections to allow more)",
+                                   metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+                    // Closed once registered (closing before would fail the registration as an accept error).
+                    channel.eventLoop.execute { channel.close(promise: nil) }
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }
                 channel.closeFuture.whenComplete { _ in state.unregister(id) }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
-                    try sync.addHandler(ClientRelayHandler(connectionID: id, state: state, maxFrameBytes: maxFrameBytes,
+                    let idle = ClientIdleHandler(timeout: limits.idleTimeout)
+                    try sync.addHandler(idle)
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: limits.maxFrameBytes)))
+                    try sync.addHandler(ClientRelayHandler(connectionID: id, state: state, limits: limits, idle: idle,
                                                            recorder: recorder, logger: logger))
                 }
             }
