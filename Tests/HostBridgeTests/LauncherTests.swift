@@ -75,7 +75,7 @@ import Testing
         #expect(launch.hasControlSocket)
         #expect(launch.resolvedArguments(socketPath: "/tmp/d/enclave.sock", controlSocketPath: "/tmp/d/control.sock")
             == ["--backend", "sim", "--listen", "unix:/tmp/d/enclave.sock", "--control", "unix:/tmp/d/control.sock",
-                "--image", "m.eimg", "--allow-unlocked-memory"])
+                "--image", "m.eimg", "--exit-with-parent", "--allow-unlocked-memory"])
         var configuration = HostBridgeConfiguration(listenPort: 0, enclave: .launch(
             EnclaveLaunchConfiguration(executablePath: "/bin/true", arguments: ["--listen", "somewhere"])))
         let error = #expect(throws: HostBridgeError.self) { try configuration.validate() }

@@ -21,6 +21,9 @@ struct RuntimeCommand: AsyncParsableCommand {
             print("enclava-runtime \(EnclavaVersion.current)")
             return
         }
+        // A launcher that died closes our stderr pipe too: a log line must not kill us with SIGPIPE before we have
+        // cleaned up (sockets use MSG_NOSIGNAL already).
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -60,6 +63,10 @@ struct RuntimeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-unlocked-memory"),
           help: "Development only: run even if sealed memory cannot be locked in RAM (RLIMIT_MEMLOCK too small).")
     var allowUnlockedMemory = false
+
+    @Flag(name: .customLong("exit-with-parent"),
+          help: "Stop when standard input closes: the launcher passes a pipe only it holds, so the enclave stops (and removes its sockets) when the launcher dies, even by kill -9.")
+    var exitWithParent = false
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -106,6 +113,28 @@ struct RuntimeCommand: AsyncParsableCommand {
             fail("--sim-format: \(error)")
         }
 
+        let sockets = [options.listen, options.control].compactMap { address -> String? in
+            guard let address, case .unix(let path) = address else { return nil }
+            return path
+        }
+        let started = RuntimeBox()
+        if exitWithParent {
+            // Watched from before the model loads: a launcher that dies during a slow start stops us too.
+            ParentLifeline.watch { reason in
+                started.parentGone = true
+                guard let runtime = started.runtime else {
+                    ParentLifeline.removeSockets(sockets)
+                    Foundation.exit(1)
+                }
+                logger.warning("\(reason); shutting down")
+                Task { await runtime.shutdown(delay: .zero) }
+                // Bounded: nobody is left to wait for a graceful stop.
+                Thread.sleep(forTimeInterval: 5)
+                ParentLifeline.removeSockets(sockets)
+                Foundation.exit(1)
+            }
+        }
+
         let runtime: EnclaveRuntime
         do {
             runtime = try await EnclaveRuntime.start(options: options, platform: hardwarePlatform, logger: logger)
@@ -114,6 +143,7 @@ struct RuntimeCommand: AsyncParsableCommand {
         } catch {
             fail("\(error)")
         }
+        started.runtime = runtime
 
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { signal in
             logger.info("signal received, shutting down", metadata: ["signal": "\(signal)"])
@@ -121,6 +151,8 @@ struct RuntimeCommand: AsyncParsableCommand {
         }
         await runtime.waitUntilStopped()
         signals.cancel()
+        // The launcher removes the socket folder itself (and reuses it for a restart) unless it is gone.
+        if started.parentGone { ParentLifeline.removeSockets(sockets) }
     }
 
     /// Prints one line to stderr and exits non-zero.
@@ -128,5 +160,20 @@ struct RuntimeCommand: AsyncParsableCommand {
         let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
         FileHandle.standardError.write(Data("enclava-runtime: \(line)\n".utf8))
         Foundation.exit(1)
+    }
+}
+
+/// The started runtime and whether the launcher is gone, shared with the lifeline thread.
+private final class RuntimeBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: EnclaveRuntime?
+    private var gone = false
+    var runtime: EnclaveRuntime? {
+        get { lock.lock(); defer { lock.unlock() }; return value }
+        set { lock.lock(); value = newValue; lock.unlock() }
+    }
+    var parentGone: Bool {
+        get { lock.lock(); defer { lock.unlock() }; return gone }
+        set { lock.lock(); gone = newValue; lock.unlock() }
     }
 }

@@ -37,6 +37,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "Log level of the bridge and enclave messages (default: error).")
     var logLevel: String = "error"
 
+    @Option(name: .customLong("shutdown-grace"), help: "On Ctrl-C or SIGTERM, seconds the request gets to finish before the enclave is stopped (0…600); a second Ctrl-C stops at once.")
+    var shutdownGrace: Int = 5
+
     @OptionGroup var options: InferenceInputOptions
 
     mutating func run() async throws {
@@ -44,6 +47,7 @@ struct RunCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw CLIError("--log-level `\(logLevel)` is not one of trace, debug, info, notice, warning, error, critical")
         }
+        guard (0...600).contains(shutdownGrace) else { throw CLIError("--shutdown-grace must be 0…600 seconds, got \(shutdownGrace)") }
         try CLI.requireReadableFile(image, what: "image")
         let opened = try EnclaveImage.open(path: image)
         let inputs = try options.tensors()
@@ -78,7 +82,24 @@ struct RunCommand: AsyncParsableCommand {
         configuration.maxInFlightBytesPerConnection = max(configuration.maxInFlightBytesPerConnection,
                                                           2 * (configuration.maxFrameBytes + WireLimits.headerByteCount))
         configuration.restartBackoff.maxConsecutiveFailures = 1
+        configuration.shutdownGracePeriod = .seconds(shutdownGrace)
         let bridge = HostBridgeServer(configuration: configuration)
+        // The enclave stops with `run` on every path: its standard input is a lifeline pipe (`--exit-with-parent`),
+        // so even a `kill -9` of `run` stops it and removes its sockets. Ctrl-C or SIGTERM stop it gracefully
+        // within --shutdown-grace; a second one exits at once.
+        let interrupts = InterruptCounter()
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { [grace = shutdownGrace] signal in
+            if interrupts.next() > 1 {
+                CLI.note("enclava run: stopping now")
+                Foundation.exit(128 + signal)
+            }
+            CLI.note("enclava run: stopping the enclave (up to \(grace) s; press Ctrl-C again to stop at once)")
+            Task {
+                await bridge.shutdown()
+                Foundation.exit(128 + signal)
+            }
+        }
+        defer { signals.cancel() }
         try await bridge.start()
         do {
             guard let port = bridge.listeningPort else { throw CLIError("the local bridge did not report its port") }
@@ -97,5 +118,19 @@ struct RunCommand: AsyncParsableCommand {
             await bridge.shutdown()
             throw error
         }
+    }
+}
+
+/// Counts SIGINT/SIGTERM deliveries to `enclava run` (the first stops gracefully, the second at once).
+private final class InterruptCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    /// Records one more signal and returns how many there have been.
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        count += 1
+        return count
     }
 }

@@ -35,6 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("ready-timeout"), help: "Seconds to wait for the enclave to report ready.")
     var readyTimeout: Int = 60
 
+    @Option(name: .customLong("shutdown-grace"), help: "On SIGTERM/SIGINT, seconds in-flight requests get to finish before the enclave is stopped (0…600).")
+    var shutdownGrace: Int = 10
+
     @Option(name: .customLong("max-connections"), help: "Client connections open at once; one more is closed at once, with a log line.")
     var maxConnections: Int = 256
 
@@ -71,6 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError("--sim-format `\(simFormat)` is not one of snp, tdx, sgx")
         }
         guard readyTimeout > 0 else { throw CLIError("--ready-timeout must be a positive number of seconds") }
+        guard (0...600).contains(shutdownGrace) else { throw CLIError("--shutdown-grace must be 0…600 seconds, got \(shutdownGrace)") }
         guard (1...1_000_000).contains(maxConnections) else {
             throw CLIError("--max-connections must be 1…1000000, got \(maxConnections)")
         }
@@ -110,6 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
             enclave: .launch(.runtime(executablePath: runtimePath, imagePath: imagePath, backend: backend,
                                       extraArguments: extra)))
         configuration.readyTimeout = .seconds(readyTimeout)
+        configuration.shutdownGracePeriod = .seconds(shutdownGrace)
         configuration.maxFrameBytes = opened.manifest.runtime.maxFrameBytes
         configuration.maxConnections = maxConnections
         configuration.idleTimeout = .seconds(idleTimeout)

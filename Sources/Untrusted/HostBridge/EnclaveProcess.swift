@@ -17,14 +17,21 @@ final class EnclaveProcess: Sendable {
 
     private let process: UncheckedProcess
     private let shared = NIOLockedValueBox(State())
+    /// The write end of the enclave's lifeline (its standard input), held open, never written, until this
+    /// process object goes away — so the enclave (`enclava-runtime --exit-with-parent`) sees end of file exactly
+    /// when the bridge is gone, however it died.
+    private let lifeline: UncheckedHandle
+
+    private struct UncheckedHandle: @unchecked Sendable { let value: FileHandle }
 
     /// The child's process id (valid once launched).
     var pid: Int32 { self.process.value.processIdentifier }
 
     private struct UncheckedProcess: @unchecked Sendable { let value: Process }
 
-    private init(process: Process) {
+    private init(process: Process, lifeline: FileHandle) {
         self.process = UncheckedProcess(value: process)
+        self.lifeline = UncheckedHandle(value: lifeline)
     }
 
     /// Starts `executable` with `arguments`; stderr lines go to `logger` and to the kept tail.
@@ -41,8 +48,14 @@ final class EnclaveProcess: Sendable {
         if let environment { process.environment = environment }
         let stderr = Pipe()
         process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        let launched = EnclaveProcess(process: process)
+        // The lifeline: both ends close-on-exec (fd 0 in the child is a dup2 of the read end, which clears it),
+        // so no other child inherits the write end and keeps the enclave alive after the bridge dies.
+        let lifeline = Pipe()
+        for handle in [lifeline.fileHandleForReading, lifeline.fileHandleForWriting] {
+            _ = fcntl(handle.fileDescriptor, F_SETFD, FD_CLOEXEC)
+        }
+        process.standardInput = lifeline
+        let launched = EnclaveProcess(process: process, lifeline: lifeline.fileHandleForWriting)
         // Signalled when stderr reaches end of file, so that an exit is reported only after the last lines
         // the enclave wrote (usually the reason it exited) have been read.
         let stderrDrained = DispatchSemaphore(value: 0)

@@ -1,3 +1,4 @@
+import Foundation
 import EnclavaWire
 
 /// Everything `enclava serve` needs: where to listen, how to start the enclave, limits and timeouts.
@@ -116,8 +117,16 @@ public struct EnclaveLaunchConfiguration: Sendable {
     public var arguments: [String]
     /// The environment; `nil` inherits the bridge's.
     public var environment: [String: String]?
-    /// Where the fresh 0700 directory holding the socket is created (keep it short: sun_path is 108 bytes).
-    public var socketDirectoryParent = "/tmp"
+    /// Where the fresh 0700 directory holding the socket is created: `$TMPDIR` when it is an absolute path short
+    /// enough for a socket inside (sun_path is 108 bytes), else `/tmp`.
+    public var socketDirectoryParent = Self.defaultSocketDirectoryParent
+
+    /// `$TMPDIR` (trailing `/` dropped) if absolute and at most 64 bytes, else `/tmp`.
+    public static var defaultSocketDirectoryParent: String {
+        var tmp = ProcessInfo.processInfo.environment["TMPDIR"] ?? ""
+        while tmp.count > 1, tmp.hasSuffix("/") { tmp.removeLast() }
+        return tmp.hasPrefix("/") && tmp.utf8.count <= 64 ? tmp : "/tmp"
+    }
 
     /// Creates a launch configuration.
     ///
@@ -132,14 +141,15 @@ public struct EnclaveLaunchConfiguration: Sendable {
     }
 
     /// The `enclava-runtime` command line:
-    /// `enclava-runtime --backend BACKEND --listen unix:{socket} --control unix:{control} --image IMAGE [extra…]`.
+    /// `enclava-runtime --backend BACKEND --listen unix:{socket} --control unix:{control} --image IMAGE
+    /// --exit-with-parent [extra…]` (the enclave's standard input is a lifeline pipe: it stops when the bridge dies).
     public static func runtime(executablePath: String, imagePath: String, backend: String = "sim",
                                extraArguments: [String] = [], environment: [String: String]? = nil)
         -> EnclaveLaunchConfiguration {
         EnclaveLaunchConfiguration(
             executablePath: executablePath,
             arguments: ["--backend", backend, "--listen", "unix:\(Self.socketPlaceholder)",
-                        "--control", "unix:\(Self.controlPlaceholder)", "--image", imagePath]
+                        "--control", "unix:\(Self.controlPlaceholder)", "--image", imagePath, "--exit-with-parent"]
                 + extraArguments,
             environment: environment)
     }

@@ -8,12 +8,12 @@ nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
 /// Uses a real handler and a self-pipe rather than `SIG_IGN` + a dispatch source: an ignored signal is
 /// inherited by the enclave child across exec (and dispatch sources on Linux block the signal in some
 /// threads, which children would also inherit), whereas a handled signal is reset to its default in the child.
-final class SignalWatcher: Sendable {
+public final class SignalWatcher: Sendable {
     private struct Saved: @unchecked Sendable { let actions: [(Int32, sigaction)] }
     private let saved: Saved
     private let writeEnd: Int32
 
-    init(signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
+    public init(signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else {
             self.saved = Saved(actions: [])
@@ -57,7 +57,7 @@ final class SignalWatcher: Sendable {
     }
 
     /// Restores the previous handlers and stops the watcher thread.
-    func cancel() {
+    public func cancel() {
         for (number, old) in self.saved.actions {
             var previous = old
             sigaction(number, &previous, nil)
