@@ -54,3 +54,25 @@ import Testing
         #expect(error?.code == .invalidEndpoint)
     }
 }
+
+/// Connection failures are told in words a person can act on, never NIO's type names.
+@Suite struct ConnectFailureTests {
+    @Test func connectionRefusedSaysNothingIsListeningAndWhatToStart() async throws {
+        let error = await #expect(throws: RPCError.self) {
+            _ = try await TTRPCClient.connect(to: .tcp(host: "127.0.0.1", port: 1), connectTimeout: .seconds(5))
+        }
+        #expect(error?.reason == "CONNECT_FAILED")
+        #expect(error?.message.contains("nothing is listening there (connection refused); start it with `enclava serve") == true,
+                "\(error?.message ?? "")")
+        for name in ["NIOConnectionError", "SingleConnectionFailure", "IOError", "errno:"] {
+            #expect(error?.message.contains(name) == false, "\(error?.message ?? "")")
+        }
+    }
+
+    @Test func aMissingUnixSocketSaysSo() async throws {
+        let error = await #expect(throws: RPCError.self) {
+            _ = try await TTRPCClient.connect(to: .unix("/nonexistent-enclava-\(UInt32.random(in: 0...UInt32.max)).sock"))
+        }
+        #expect(error?.message.contains("the socket does not exist; start the enclave first") == true, "\(error?.message ?? "")")
+    }
+}

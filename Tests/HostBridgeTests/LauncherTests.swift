@@ -24,7 +24,8 @@ import Testing
         let error = await #expect(throws: HostBridgeError.self) { try await bridge.start() }
         #expect(error?.code == .readyTimeout)
         #expect(error?.enclaveStderr.contains("error: image not found") == true)
-        #expect(error?.description.contains("error: image not found") == true)
+        #expect(error?.detailedDescription.contains("error: image not found") == true)
+        #expect(error?.description.split(separator: "\n").count == 1, "the error itself is one line")
         #expect(await bridge.enclaveProcessID == nil)   // the child was stopped
         #expect(bridge.listeningPort == nil)
     }
@@ -35,6 +36,38 @@ import Testing
         #expect(error?.code == .enclaveExited)
         #expect(error?.message.contains("status 3") == true)
         #expect(error?.enclaveStderr == ["bad manifest"])
+    }
+
+    /// The enclave's own reason (its `enclava-runtime: …` line) is the bridge's one-line error, first.
+    @Test func theEnclavesOwnReasonIsTheErrorLine() async throws {
+        let script = #"echo "info: platform ready" >&2; echo "enclava-runtime: the image key is sealed for another runtime; repackage it" >&2; echo "info: stopped" >&2; exit 1"#
+        let bridge = HostBridgeServer(configuration: Self.configuration(script: script))
+        let error = await #expect(throws: HostBridgeError.self) { try await bridge.start() }
+        #expect(error?.code == .enclaveExited)
+        #expect(error?.description == "ENCLAVE_EXITED: the enclave could not start: the image key is sealed for another runtime; repackage it")
+    }
+
+    /// A port that is taken is found before the enclave is launched (so nothing is decrypted for nothing).
+    @Test func aTakenPortIsReportedBeforeTheEnclaveIsLaunched() async throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("enclava-launched-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: marker) }
+        let first = HostBridgeServer(configuration: Self.configuration(script: "exec sleep 30", readyTimeout: .seconds(30)))
+        let holder = Task { try await first.start() }
+        var port: Int?
+        for _ in 0..<200 where port == nil {
+            port = first.listeningPort
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let taken = try #require(port)
+        var configuration = Self.configuration(script: "touch '\(marker.path)'; exec sleep 30")
+        configuration.listenPort = taken
+        let second = HostBridgeServer(configuration: configuration)
+        let error = await #expect(throws: HostBridgeError.self) { try await second.start() }
+        #expect(error?.code == .bindFailed)
+        #expect(error?.message.contains("another process is already listening there") == true, "\(error?.message ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: marker.path), "the enclave was launched before the port was checked")
+        holder.cancel()
+        await first.shutdown()
     }
 
     @Test func missingExecutableIsALaunchFailure() async throws {

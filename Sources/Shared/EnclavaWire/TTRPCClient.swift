@@ -61,7 +61,7 @@ public final class TTRPCClient: Sendable {
                 channel = try await bootstrap.connect(host: host, port: port).get()
             }
         } catch {
-            throw RPCError.unavailable("CONNECT_FAILED", "cannot connect to \(endpoint): \(error)")
+            throw RPCError.unavailable("CONNECT_FAILED", "cannot connect to \(endpoint): \(Self.describeConnectFailure(error, endpoint))")
         }
         let handler = try await channel.eventLoop.submit {
             NIOLoopBound(try channel.pipeline.syncOperations.handler(type: TTRPCClientHandler.self),
@@ -141,6 +141,36 @@ public final class TTRPCClient: Sendable {
 
     /// `true` while the connection is open.
     public var isConnected: Bool { self.channel.isActive }
+
+    /// A connection failure in words a person can act on (never NIO's type names).
+    static func describeConnectFailure(_ error: any Error, _ endpoint: TTRPCEndpoint) -> String {
+        var code: Int32?
+        if let io = error as? IOError { code = io.errnoCode }
+        if let failed = error as? NIOConnectionError {
+            code = failed.connectionErrors.compactMap { ($0.error as? IOError)?.errnoCode }.first
+            if code == nil, failed.dnsAAAAError != nil || failed.dnsAError != nil {
+                return "the host name does not resolve; check --endpoint"
+            }
+        }
+        if error is ChannelError, case .connectTimeout = error as? ChannelError {
+            return "no answer before the connect timeout; check that the address is reachable and serving"
+        }
+        switch code {
+        case ECONNREFUSED?:
+            if case .unix = endpoint { return "nothing is listening on that socket (connection refused); start the enclave first" }
+            return "nothing is listening there (connection refused); start it with `enclava serve --listen HOST:PORT` or check --endpoint"
+        case ENOENT?:
+            return "the socket does not exist; start the enclave first or check the path"
+        case EACCES?, EPERM?:
+            return "permission denied; check who may use that socket or address"
+        case ENETUNREACH?, EHOSTUNREACH?:
+            return "the network or host is unreachable; check --endpoint"
+        case let errno?:
+            return String(cString: strerror(errno))
+        case nil:
+            return "the connection failed; check --endpoint"
+        }
+    }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components

@@ -14,8 +14,12 @@ extension EnclaveSupervisor {
             try Task.checkCancellation()
             if self.stopping { throw CancellationError() }
             if let process, let how = process.exitDescription {
-                throw HostBridgeError(.enclaveExited, "the enclave \(how) before it was ready; see its stderr below",
-                                     enclaveStderr: process.stderrTail)
+                let tail = process.stderrTail
+                if let reason = HostBridgeError.enclaveReason(in: tail) {
+                    throw HostBridgeError(.enclaveExited, "the enclave could not start: \(reason)", enclaveStderr: tail)
+                }
+                throw HostBridgeError(.enclaveExited, "the enclave \(how) before it was ready without saying why; run with "
+                                         + "--log-level info to see its log", enclaveStderr: tail)
             }
             if FileManager.default.fileExists(atPath: socketPath) {
                 do {
@@ -52,7 +56,7 @@ extension EnclaveSupervisor {
         }
         throw HostBridgeError(.readyTimeout,
                              "the enclave was not ready within \(configuration.readyTimeout) (last: \(lastProblem)); "
-                                 + "raise the ready timeout or check the enclave's stderr below",
+                                 + "raise --ready-timeout or run with --log-level info to see the enclave's log",
                              enclaveStderr: process?.stderrTail ?? [])
     }
 }

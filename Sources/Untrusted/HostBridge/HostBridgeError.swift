@@ -3,21 +3,21 @@ public struct HostBridgeError: Error, CustomStringConvertible, Sendable {
     /// The stable category of a ``HostBridgeError``.
     public enum Code: String, Sendable {
         /// A configuration value is out of range.
-        case invalidConfiguration
+        case invalidConfiguration = "INVALID_CONFIGURATION"
         /// The enclave process could not be started (missing or non-executable file, no temp dir).
-        case launchFailed
+        case launchFailed = "LAUNCH_FAILED"
         /// The enclave process exited before it was ready.
-        case enclaveExited
+        case enclaveExited = "ENCLAVE_EXITED"
         /// The enclave reported `STATE_FAILED`.
-        case enclaveFailed
+        case enclaveFailed = "ENCLAVE_FAILED"
         /// The enclave did not answer `Health` with `STATE_READY` in time.
-        case readyTimeout
+        case readyTimeout = "READY_TIMEOUT"
         /// The listening address could not be bound.
-        case bindFailed
+        case bindFailed = "BIND_FAILED"
         /// The enclave kept dying; the restart limit was reached.
-        case restartLimitReached
+        case restartLimitReached = "RESTART_LIMIT_REACHED"
         /// ``HostBridgeServer/start()`` was called twice, or after shutdown.
-        case invalidState
+        case invalidState = "INVALID_STATE"
     }
 
     /// The stable category.
@@ -40,9 +40,21 @@ public struct HostBridgeError: Error, CustomStringConvertible, Sendable {
         self.line = line
     }
 
-    public var description: String {
-        guard !self.enclaveStderr.isEmpty else { return "\(self.code.rawValue): \(self.message)" }
-        return "\(self.code.rawValue): \(self.message)\nlast enclave stderr lines:\n"
-            + self.enclaveStderr.map { "  | \($0)" }.joined(separator: "\n")
+    /// One line, `CODE: message`; when the enclave said why it stopped (its `enclava-runtime: …` line), that
+    /// reason is the message, first. The enclave's other stderr lines are in ``detailedDescription`` (and in the
+    /// bridge's log, one `enclave:` line each).
+    public var description: String { "\(self.code.rawValue): \(self.message)" }
+
+    /// ``description`` and the enclave's last stderr lines, for logs.
+    public var detailedDescription: String {
+        guard !self.enclaveStderr.isEmpty else { return self.description }
+        return self.description + "\nlast enclave stderr lines:\n" + self.enclaveStderr.map { "  | \($0)" }.joined(separator: "\n")
+    }
+
+    /// The enclave's own one-line reason among its stderr lines: the last `enclava-runtime: …` line (what the
+    /// runtime prints when it cannot start), without the prefix.
+    public static func enclaveReason(in lines: [String]) -> String? {
+        let prefix = "enclava-runtime: "
+        return lines.last { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
     }
 }

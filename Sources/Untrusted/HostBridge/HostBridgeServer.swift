@@ -1,4 +1,5 @@
 import EnclavaWire
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -88,24 +89,29 @@ public final class HostBridgeServer: Sendable {
         guard canStart else {
             throw HostBridgeError(.invalidState, "the host bridge was already started")
         }
+        // The port first: a port that is taken is reported before the enclave decrypts anything. Until the
+        // enclave is ready, clients that connect are answered UNAVAILABLE ("the enclave is starting").
+        var bound: (any Channel)?
         do {
-            try await self.supervisor.start()
             let listener = try await self.bind()
+            bound = listener
+            self.lifecycle.withLockedValue { $0.listener = listener }
+            try await self.supervisor.start()
             let proceed = self.lifecycle.withLockedValue { lifecycle -> Bool in
                 guard lifecycle.phase == .starting else { return false }
                 lifecycle.phase = .running
-                lifecycle.listener = listener
                 return true
             }
             guard proceed else {   // shutdown() raced with start()
-                try? await listener.close()
                 throw HostBridgeError(.invalidState, "the host bridge was shut down while starting")
             }
             self.logger.info("host bridge listening", metadata: ["address": "\(listener.localAddress.map { "\($0)" } ?? "?")"])
         } catch let error as HostBridgeError {
+            try? await bound?.close()
             await self.finishStopping(enclave: true)
             throw error
         } catch {
+            try? await bound?.close()
             await self.finishStopping(enclave: true)
             throw HostBridgeError(.invalidState, "the host bridge was shut down while starting (\(error))")
         }
@@ -244,9 +250,16 @@ public final class HostBridgeServer: Sendable {
         do {
             return try await bootstrap.bind(host: self.configuration.listenHost, port: self.configuration.listenPort).get()
         } catch {
-            throw HostBridgeError(.bindFailed,
-                                  "cannot listen on \(self.configuration.listenHost):\(self.configuration.listenPort): \(error); "
-                                      + "pick another port or stop the process using it")
+            let address = "\(self.configuration.listenHost):\(self.configuration.listenPort)"
+            let cause: String
+            if let io = error as? IOError {
+                cause = io.errnoCode == EADDRINUSE ? "another process is already listening there"
+                    : String(cString: strerror(io.errnoCode))
+            } else {
+                cause = "the address cannot be used (\(String(describing: error).prefix(120)))"
+            }
+            throw HostBridgeError(.bindFailed, "cannot listen on \(address): \(cause); pick another port with --listen "
+                                      + "or stop the process using it")
         }
     }
 }
