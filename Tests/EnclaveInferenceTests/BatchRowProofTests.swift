@@ -52,6 +52,19 @@ struct BatchRowProofTests {
         }
     }
 
+    /// torch's attention-mask gather over the flattened mask is proven, and does what the proof says: each
+    /// row gets its own mask row back, beside other rows as alone.
+    @Test func theFlattenedMaskGatherIsProvenAndKeepsEachRowsBlock() throws {
+        let model = try loadModel(Onnx.model(nodes: BatchRowAnalysisTests.maskGather(), initializers: BatchRowAnalysisTests.maskGatherConstants,
+                                             inputs: BatchRowAnalysisTests.maskInputs, outputs: [("y", nil)]))
+        #expect(model.rowIndependence.isProven, "\(model.rowIndependence)")
+        let mask: [Int64] = [1, 1, 0, 1, 0, 0, 1, 1, 1]
+        let together = try model.run(["mask": HostTensor(int64: mask, shape: [3, 3])])["y"]
+        #expect(together?.shape == [3, 3] && together?.int64Values == mask)
+        let alone = try model.run(["mask": HostTensor(int64: Array(mask[3..<6]), shape: [1, 3])])["y"]
+        #expect(alone?.int64Values == Array(mask[3..<6]))
+    }
+
     /// tiny-bert with two requests of different lengths padded to one batch: each row's hidden states are
     /// those of the request run alone (the attention mask keeps the padding out).
     @Test func aProvenEncoderGivesEachRowItsResultAlone() throws {
