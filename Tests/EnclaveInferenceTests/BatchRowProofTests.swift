@@ -46,9 +46,20 @@ struct BatchRowProofTests {
                     .init(op: "Add", inputs: ["x", "e"], outputs: ["y"])],
             initializers: [.init(name: "c", dims: [1, 4], floats: [1, 2, 3, 4])],
             inputs: [("x", 1, [.param("N"), .value(4)])], outputs: [("y", nil)])
-        for (name, bytes) in [("softmax", softmax), ("embedding", embedding), ("heads", heads), ("expanded", expanded)] {
-            let verdict = try loadModel(bytes).rowIndependence
-            #expect(verdict.isProven, "\(name): \(verdict)")
+        let floats = (0..<18).map { Float($0 % 7) * 0.5 - 1 }
+        let cases: [(String, [UInt8], (Int) -> [String: HostTensor])] = [
+            ("softmax", softmax, { rows in ["x": HostTensor(float32: Array(floats[0..<(rows * 4)]), shape: [rows, 4])] }),
+            ("embedding", embedding, { rows in ["ids": HostTensor(int64: (0..<(rows * 2)).map { Int64($0 % 3) }, shape: [rows, 2])] }),
+            ("heads", heads, { rows in ["x": HostTensor(float32: Array(floats[0..<(rows * 6)]), shape: [rows, 6])] }),
+            ("expanded", expanded, { rows in ["x": HostTensor(float32: Array(floats[0..<(rows * 4)]), shape: [rows, 4])] }),
+        ]
+        for (name, bytes, inputs) in cases {
+            let model = try loadModel(bytes)
+            #expect(model.rowIndependence.isProven, "\(name): \(model.rowIndependence)")
+            // What the proof claims: the first row's result is the same beside two more rows as alone.
+            let together = try #require(try model.run(inputs(3))["y"]?.float32Values)
+            let alone = try #require(try model.run(inputs(1))["y"]?.float32Values)
+            #expect(Array(together[0..<alone.count]) == alone, "\(name)")
         }
     }
 
