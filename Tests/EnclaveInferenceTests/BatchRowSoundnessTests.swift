@@ -34,7 +34,7 @@ struct BatchRowSoundnessTests {
             let rank = shape.count
             let axis = random.next(rank)
             let out = fresh()
-            switch random.next(13) {
+            switch random.next(18) {
             case 0: nodes.append(.init(op: "Relu", inputs: [current], outputs: [out]))
             case 1: nodes.append(.init(op: "Add", inputs: [current, current], outputs: [out]))
             case 2: nodes.append(.init(op: "Softmax", inputs: [current], outputs: [out], intAttributes: ["axis": Int64(axis)]))
@@ -83,6 +83,43 @@ struct BatchRowSoundnessTests {
             case 11:
                 constant("i\(nodes.count)", [0])
                 nodes.append(.init(op: "Gather", inputs: [current, "i\(nodes.count)"], outputs: [out], intAttributes: ["axis": Int64(axis)]))
+                shape[axis] = 1
+            case 13:
+                // Reshape to [dim 0 of the input, -1], the target computed from the input's shape.
+                let (sh, d0, t) = ("sh\(nodes.count)", "d\(nodes.count)", "t\(nodes.count)")
+                constant("zero\(nodes.count)", [0])
+                constant("minus\(nodes.count)", [-1])
+                nodes.append(.init(op: "Shape", inputs: [current], outputs: [sh]))
+                nodes.append(.init(op: "Gather", inputs: [sh, "zero\(nodes.count - 1)"], outputs: [d0], intAttributes: ["axis": 0]))
+                nodes.append(.init(op: "Concat", inputs: [d0, "minus\(nodes.count - 2)"], outputs: [t], intAttributes: ["axis": 0]))
+                nodes.append(.init(op: "Reshape", inputs: [current, t], outputs: [out]))
+                let rest = shape.dropFirst().map(abs).reduce(1, *)
+                shape = [shape[0], shape.dropFirst().contains { $0 < 0 } ? -rest : rest]
+            case 14:
+                // Add a constant expanded to the input's shape.
+                let (sh, e, c) = ("sh\(nodes.count)", "e\(nodes.count)", "c\(nodes.count)")
+                initializers.append(.init(name: c, dims: [1], floats: [0.5]))
+                nodes.append(.init(op: "Shape", inputs: [current], outputs: [sh]))
+                nodes.append(.init(op: "Expand", inputs: [c, sh], outputs: [e]))
+                nodes.append(.init(op: "Add", inputs: [current, e], outputs: [out]))
+            case 15:
+                // Use one dimension of the input as data (the batch size when that dimension is N).
+                let (sh, d, f) = ("sh\(nodes.count)", "d\(nodes.count)", "f\(nodes.count)")
+                constant("i\(nodes.count)", [Int64(axis)])
+                nodes.append(.init(op: "Shape", inputs: [current], outputs: [sh]))
+                nodes.append(.init(op: "Gather", inputs: [sh, "i\(nodes.count - 1)"], outputs: [d], intAttributes: ["axis": 0]))
+                nodes.append(.init(op: "Cast", inputs: [d], outputs: [f], intAttributes: ["to": 1]))
+                nodes.append(.init(op: "Mul", inputs: [current, f], outputs: [out]))
+            case 16:
+                var repeats = Array(repeating: Int64(1), count: rank)
+                repeats[axis] = 2
+                constant("r\(nodes.count)", repeats)
+                nodes.append(.init(op: "Tile", inputs: [current, "r\(nodes.count)"], outputs: [out]))
+                shape[axis] *= 2
+            case 17:
+                let index = "am\(nodes.count)"
+                nodes.append(.init(op: "ArgMax", inputs: [current], outputs: [index], intAttributes: ["axis": Int64(axis)]))
+                nodes.append(.init(op: "Cast", inputs: [index], outputs: [out], intAttributes: ["to": 1]))
                 shape[axis] = 1
             default:
                 nodes.append(.init(op: "ReduceMax", inputs: [current], outputs: [out], intAttributes: ["keepdims": 1],
