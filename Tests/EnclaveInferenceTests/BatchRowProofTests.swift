@@ -14,6 +14,18 @@ struct BatchRowProofTests {
         #expect(verdict.node == nil)
     }
 
+    /// `enclava package` reports the verdict from the planned graph before attention fusion; it agrees.
+    @Test func thePackagingCheckReachesTheSameVerdicts() throws {
+        let miniLM = try TestPaths.bytes(TestPaths.models.appendingPathComponent("all-MiniLM-L6-v2/model.onnx"))
+        #expect(try miniLM.withUnsafeBytes { try ModelSupport.check(onnx: $0) }.rowIndependence.isProven)
+        let reduceMean = Onnx.model(
+            nodes: [.init(op: "ReduceMean", inputs: ["x"], outputs: ["m"], intAttributes: ["keepdims": 1], intsAttributes: ["axes": [0]]),
+                    .init(op: "Add", inputs: ["x", "m"], outputs: ["y"])],
+            inputs: [("x", 1, [.param("N"), .value(4)])], outputs: [("y", nil)])
+        let verdict = try reduceMean.withUnsafeBytes { try ModelSupport.check(onnx: $0) }.rowIndependence
+        #expect(!verdict.isProven && verdict.node == "ReduceMean 'reducemean_m'")
+    }
+
     @Test func theFraudDetectorIsProven() throws {
         let model = try loadModel(try TestPaths.bytes(TestPaths.fraudDetector.appendingPathComponent("model.onnx")))
         #expect(model.rowIndependence.isProven, "\(model.rowIndependence)")
