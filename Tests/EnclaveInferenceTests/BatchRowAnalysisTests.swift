@@ -111,7 +111,56 @@ struct BatchRowAnalysisTests {
                      .init(op: "Add", inputs: ["x", "t"], outputs: ["y"])],
              inputs: [("x", 1, [.param("N"), .param("N")])],
              node: "Add 'add_y'", reason: "combines batch rows on axes 0 and 1"),
+        Case(name: "the row's position in the batch used as data (X + Range(0, N))",
+             nodes: [.init(op: "Shape", inputs: ["x"], outputs: ["s"]),
+                     .init(op: "Gather", inputs: ["s", "zero"], outputs: ["n"], intAttributes: ["axis": 0]),
+                     .init(op: "Range", inputs: ["zero", "n", "one"], outputs: ["r"]),
+                     .init(op: "Cast", inputs: ["r"], outputs: ["f"], intAttributes: ["to": 1]),
+                     .init(op: "Add", inputs: ["x", "f"], outputs: ["y"])],
+             initializers: [.init(name: "zero", dims: [], rawData: int64Bytes(0), dataType: 7),
+                            .init(name: "one", dims: [], rawData: int64Bytes(1), dataType: 7)],
+             inputs: [("x", 1, [.param("N")])],
+             node: "Cast 'cast_f'", reason: "uses the position of a row within the batch as data"),
+        Case(name: "a flattened-row gather reading the next row's block",
+             nodes: maskGather(next: true), initializers: maskGatherConstants, inputs: maskInputs,
+             node: "Add 'add_shifted'", reason: "uses the position of a row within the batch as data"),
+        Case(name: "Squeeze of every size-1 axis (the batch may be 1)",
+             nodes: [.init(op: "Squeeze", inputs: ["x"], outputs: ["y"])], inputs: [("x", 1, [.param("N"), .value(1)])],
+             node: "Squeeze 'squeeze_y'", reason: "squeezes every axis of size 1 of a tensor whose sizes are not all known"),
+        Case(name: "Expand to [N, N]",
+             nodes: [.init(op: "Shape", inputs: ["x"], outputs: ["s"]),
+                     .init(op: "Gather", inputs: ["s", "zeros"], outputs: ["nn"], intAttributes: ["axis": 0]),
+                     .init(op: "Expand", inputs: ["x", "nn"], outputs: ["y"])],
+             initializers: [int64s("zeros", [0, 0])], inputs: [("x", 1, [.param("N"), .value(1)])],
+             node: "Expand 'expand_y'", reason: "expands across the batch axis"),
     ]
+
+    static func int64Bytes(_ value: Int64) -> [UInt8] { withUnsafeBytes(of: value.littleEndian) { Array($0) } }
+
+    static let maskInputs: [(String, Int64, [Onnx.Dim]?)] = [("mask", 7, [.param("N"), .param("S")])]
+    static let maskGatherConstants: [Onnx.Initializer] = [
+        .init(name: "zero", dims: [], rawData: int64Bytes(0), dataType: 7), .init(name: "one", dims: [], rawData: int64Bytes(1), dataType: 7),
+        int64s("axis0", [0]), int64s("axis1", [1]),
+    ]
+
+    /// torch's attention-mask gather: `y[i, k] = Flatten(mask)[i·S + k]`, each row reading its own block of the
+    /// flattened mask (`next`: the block of row i + 1 instead).
+    static func maskGather(next: Bool = false) -> [Onnx.Node] {
+        let shift: [Onnx.Node] = next ? [.init(op: "Add", inputs: ["rows", "one"], outputs: ["shifted"])] : []
+        return [
+            .init(op: "Shape", inputs: ["mask"], outputs: ["s"]),
+            .init(op: "Gather", inputs: ["s", "zero"], outputs: ["n"], intAttributes: ["axis": 0]),
+            .init(op: "Gather", inputs: ["s", "one"], outputs: ["k"], intAttributes: ["axis": 0]),
+            .init(op: "Range", inputs: ["zero", "n", "one"], outputs: ["rows"])] + shift + [
+            .init(op: "Unsqueeze", inputs: [next ? "shifted" : "rows", "axis1"], outputs: ["ru"]),
+            .init(op: "Mul", inputs: ["ru", "k"], outputs: ["starts"]),
+            .init(op: "Range", inputs: ["zero", "k", "one"], outputs: ["columns"]),
+            .init(op: "Unsqueeze", inputs: ["columns", "axis0"], outputs: ["cu"]),
+            .init(op: "Add", inputs: ["cu", "starts"], outputs: ["index"]),
+            .init(op: "Flatten", inputs: ["mask"], outputs: ["flat"], intAttributes: ["axis": 2]),
+            .init(op: "Gather", inputs: ["flat", "index"], outputs: ["g"], intAttributes: ["axis": 0]),
+            .init(op: "Reshape", inputs: ["g", "s"], outputs: ["y"])]
+    }
 
     @Test(arguments: adversarial)
     func adversarialGraphsAreNotProvenAndTheBreakingStepIsNamed(_ test: Case) throws {

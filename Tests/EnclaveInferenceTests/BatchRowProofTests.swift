@@ -14,6 +14,18 @@ struct BatchRowProofTests {
         #expect(verdict.node == nil)
     }
 
+    /// `enclava package` reports the verdict from the planned graph before attention fusion; it agrees.
+    @Test func thePackagingCheckReachesTheSameVerdicts() throws {
+        let miniLM = try TestPaths.bytes(TestPaths.models.appendingPathComponent("all-MiniLM-L6-v2/model.onnx"))
+        #expect(try miniLM.withUnsafeBytes { try ModelSupport.check(onnx: $0) }.rowIndependence.isProven)
+        let reduceMean = Onnx.model(
+            nodes: [.init(op: "ReduceMean", inputs: ["x"], outputs: ["m"], intAttributes: ["keepdims": 1], intsAttributes: ["axes": [0]]),
+                    .init(op: "Add", inputs: ["x", "m"], outputs: ["y"])],
+            inputs: [("x", 1, [.param("N"), .value(4)])], outputs: [("y", nil)])
+        let verdict = try reduceMean.withUnsafeBytes { try ModelSupport.check(onnx: $0) }.rowIndependence
+        #expect(!verdict.isProven && verdict.node == "ReduceMean 'reducemean_m'")
+    }
+
     @Test func theFraudDetectorIsProven() throws {
         let model = try loadModel(try TestPaths.bytes(TestPaths.fraudDetector.appendingPathComponent("model.onnx")))
         #expect(model.rowIndependence.isProven, "\(model.rowIndependence)")
@@ -46,10 +58,34 @@ struct BatchRowProofTests {
                     .init(op: "Add", inputs: ["x", "e"], outputs: ["y"])],
             initializers: [.init(name: "c", dims: [1, 4], floats: [1, 2, 3, 4])],
             inputs: [("x", 1, [.param("N"), .value(4)])], outputs: [("y", nil)])
-        for (name, bytes) in [("softmax", softmax), ("embedding", embedding), ("heads", heads), ("expanded", expanded)] {
-            let verdict = try loadModel(bytes).rowIndependence
-            #expect(verdict.isProven, "\(name): \(verdict)")
+        let floats = (0..<18).map { Float($0 % 7) * 0.5 - 1 }
+        let cases: [(String, [UInt8], (Int) -> [String: HostTensor])] = [
+            ("softmax", softmax, { rows in ["x": HostTensor(float32: Array(floats[0..<(rows * 4)]), shape: [rows, 4])] }),
+            ("embedding", embedding, { rows in ["ids": HostTensor(int64: (0..<(rows * 2)).map { Int64($0 % 3) }, shape: [rows, 2])] }),
+            ("heads", heads, { rows in ["x": HostTensor(float32: Array(floats[0..<(rows * 6)]), shape: [rows, 6])] }),
+            ("expanded", expanded, { rows in ["x": HostTensor(float32: Array(floats[0..<(rows * 4)]), shape: [rows, 4])] }),
+        ]
+        for (name, bytes, inputs) in cases {
+            let model = try loadModel(bytes)
+            #expect(model.rowIndependence.isProven, "\(name): \(model.rowIndependence)")
+            // What the proof claims: the first row's result is the same beside two more rows as alone.
+            let together = try #require(try model.run(inputs(3))["y"]?.float32Values)
+            let alone = try #require(try model.run(inputs(1))["y"]?.float32Values)
+            #expect(Array(together[0..<alone.count]) == alone, "\(name)")
         }
+    }
+
+    /// torch's attention-mask gather over the flattened mask is proven, and does what the proof says: each
+    /// row gets its own mask row back, beside other rows as alone.
+    @Test func theFlattenedMaskGatherIsProvenAndKeepsEachRowsBlock() throws {
+        let model = try loadModel(Onnx.model(nodes: BatchRowAnalysisTests.maskGather(), initializers: BatchRowAnalysisTests.maskGatherConstants,
+                                             inputs: BatchRowAnalysisTests.maskInputs, outputs: [("y", nil)]))
+        #expect(model.rowIndependence.isProven, "\(model.rowIndependence)")
+        let mask: [Int64] = [1, 1, 0, 1, 0, 0, 1, 1, 1]
+        let together = try model.run(["mask": HostTensor(int64: mask, shape: [3, 3])])["y"]
+        #expect(together?.shape == [3, 3] && together?.int64Values == mask)
+        let alone = try model.run(["mask": HostTensor(int64: Array(mask[3..<6]), shape: [1, 3])])["y"]
+        #expect(alone?.int64Values == Array(mask[3..<6]))
     }
 
     /// tiny-bert with two requests of different lengths padded to one batch: each row's hidden states are

@@ -110,6 +110,9 @@ extension PackageCommand {
         } catch let error as InferenceError {
             throw CLIError("\(model.path): the enclave cannot run this model (\(error.code.rawValue)): \(error.message)")
         }
+        let rows = report.rowIndependence
+        progress?(rows.isProven ? "batching: requests of different sessions may share a model run (rows proven independent)"
+                                : "batching: one session per model run (\(rows))")
         let pipeline = measured.manifest.pipeline
         guard pipeline.kind == .sentenceEmbedding else { return }
         let pooling = pipeline.pooling ?? Manifest.Pipeline.Defaults.pooling

@@ -43,9 +43,10 @@ enum ModelLoader {
                                                "inputs": "\(model.inputs.map(\.description).joined(separator: "; "))"])
         // DESIGN.md §5: whether requests of different sessions may share a model run.
         let rows = model.rowIndependence
-        logger.info(rows.isProven ? "batching: rows of different sessions may share a run"
-                                  : "batching: one session per run (row independence not proven)",
-                    metadata: ["max_batch": "\(manifest.runtime.maxBatch)", "verdict": "\(rows)"])
+        let batching = manifest.pipeline.kind == .sentenceEmbedding ? "batching: each request's texts run on their own (requests are not merged)"
+            : rows.isProven ? "batching: rows of different sessions may share a run"
+            : "batching: one session per run (row independence not proven)"
+        logger.info("\(batching)", metadata: ["max_batch": "\(manifest.runtime.maxBatch)", "verdict": "\(rows)"])
         var texts: TextServing?
         if manifest.pipeline.kind == .sentenceEmbedding {
             texts = try loadTextPipeline(image: image, dek: dek, model: model)

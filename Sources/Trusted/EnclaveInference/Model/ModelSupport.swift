@@ -34,6 +34,9 @@ public enum ModelSupport {
         public let outputs: [TensorSpec]
         /// Bytes of weights (initializers and constants).
         public let weightByteCount: Int
+        /// Whether requests of different sessions may share a run, from the planned graph before fusion
+        /// (the runtime decides again on the graph it runs; see ``InferenceModel/rowIndependence``).
+        public let rowIndependence: BatchRowIndependence
     }
 
     /// Reads the opset and the operators of a model.
@@ -82,7 +85,8 @@ public enum ModelSupport {
         if let error = unsupportedError(summary) { throw error }
         let (graph, weights) = try OnnxModelDecoder.decode(bytes, limits: limits, lockPolicy: memoryLockPolicy)
         let plan = try GraphPlanner.plan(graph, weights: weights, limits: limits)
-        return Report(summary: summary, inputs: plan.inputs, outputs: plan.outputs, weightByteCount: weights.byteCount)
+        return Report(summary: summary, inputs: plan.inputs, outputs: plan.outputs, weightByteCount: weights.byteCount,
+                      rowIndependence: BatchRowAnalysis.verdict(plan: plan, weights: weights))
     }
 
     /// One error naming everything the executor lacks for a model, or nil when it lacks nothing.
