@@ -30,7 +30,7 @@ struct RuntimeCommand: AsyncParsableCommand {
     var simFormat: String = "snp"
 
     @Flag(name: .customLong("allow-unlocked-memory"),
-          help: "Development only: run even if sealed memory cannot be locked in RAM (RLIMIT_MEMLOCK too small).")
+          help: "Development only, --backend sim only: run even if secrets cannot be locked in RAM (RLIMIT_MEMLOCK too small). Reported to clients in Health and every result.")
     var allowUnlockedMemory = false
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
@@ -47,6 +47,10 @@ struct RuntimeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "enclava.runtime")
 
+        // Refused before any hardware is touched: a host must not be able to unlock a hardware enclave's secrets.
+        if allowUnlockedMemory && backend != "sim" && backend != "auto" {
+            fail(EnclaveRuntime.unlockedMemoryRefusal(backend: backend))
+        }
         let hardwarePlatform: (any TEEPlatform)?
         do {
             hardwarePlatform = try hardware.platform(backend: backend)
@@ -54,6 +58,10 @@ struct RuntimeCommand: AsyncParsableCommand {
             fail(error.description)
         } catch {
             fail("\(error)")
+        }
+
+        if allowUnlockedMemory, let hardwarePlatform {
+            fail(EnclaveRuntime.unlockedMemoryRefusal(backend: hardwarePlatform.backend))
         }
 
         var options: RuntimeOptions

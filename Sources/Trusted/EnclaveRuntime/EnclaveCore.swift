@@ -59,6 +59,7 @@ public actor EnclaveCore {
     private var serving: Serving?
     private var queue: InferenceQueue<InferenceJob>?
     private var modelName = ""
+    private var allowUnlockedMemory = false
 
     /// Creates the core in `starting` with a fresh HPKE key (generated here, at start; it never leaves
     /// the enclave).
@@ -101,6 +102,12 @@ public actor EnclaveCore {
         self.modelName = serving.modelName
     }
 
+    /// Records that the runtime was started with `--allow-unlocked-memory`, which Health and every
+    /// encrypted result then report (``MemoryProtectionReport``).
+    public func setAllowUnlockedMemory(_ allowed: Bool) {
+        allowUnlockedMemory = allowed
+    }
+
     /// starting | loading → failed, with a one-line reason (never a secret).
     public func failed(_ reason: String) {
         health.failed(reason)
@@ -130,6 +137,9 @@ public actor EnclaveCore {
         response.message = wire.message
         response.modelName = modelName
         response.backend = platform.backend
+        let memory = MemoryProtectionReport.current(allowUnlockedMemory: allowUnlockedMemory)
+        response.memoryUnlocked = memory.isUnlocked
+        response.memoryMessage = memory.message
         return response
     }
 
@@ -192,7 +202,8 @@ public actor EnclaveCore {
         switch sessions.openRequest(sessionID: [UInt8](request.sessionID), sequence: request.sequence,
                                     ciphertext: [UInt8](request.ciphertext)) {
         case .success(let opened):
-            return { await Self.enqueue(opened, serving: serving, queue: queue) }
+            let unlocked = allowUnlockedMemory
+            return { await Self.enqueue(opened, serving: serving, queue: queue, allowUnlockedMemory: unlocked) }
         case .failure(let rejection):
             let error = rejection.rpcError
             return { .failure(error) }
@@ -217,10 +228,12 @@ public actor EnclaveCore {
     /// Parses and validates the decrypted payload (off the actor), then queues it; a full queue is
     /// answered at once.
     private nonisolated static func enqueue(_ opened: SessionStateMachine.OpenedRequest, serving: Serving,
-                                            queue: InferenceQueue<InferenceJob>) async -> Result<Enclava_V1_InferResponse, RPCError> {
+                                            queue: InferenceQueue<InferenceJob>,
+                                            allowUnlockedMemory: Bool) async -> Result<Enclava_V1_InferResponse, RPCError> {
         let prepared = InferenceJob.prepare(opened.plaintext, limits: serving.tensorLimits, textLimits: serving.texts?.limits)
         return await withCheckedContinuation { (continuation: CheckedContinuation<Result<Enclava_V1_InferResponse, RPCError>, Never>) in
-            let job = InferenceJob(request: opened, prepared: prepared) { continuation.resume(returning: $0) }
+            var job = InferenceJob(request: opened, prepared: prepared) { continuation.resume(returning: $0) }
+            job.allowUnlockedMemory = allowUnlockedMemory
             if !queue.tryEnqueue(job) {
                 continuation.resume(returning: .failure(RPCError(
                     .resourceExhausted, reason: RuntimeReason.queueFull,
