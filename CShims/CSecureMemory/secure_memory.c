@@ -11,6 +11,10 @@
 /* Slab size classes: 16, 32, ..., 1024 bytes. */
 #define CLASS_COUNT 7
 #define CHUNK_PAGES 16
+/* Freed large blocks kept (wiped, still locked) for reuse, so a request does not pay for mmap, mlock and
+   first-touch faults: at most CACHE_SLOTS blocks of at most CACHE_MAX_BLOCK bytes each. */
+#define CACHE_SLOTS 8
+#define CACHE_MAX_BLOCK ((size_t)4 << 20)
 
 typedef struct {
     void *slot;
@@ -28,6 +32,9 @@ static free_list free_lists[CLASS_COUNT];
 static unsigned char *chunk_next;     /* next uncarved page of the current slab chunk */
 static size_t chunk_pages_left;
 static int chunk_protections;
+static free_slot cache[CACHE_SLOTS];
+static size_t cache_sizes[CACHE_SLOTS];
+static size_t cache_count;
 static enclava_secmem_stats stats;
 static int verify_release;
 static uint64_t released_checked, released_nonzero;
@@ -135,7 +142,25 @@ static int refill(int index) {
     return 0;
 }
 
-void *enclava_secmem_alloc(size_t size, int *protections) {
+/* The smallest cached block of body >= `body` and <= 2 * `body`, taken out of the cache; NULL if none. */
+static void *take_cached(size_t body, size_t *actual, int *protections) {
+    size_t best = CACHE_SLOTS;
+    for (size_t index = 0; index < cache_count; index++) {
+        if (cache_sizes[index] < body || cache_sizes[index] / 2 > body) continue;
+        if (stats.require_locked && !(cache[index].protections & ENCLAVA_SECMEM_LOCKED)) continue;
+        if (best == CACHE_SLOTS || cache_sizes[index] < cache_sizes[best]) best = index;
+    }
+    if (best == CACHE_SLOTS) return NULL;
+    void *block = cache[best].slot;
+    *protections = cache[best].protections;
+    *actual = cache_sizes[best];
+    cache_count--;
+    cache[best] = cache[cache_count];
+    cache_sizes[best] = cache_sizes[cache_count];
+    return block;
+}
+
+void *enclava_secmem_alloc(size_t size, int *protections, size_t *actual) {
     if (size == 0) size = 1;
     int index = class_index(size);
     pthread_mutex_lock(&lock);
@@ -145,7 +170,12 @@ void *enclava_secmem_alloc(size_t size, int *protections) {
         if (size > SIZE_MAX - 3 * page) {
             errno = ENOMEM;
         } else {
-            result = map_protected((size + page - 1) / page * page, protections);
+            size_t body = (size + page - 1) / page * page;
+            result = take_cached(body, actual, protections);
+            if (result == NULL) {
+                result = map_protected(body, protections);
+                *actual = body;
+            }
         }
     } else {
         free_list *list = &free_lists[index];
@@ -156,6 +186,7 @@ void *enclava_secmem_alloc(size_t size, int *protections) {
             if (stats.require_locked && !(entry.protections & ENCLAVA_SECMEM_LOCKED)) continue;
             result = entry.slot;
             *protections = entry.protections;
+            *actual = class_size(index);
             break;
         }
     }
@@ -181,7 +212,14 @@ void enclava_secmem_free(void *block, size_t size, int protections) {
     pthread_mutex_lock(&lock);
     check_released(block, wiped);
     if (index < 0) {
-        unmap_protected(block, wiped, protections);
+        if (cache_count < CACHE_SLOTS && wiped <= CACHE_MAX_BLOCK) {
+            cache[cache_count].slot = block;
+            cache[cache_count].protections = protections;
+            cache_sizes[cache_count] = wiped;
+            cache_count++;
+        } else {
+            unmap_protected(block, wiped, protections);
+        }
     } else if (push_slot(&free_lists[index], block, protections) != 0) {
         /* Out of bookkeeping memory: the (wiped) slot stays mapped and unused. */
     }

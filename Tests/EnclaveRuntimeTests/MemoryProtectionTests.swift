@@ -131,6 +131,20 @@ func patternPayload(_ name: String = "x", bytes: Int) -> Enclava_V1_InferPayload
         #expect(!clean.isUnlocked && clean.message.isEmpty)
     }
 
+    /// Under a tight RLIMIT_MEMLOCK a large request is refused before it is decrypted, instead of stopping
+    /// the enclave when its plaintext cannot be locked; CAP_IPC_LOCK (root) lifts the limit.
+    @Test func lockHeadroomComesFromTheLimitAndVmLck() {
+        let status = "Name:\tenclava-runtime\nVmLck:\t    2048 kB\nCapEff:\t0000000000000000\n"
+        #expect(LockHeadroom.compute(limit: 8 << 20, status: status) == (8 << 20) - (2048 << 10))
+        #expect(LockHeadroom.compute(limit: 1 << 20, status: status) == 0)
+        let privileged = "VmLck:\t    2048 kB\nCapEff:\t000001ffffffffff\n"
+        #expect(LockHeadroom.compute(limit: 8 << 20, status: privileged) == nil)
+        #expect(LockHeadroom.admits(requestBytes: 1 << 20, headroom: 5 << 20))
+        #expect(!LockHeadroom.admits(requestBytes: 2 << 20, headroom: 5 << 20))
+        #expect(!LockHeadroom.admits(requestBytes: 1, headroom: 0))
+        #expect(LockHeadroom.admits(requestBytes: 4 << 20, headroom: nil))
+    }
+
     /// A hostile host cannot unlock a hardware enclave's secrets: the runtime refuses before it loads anything.
     @Test func hardwareBackendsRefuseUnlockedMemory() async throws {
         let directory = try makeTemporaryDirectory("enclava-mem")

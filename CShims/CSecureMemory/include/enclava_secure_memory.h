@@ -40,11 +40,13 @@ typedef struct {
 
 /* A zeroed block of at least `size` bytes (16-byte aligned), or NULL with errno set (ENOMEM when the
    pages cannot be mapped, or cannot be locked in require-locked mode). `*protections` receives the
-   ENCLAVA_SECMEM_* bits of the pages holding the block. */
-void *enclava_secmem_alloc(size_t size, int *protections);
+   ENCLAVA_SECMEM_* bits of the pages holding the block, `*actual` its usable size (>= size: the slot or
+   the whole pages). Slab pages are never unmapped (their number is bounded by the peak of small secrets);
+   up to 8 freed large blocks of up to 4 MiB are kept, wiped and locked, for reuse. */
+void *enclava_secmem_alloc(size_t size, int *protections, size_t *actual);
 
-/* Wipes the block (all of its slot or pages, not only `size` bytes) and releases it. `size` and
-   `protections` are the values enclava_secmem_alloc took and reported. NULL is ignored. */
+/* Wipes the block (all of its slot or pages) and releases it. `size` is the `*actual` size and
+   `protections` the bits enclava_secmem_alloc reported. NULL is ignored. */
 void enclava_secmem_free(void *block, size_t size, int protections);
 
 /* 1: allocations whose pages cannot be locked fail; 0: they are kept unlocked and counted. */

@@ -124,8 +124,7 @@ extension SecureBytes {
         var count: Int = 0
 
         init(capacity: Int) {
-            self.capacity = Swift.max(capacity, 1)
-            (pointer, protection) = SecureMemory.allocate(byteCount: self.capacity)
+            (pointer, protection, self.capacity) = SecureMemory.allocate(byteCount: Swift.max(capacity, 1))
         }
 
         deinit {
@@ -141,11 +140,11 @@ extension SecureBytes {
 
         func grow(to minimumCapacity: Int) {
             let newCapacity = Swift.max(minimumCapacity, capacity * 2)
-            let (newPointer, newProtection) = SecureMemory.allocate(byteCount: newCapacity)
+            let (newPointer, newProtection, allocated) = SecureMemory.allocate(byteCount: newCapacity)
             newPointer.copyMemory(from: pointer, byteCount: count)
             SecureMemory.deallocate(pointer, byteCount: capacity, protection: protection)
             pointer = newPointer
-            capacity = newCapacity
+            capacity = allocated
             protection = newProtection
         }
 

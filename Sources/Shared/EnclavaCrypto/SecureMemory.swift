@@ -85,9 +85,9 @@ public enum SecureMemory {
     /// - Returns: the protection a fresh large allocation gets.
     public static func probe() -> Protection {
         var bits: Int32 = 0
-        let size = Int(ENCLAVA_SECMEM_SMALL_MAX) + 1
-        guard let block = enclava_secmem_alloc(size, &bits) else { return [] }
-        enclava_secmem_free(block, size, bits)
+        var actual = 0
+        guard let block = enclava_secmem_alloc(Int(ENCLAVA_SECMEM_SMALL_MAX) + 1, &bits, &actual) else { return [] }
+        enclava_secmem_free(block, actual, bits)
         return Protection(rawValue: Int(bits))
     }
 
@@ -129,9 +129,12 @@ public enum SecureMemory {
 
     // MARK: Allocation (for SecureBytes)
 
-    static func allocate(byteCount: Int) -> (UnsafeMutableRawPointer, Protection) {
+    /// A zeroed block of at least `byteCount` bytes; returns it, its protection and its usable size (pass
+    /// that size to ``deallocate(_:byteCount:protection:)``).
+    static func allocate(byteCount: Int) -> (UnsafeMutableRawPointer, Protection, Int) {
         var bits: Int32 = 0
-        guard let block = enclava_secmem_alloc(byteCount, &bits) else {
+        var actual = 0
+        guard let block = enclava_secmem_alloc(byteCount, &bits, &actual) else {
             let state = status
             if state.policy == .required && state.refusedUnlocked > 0 {
                 fatalError("enclava: cannot lock \(byteCount) bytes of secret memory in RAM (mlock errno "
@@ -140,7 +143,7 @@ public enum SecureMemory {
             }
             fatalError("enclava: cannot map \(byteCount) bytes of secret memory; the process is out of memory")
         }
-        return (block, Protection(rawValue: Int(bits)))
+        return (block, Protection(rawValue: Int(bits)), actual)
     }
 
     static func deallocate(_ block: UnsafeMutableRawPointer, byteCount: Int, protection: Protection) {

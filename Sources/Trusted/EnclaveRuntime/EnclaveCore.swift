@@ -199,6 +199,13 @@ public actor EnclaveCore {
             let error = health.notServingError
             return { .failure(error) }
         }
+        // Before decrypting: a plaintext that could not be locked would stop the enclave (DESIGN.md §5).
+        guard LockHeadroom.admits(requestBytes: request.ciphertext.count, headroom: LockHeadroom.current()) else {
+            let error = RPCError(.resourceExhausted, reason: RuntimeReason.secureMemoryExhausted,
+                                 message: "the enclave cannot lock more memory for this request now (RLIMIT_MEMLOCK); "
+                                     + "retry later with the same sequence number, or ask the operator to raise the limit")
+            return { .failure(error) }
+        }
         switch sessions.openRequest(sessionID: [UInt8](request.sessionID), sequence: request.sequence,
                                     ciphertext: [UInt8](request.ciphertext)) {
         case .success(let opened):
