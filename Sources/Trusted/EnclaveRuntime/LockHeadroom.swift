@@ -21,10 +21,19 @@ enum LockHeadroom {
 
     /// The headroom now, or nil when locking is not bounded.
     static func current() -> Int? {
-        guard SecureMemory.status.policy == .required, let limit = SealedRegion.memoryLockLimit() else { return nil }
-        guard let status = try? String(decoding: FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/status"))
-            .readToEnd() ?? Data(), as: UTF8.self) else { return nil }
+        guard SecureMemory.status.policy == .required, let limit = SealedRegion.memoryLockLimit(),
+              !hasLockCapability, let status = processStatus() else { return nil }
         return compute(limit: limit, status: status)
+    }
+
+    /// Whether the process held `CAP_IPC_LOCK` when first asked (read once: a capability, once dropped, is
+    /// not regained without exec, and then only a crash instead of a refusal is at stake).
+    static let hasLockCapability: Bool = processStatus().map { compute(limit: 0, status: $0) == nil } ?? false
+
+    private static func processStatus() -> String? {
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/status") else { return nil }
+        defer { try? handle.close() }
+        return (try? handle.readToEnd()).map { String(decoding: $0 ?? Data(), as: UTF8.self) }
     }
 
     /// The headroom for `limit` given the text of /proc/self/status (nil with `CAP_IPC_LOCK`).
