@@ -131,6 +131,59 @@ func patternPayload(_ name: String = "x", bytes: Int) -> Enclava_V1_InferPayload
         #expect(!clean.isUnlocked && clean.message.isEmpty)
     }
 
+    /// The adversary's view of swap: after a request has been served, its plaintext (random bytes the test
+    /// itself keeps only in locked memory) is nowhere in the process's unlocked memory — not in a live buffer,
+    /// not in a freed one. The scanner finds an ordinary copy, so the test can fail.
+    @Test func aServedRequestLeavesNoPlaintextInUnlockedMemory() async throws {
+        let control = SecureBytes.random(count: 64)
+        do {
+            var copy = control.unsafeCopyToArray()
+            let hits = try control.withUnsafeBytes { try ProcessMemoryMap().unlockedMappings(containing: $0) }
+            #expect(!hits.isEmpty, "the scanner must find an ordinary heap copy")
+            copy.withUnsafeMutableBytes { SecureMemory.wipe($0) }
+        }
+
+        let pattern = SecureBytes.random(count: 4096)
+        let core = await readyCore()
+        var client = try await ManualClient.open(core)
+        var payload = Enclava_V1_InferPayload()
+        var tensor = Enclava_V1_Tensor()
+        tensor.dtype = .float32
+        tensor.shape = [1, 1024]
+        // The client's tensor bytes are the locked pattern itself (no copy).
+        let base = pattern.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress!) }
+        tensor.data = Data(bytesNoCopy: base, count: pattern.count, deallocator: .none)
+        payload.inputs["x"] = tensor
+        let plaintext = try payload.secureSerializedBytes()
+        payload = Enclava_V1_InferPayload()
+        tensor = Enclava_V1_Tensor()
+        var request = Enclava_V1_InferRequest()
+        request.sessionID = Data(client.sessionID)
+        request.sequence = 0
+        request.ciphertext = Data(try client.sender.seal(plaintext, aad: SessionKeySchedule.requestAAD(
+            sessionID: client.sessionID, sequence: 0)))
+        let response = try await core.infer(request).get()
+
+        let opened = try client.schedule.openResponse([UInt8](response.ciphertext), sessionID: client.sessionID, sequence: 0)
+        var result = try Enclava_V1_InferResult(secureBytes: opened)
+        // Taken out (not copied) so that the wipe below happens in place.
+        guard var output = result.outputs.removeValue(forKey: "x_out") else {
+            Issue.record("the echo engine returned no x_out")
+            return
+        }
+        let echoed = output.data.count == pattern.count && output.data.withUnsafeBytes { got in
+            pattern.withUnsafeBytes { memcmp(got.baseAddress!, $0.baseAddress!, $0.count) == 0 }
+        }
+        #expect(echoed)
+        PlaintextWipe.wipe(&output.data)  // the client's own parse copy
+
+        let map = try ProcessMemoryMap()
+        let found = pattern.withUnsafeBytes { bytes in
+            [0..<64, 2048..<2112, 4032..<4096].flatMap { map.unlockedMappings(containing: UnsafeRawBufferPointer(rebasing: bytes[$0])) }
+        }
+        #expect(found.isEmpty, "request plaintext found in unlocked memory at mappings \(found.map { String($0, radix: 16) })")
+    }
+
     /// Under a tight RLIMIT_MEMLOCK a large request is refused before it is decrypted, instead of stopping
     /// the enclave when its plaintext cannot be locked; CAP_IPC_LOCK (root) lifts the limit.
     @Test func lockHeadroomComesFromTheLimitAndVmLck() {

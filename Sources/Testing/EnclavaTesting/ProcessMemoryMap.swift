@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// This process's memory map as `/proc/self/smaps` describes it, for tests that check where secrets live
 /// (DESIGN.md §5): which mapping holds an address, its `VmFlags` (`lo` locked, `dd` not dumped,
@@ -52,6 +57,54 @@ public struct ProcessMemoryMap: Sendable {
     public func mapping(containing address: UnsafeRawPointer) -> Mapping? {
         let value = UInt(bitPattern: address)
         return mappings.first { $0.start <= value && value < $0.end }
+    }
+
+    /// Where `needle` occurs in this process's readable memory that is NOT locked (`lo`): what could reach
+    /// swap. Reads through /proc/self/mem, so a mapping unmapped meanwhile reads as an error, never a crash.
+    /// The caller keeps its own copy of `needle` in locked memory, or it finds itself.
+    /// - Returns: the addresses of the mappings where it was found.
+    public func unlockedMappings(containing needle: UnsafeRawBufferPointer) -> [UInt] {
+        guard let needleBase = needle.baseAddress, needle.count > 0 else { return [] }
+        let fd = open("/proc/self/mem", O_RDONLY)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk + needle.count, alignment: 16)
+        defer {
+            memset(buffer, 0, chunk + needle.count)
+            buffer.deallocate()
+        }
+        var found: [UInt] = []
+        for mapping in mappings where mapping.flags.contains("rd") && !mapping.flags.contains("lo")
+            && !mapping.flags.contains("io") && mapping.end <= UInt(Int64.max) {
+            var offset = mapping.start
+            scan: while offset < mapping.end {
+                let length = Int(min(UInt(chunk + needle.count - 1), mapping.end - offset))
+                let read = pread(fd, buffer, length, off_t(Int64(bitPattern: UInt64(offset))))
+                guard read > 0 else { break }
+                if Self.find(needleBase, needle.count, in: buffer, read) {
+                    found.append(mapping.start)
+                    break scan
+                }
+                offset += UInt(chunk)
+            }
+        }
+        return found
+    }
+
+    /// Whether `count` bytes at `needle` occur in `length` bytes at `haystack` (memchr for the first byte,
+    /// then memcmp).
+    private static func find(_ needle: UnsafeRawPointer, _ count: Int, in haystack: UnsafeRawPointer, _ length: Int) -> Bool {
+        guard length >= count else { return false }
+        let first = Int32(needle.load(as: UInt8.self))
+        var position = haystack
+        let last = haystack + (length - count)
+        while position <= last {
+            guard let hit = memchr(position, first, last - position + 1) else { return false }
+            if memcmp(hit, needle, count) == 0 { return true }
+            position = UnsafeRawPointer(hit) + 1
+        }
+        return false
     }
 
     /// `7f12a000-7f12b000 rw-p …` → (start, end); nil for the other lines.
