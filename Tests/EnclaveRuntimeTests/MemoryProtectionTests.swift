@@ -81,6 +81,24 @@ func patternPayload(_ name: String = "x", bytes: Int) -> Enclava_V1_InferPayload
         #expect(back.outputs["y"]?.data == Data(output.data))
     }
 
+    /// Small result tensors are inline copies in the message: zeroed once serialized. Large ones share the
+    /// outputs' secure memory, which the wipe must not touch.
+    @Test func smallResultTensorsAreWipedLargeOnesLeftAlone() throws {
+        let small = HostTensor(float32: [1.5, 2.5, 3.5], shape: [3])
+        let large = HostTensor(float32: (0..<256).map(Float.init), shape: [256])
+        var result = Enclava_V1_InferResult()
+        result.outputs["small"] = TensorConversion.wireTensor(small)
+        result.outputs["large"] = TensorConversion.wireTensor(large)
+        let serialized = try result.secureSerializedBytes()
+        PlaintextWipe.wipeInlineTensors(of: &result)
+        #expect(result.outputs["small"]?.data == Data(count: 12))
+        #expect(result.outputs["large"]?.data == Data(large.data))
+        #expect(large.float32Values == (0..<256).map(Float.init))
+        #expect(small.float32Values == [1.5, 2.5, 3.5])
+        let back = try Enclava_V1_InferResult(serializedBytes: serialized.unsafeCopyToArray())
+        #expect(back.outputs["small"]?.data == Data(small.data))
+    }
+
     /// Model inputs built inside the enclave (the tokenizer's ids) are in secure memory too.
     @Test func hostTensorsBuiltInTheEnclaveAreSecret() {
         #expect(HostTensor(int64: [1, 2, 3], shape: [3]).data.secureBytes.memoryProtection == .all)

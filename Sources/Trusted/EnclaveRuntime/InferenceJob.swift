@@ -108,6 +108,7 @@ struct InferenceJob: Sendable {
         result.memoryUnlocked = MemoryProtectionReport.current(allowUnlockedMemory: allowUnlockedMemory).isUnlocked
         do {
             let plaintext = try result.secureSerializedBytes()
+            PlaintextWipe.wipeInlineTensors(of: &result)
             var response = Enclava_V1_InferResponse()
             response.sequence = request.sequence
             response.ciphertext = .init(try request.schedule.sealResponse(plaintext, sessionID: request.sessionID,

@@ -8,17 +8,27 @@ import Foundation
 /// copied into ``TensorBytes``; and a result's tensors are handed to the serializer as `Data` that points
 /// into their secure memory, so serializing them makes no ordinary copy at all.
 ///
-/// What this cannot reach: tensors of 14 bytes or less, which `Data` keeps inline in the message value
-/// (copied with the message, never on a heap buffer of their own); input names; and texts, which are
-/// Swift `String`s (immutable, and copied by the tokenizer) — see README "Memory protection".
+/// Tensors of 14 bytes or less are the exception: `Data` keeps them inline in the message, so a result's
+/// small outputs are copies, zeroed in place once the result is serialized (``wipeInlineTensors(of:)``).
+/// What this cannot reach: input names, texts (Swift `String`s, immutable, and copied by the tokenizer),
+/// and whatever the compiler leaves in stack frames and registers — see README "Sealed memory".
 enum PlaintextWipe {
+    /// The most bytes `Data` keeps inline (in the value itself) on 64-bit platforms.
+    static let inlineCapacity = 14
+
     /// Zeroes, in place, the bytes of every input tensor of a parsed payload (the zeroed tensors stay).
     static func wipeTensors(of payload: inout Enclava_V1_InferPayload) {
         for name in Array(payload.inputs.keys) {
-            // Taken out of the dictionary so that this is the only reference and the wipe happens in place.
-            guard var tensor = payload.inputs.removeValue(forKey: name) else { continue }
-            wipe(&tensor.data)
-            payload.inputs[name] = tensor
+            // Mutated through the dictionary's in-place accessor: the only reference, so no copy is made.
+            payload.inputs[name]?.data.withUnsafeMutableBytes { SecureMemory.wipe($0) }
+        }
+    }
+
+    /// Zeroes, in place, the result tensors small enough for `Data` to keep inline: those are copies made
+    /// when the result was built. Larger ones share their output's secure memory and are left alone.
+    static func wipeInlineTensors(of result: inout Enclava_V1_InferResult) {
+        for name in Array(result.outputs.keys) where (result.outputs[name]?.data.count ?? 0) <= inlineCapacity {
+            result.outputs[name]?.data.withUnsafeMutableBytes { SecureMemory.wipe($0) }
         }
     }
 
