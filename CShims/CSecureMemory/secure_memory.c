@@ -15,6 +15,7 @@
    first-touch faults: at most CACHE_SLOTS blocks of at most CACHE_MAX_BLOCK bytes each. */
 #define CACHE_SLOTS 8
 #define CACHE_MAX_BLOCK ((size_t)4 << 20)
+#define CACHE_MAX_TOTAL ((size_t)8 << 20)
 
 typedef struct {
     void *slot;
@@ -35,6 +36,8 @@ static int chunk_protections;
 static free_slot cache[CACHE_SLOTS];
 static size_t cache_sizes[CACHE_SLOTS];
 static size_t cache_count;
+static size_t cache_bytes;
+static void drain_cache(void);
 static enclava_secmem_stats stats;
 static int verify_release;
 static uint64_t released_checked, released_nonzero;
@@ -78,7 +81,13 @@ static void *map_protected(size_t body, int *protections) {
 #else
     stats.wipeonfork_failures++;
 #endif
-    if (mlock(start, body) == 0) {
+    int locked = mlock(start, body) == 0;
+    if (!locked && cache_count > 0) {
+        /* Idle cached blocks count against RLIMIT_MEMLOCK: give them back and try once more. */
+        drain_cache();
+        locked = mlock(start, body) == 0;
+    }
+    if (locked) {
         bits |= ENCLAVA_SECMEM_LOCKED;
     } else {
         stats.lock_failures++;
@@ -101,6 +110,15 @@ static void unmap_protected(void *start, size_t body, int protections) {
     if (protections & ENCLAVA_SECMEM_LOCKED) munlock(start, body); else stats.unlocked_bytes -= body;
     stats.mapped_bytes -= body;
     munmap((unsigned char *)start - page, body + 2 * page);
+}
+
+/* Unmaps every cached block (they are already wiped). Caller holds the lock. */
+static void drain_cache(void) {
+    while (cache_count > 0) {
+        cache_count--;
+        unmap_protected(cache[cache_count].slot, cache_sizes[cache_count], cache[cache_count].protections);
+    }
+    cache_bytes = 0;
 }
 
 static int push_slot(free_list *list, void *slot, int protections) {
@@ -155,6 +173,7 @@ static void *take_cached(size_t body, size_t *actual, int *protections) {
     *protections = cache[best].protections;
     *actual = cache_sizes[best];
     cache_count--;
+    cache_bytes -= cache_sizes[best];
     cache[best] = cache[cache_count];
     cache_sizes[best] = cache_sizes[cache_count];
     return block;
@@ -212,11 +231,12 @@ void enclava_secmem_free(void *block, size_t size, int protections) {
     pthread_mutex_lock(&lock);
     check_released(block, wiped);
     if (index < 0) {
-        if (cache_count < CACHE_SLOTS && wiped <= CACHE_MAX_BLOCK) {
+        if (cache_count < CACHE_SLOTS && wiped <= CACHE_MAX_BLOCK && cache_bytes + wiped <= CACHE_MAX_TOTAL) {
             cache[cache_count].slot = block;
             cache[cache_count].protections = protections;
             cache_sizes[cache_count] = wiped;
             cache_count++;
+            cache_bytes += wiped;
         } else {
             unmap_protected(block, wiped, protections);
         }

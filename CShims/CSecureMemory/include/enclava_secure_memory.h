@@ -42,7 +42,8 @@ typedef struct {
    pages cannot be mapped, or cannot be locked in require-locked mode). `*protections` receives the
    ENCLAVA_SECMEM_* bits of the pages holding the block, `*actual` its usable size (>= size: the slot or
    the whole pages). Slab pages are never unmapped (their number is bounded by the peak of small secrets);
-   up to 8 freed large blocks of up to 4 MiB are kept, wiped and locked, for reuse. */
+   up to 8 freed large blocks of up to 4 MiB (8 MiB in all) are kept, wiped and locked, for reuse, and
+   given back when a new mapping cannot be locked. */
 void *enclava_secmem_alloc(size_t size, int *protections, size_t *actual);
 
 /* Wipes the block (all of its slot or pages) and releases it. `size` is the `*actual` size and
