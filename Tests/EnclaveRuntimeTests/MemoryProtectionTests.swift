@@ -147,6 +147,9 @@ func patternPayload(_ name: String = "x", bytes: Int) -> Enclava_V1_InferPayload
         let clean = MemoryProtectionReport(allowUnlockedMemory: false, unlockedSecretBytes: 0, secretsEverUnlocked: false,
                                            dumpExclusionFailures: 0, regionsEverUnlocked: 0)
         #expect(!clean.isUnlocked && clean.message.isEmpty)
+        let heap = MemoryProtectionReport(allowUnlockedMemory: false, unlockedSecretBytes: 0, secretsEverUnlocked: false,
+                                          dumpExclusionFailures: 0, regionsEverUnlocked: 0, openSSLHeapUnlocked: true)
+        #expect(heap.isUnlocked && heap.message.contains("OpenSSL's secure heap could not be locked"))
     }
 
     /// The adversary's view of swap: after a request has been served, its plaintext (random bytes the test

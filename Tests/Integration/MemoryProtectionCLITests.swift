@@ -1,4 +1,5 @@
 import EnclavaTesting
+import EnclavaWire
 import Foundation
 import Testing
 
@@ -7,12 +8,25 @@ import Testing
 @Suite(.serialized) struct MemoryProtectionCLITests {
     let fixture = CLIFixture.shared
 
+    /// Runs a command with `RLIMIT_MEMLOCK` at 64 KiB and without `CAP_IPC_LOCK` (which would ignore the
+    /// limit), as an unprivileged service would run: `prlimit … setpriv --bounding-set=-ipc_lock COMMAND…`.
+    static func tightMemlock(_ executable: URL, _ arguments: [String]) -> (URL, [String]) {
+        (URL(fileURLWithPath: "/usr/bin/prlimit"),
+         ["--memlock=65536:65536", "/usr/bin/setpriv", "--bounding-set=-ipc_lock", executable.path] + arguments)
+    }
+
+    static var canDropLockCapability: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")
+            && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") && getuid() == 0
+    }
+
     /// Starts `enclava serve` on a free port and waits until it is ready.
-    func startBridge(extra: [String]) throws -> (TestProcess, Int) {
+    func startBridge(extra: [String], tightMemlock: Bool = false) throws -> (TestProcess, Int) {
         let port = TestProcess.freeTCPPort()
-        let serve = TestProcess(fixture.enclava, ["serve", "--image", fixture.image.path, "--backend", "sim",
-                                                  "--listen", "127.0.0.1:\(port)"] + extra,
-                                environment: fixture.environment)
+        let arguments = ["serve", "--image", fixture.image.path, "--backend", "sim",
+                         "--listen", "127.0.0.1:\(port)"] + extra
+        let (executable, command) = tightMemlock ? Self.tightMemlock(fixture.enclava, arguments) : (fixture.enclava, arguments)
+        let serve = TestProcess(executable, command, environment: fixture.environment)
         try serve.start()
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
@@ -49,6 +63,43 @@ import Testing
         let locked = try inferReport(serveExtra: [])
         #expect(locked.unlocked == false)
         #expect(!locked.stderr.contains("not locked in RAM"), "\(locked.stderr)")
+    }
+
+    /// Where key memory cannot be locked, the runtime refuses to start rather than keep keys in swappable
+    /// memory, and says what to do.
+    @Test(.enabled(if: canDropLockCapability, "needs root, prlimit and setpriv to drop CAP_IPC_LOCK"))
+    func withoutLockableMemoryTheRuntimeRefusesToStart() throws {
+        let (executable, arguments) = Self.tightMemlock(fixture.runtime, [
+            "--backend", "sim", "--listen", "unix:\(fixture.work.path)/tight.sock", "--image", fixture.image.path])
+        let result = try TestProcess.run(executable, arguments, environment: fixture.environment, timeout: 60)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot lock key memory in RAM (RLIMIT_MEMLOCK is 64 KiB"), "\(result.stderr)")
+        #expect(result.stderr.contains("--allow-unlocked-memory"), "\(result.stderr)")
+    }
+
+    /// With --allow-unlocked-memory and real lock failures, secrets fall back to unlocked pages — and Health
+    /// says why (relayed by the bridge), and the client is told inside the encrypted result.
+    @Test(.enabled(if: canDropLockCapability, "needs root, prlimit and setpriv to drop CAP_IPC_LOCK"))
+    func realLockFailuresAreReported() async throws {
+        let golden = try Golden.load(fixture.root)
+        let (serve, port) = try startBridge(extra: ["--allow-unlocked-memory"], tightMemlock: true)
+        defer {
+            serve.signal(SIGTERM)
+            _ = serve.wait(timeout: 30)
+        }
+        let infer = try fixture.run(["infer", "--endpoint", "127.0.0.1:\(port)", "--policy", fixture.policy.path,
+                                     "--input", "features=\(golden.featuresJSON)", "--json"])
+        #expect(infer.status == 0, "infer failed: \(infer.stderr)")
+        #expect(infer.stdout.contains("\"memory_unlocked\": true"), "\(infer.stdout)")
+
+        let client = try await TTRPCClient.connect(to: .tcp(host: "127.0.0.1", port: port))
+        let health = try await client.call(.health, Enclava_V1_HealthRequest(), as: Enclava_V1_HealthResponse.self,
+                                           timeout: .seconds(10))
+        await client.close()
+        #expect(health.memoryUnlocked)
+        #expect(health.memoryMessage.contains("--allow-unlocked-memory"), "\(health.memoryMessage)")
+        #expect(health.memoryMessage.contains("key or plaintext memory could not be locked"), "\(health.memoryMessage)")
+        #expect(health.memoryMessage.contains("OpenSSL's secure heap could not be locked"), "\(health.memoryMessage)")
     }
 
     /// The host cannot unlock a hardware enclave's secrets: refused before any device is opened.

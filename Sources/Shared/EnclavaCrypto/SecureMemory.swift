@@ -1,5 +1,6 @@
 internal import COpenSSL
 internal import CSecureMemory
+import Synchronization
 
 /// The memory that ``SecureBytes`` lives in (DESIGN.md §5, "secrets outside regions"): anonymous pages
 /// that are `mlock`ed (kept out of swap), `MADV_DONTDUMP` (kept out of core dumps) and `MADV_WIPEONFORK`
@@ -96,13 +97,22 @@ public enum SecureMemory {
     /// - Returns: ``Protection/locked`` and ``Protection/dumpExcluded`` when the heap is set up and locked,
     ///   ``Protection/dumpExcluded`` alone when it could not be locked, empty when it could not be set up.
     public static func enableOpenSSLSecureHeap(bytes: Int = 1 << 20) -> Protection {
-        if CRYPTO_secure_malloc_initialized() == 1 { return [.locked, .dumpExcluded] }
-        switch CRYPTO_secure_malloc_init(bytes, 32) {
-        case 1: return [.locked, .dumpExcluded]
-        case 2: return [.dumpExcluded]
-        default: return []
+        if CRYPTO_secure_malloc_initialized() == 1, let known = openSSLSecureHeap { return known }
+        let protection: Protection = switch CRYPTO_secure_malloc_init(bytes, 32) {
+        case 1: [.locked, .dumpExcluded]
+        case 2: [.dumpExcluded]
+        default: []
         }
+        openSSLHeapBits.store(protection.rawValue, ordering: .relaxed)
+        return protection
     }
+
+    /// What protects OpenSSL's secure heap, or nil when ``enableOpenSSLSecureHeap(bytes:)`` was not called.
+    public static var openSSLSecureHeap: Protection? {
+        let bits = openSSLHeapBits.load(ordering: .relaxed)
+        return bits < 0 ? nil : Protection(rawValue: bits)
+    }
+    private static let openSSLHeapBits = Atomic<Int>(-1)
 
     /// Zeroes `buffer` in a way the compiler may not elide (`OPENSSL_cleanse`), for the few plaintext
     /// copies that cannot live in ``SecureBytes`` (for example bytes a protobuf parser put in `Data`).

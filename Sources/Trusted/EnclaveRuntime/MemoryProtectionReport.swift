@@ -18,6 +18,8 @@ public struct MemoryProtectionReport: Sendable, Equatable {
     public var dumpExclusionFailures: Int
     /// Sealed regions (weights, workspaces) ever mapped unlocked.
     public var regionsEverUnlocked: Int
+    /// OpenSSL's secure heap (its copies of private keys) was set up but could not be locked.
+    public var openSSLHeapUnlocked: Bool = false
 
     /// The report now, for a runtime started with or without `--allow-unlocked-memory`.
     public static func current(allowUnlockedMemory: Bool) -> MemoryProtectionReport {
@@ -26,12 +28,14 @@ public struct MemoryProtectionReport: Sendable, Equatable {
                                       unlockedSecretBytes: secure.unlockedBytes,
                                       secretsEverUnlocked: secure.hasHeldUnlockedSecrets,
                                       dumpExclusionFailures: secure.dumpExclusionFailures,
-                                      regionsEverUnlocked: SealedRegion.unlockedRegions.ever)
+                                      regionsEverUnlocked: SealedRegion.unlockedRegions.ever,
+                                      openSSLHeapUnlocked: SecureMemory.openSSLSecureHeap.map { !$0.contains(.locked) } ?? false)
     }
 
     /// True when a secret may be, or may have been, in pages that can reach swap or a dump.
     public var isUnlocked: Bool {
         allowUnlockedMemory || secretsEverUnlocked || dumpExclusionFailures > 0 || regionsEverUnlocked > 0
+            || openSSLHeapUnlocked
     }
 
     /// One line saying why memory counts as unlocked; empty when it does not. Never a secret.
@@ -43,6 +47,7 @@ public struct MemoryProtectionReport: Sendable, Equatable {
         }
         if dumpExclusionFailures > 0 { reasons.append("key memory could not be excluded from core dumps") }
         if regionsEverUnlocked > 0 { reasons.append("\(regionsEverUnlocked) sealed region(s) could not be locked") }
+        if openSSLHeapUnlocked { reasons.append("OpenSSL's secure heap could not be locked") }
         guard !reasons.isEmpty else { return "" }
         return "secrets may be in memory that is not locked in RAM: " + reasons.joined(separator: "; ")
             + "; raise RLIMIT_MEMLOCK and restart without --allow-unlocked-memory"
