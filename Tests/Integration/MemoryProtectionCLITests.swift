@@ -10,9 +10,9 @@ import Testing
 
     /// Runs a command with `RLIMIT_MEMLOCK` at 64 KiB and without `CAP_IPC_LOCK` (which would ignore the
     /// limit), as an unprivileged service would run: `prlimit … setpriv --bounding-set=-ipc_lock COMMAND…`.
-    static func tightMemlock(_ executable: URL, _ arguments: [String]) -> (URL, [String]) {
+    static func tightMemlock(_ executable: URL, _ arguments: [String], bytes: Int = 65536) -> (URL, [String]) {
         (URL(fileURLWithPath: "/usr/bin/prlimit"),
-         ["--memlock=65536:65536", "/usr/bin/setpriv", "--bounding-set=-ipc_lock", executable.path] + arguments)
+         ["--memlock=\(bytes):\(bytes)", "/usr/bin/setpriv", "--bounding-set=-ipc_lock", executable.path] + arguments)
     }
 
     static var canDropLockCapability: Bool {
@@ -21,11 +21,12 @@ import Testing
     }
 
     /// Starts `enclava serve` on a free port and waits until it is ready.
-    func startBridge(extra: [String], tightMemlock: Bool = false) throws -> (TestProcess, Int) {
+    func startBridge(extra: [String], memlockBytes: Int? = nil) throws -> (TestProcess, Int) {
         let port = TestProcess.freeTCPPort()
         let arguments = ["serve", "--image", fixture.image.path, "--backend", "sim",
                          "--listen", "127.0.0.1:\(port)"] + extra
-        let (executable, command) = tightMemlock ? Self.tightMemlock(fixture.enclava, arguments) : (fixture.enclava, arguments)
+        let (executable, command) = memlockBytes.map { Self.tightMemlock(fixture.enclava, arguments, bytes: $0) }
+            ?? (fixture.enclava, arguments)
         let serve = TestProcess(executable, command, environment: fixture.environment)
         try serve.start()
         let deadline = Date().addingTimeInterval(60)
@@ -82,7 +83,7 @@ import Testing
     @Test(.enabled(if: canDropLockCapability, "needs root, prlimit and setpriv to drop CAP_IPC_LOCK"))
     func realLockFailuresAreReported() async throws {
         let golden = try Golden.load(fixture.root)
-        let (serve, port) = try startBridge(extra: ["--allow-unlocked-memory"], tightMemlock: true)
+        let (serve, port) = try startBridge(extra: ["--allow-unlocked-memory"], memlockBytes: 65536)
         defer {
             serve.signal(SIGTERM)
             _ = serve.wait(timeout: 30)
@@ -100,6 +101,31 @@ import Testing
         #expect(health.memoryMessage.contains("--allow-unlocked-memory"), "\(health.memoryMessage)")
         #expect(health.memoryMessage.contains("key or plaintext memory could not be locked"), "\(health.memoryMessage)")
         #expect(health.memoryMessage.contains("OpenSSL's secure heap could not be locked"), "\(health.memoryMessage)")
+    }
+
+    /// A client cannot stop the enclave by sending more plaintext than it can lock: the request is refused
+    /// before decryption (SECURE_MEMORY_EXHAUSTED) and the enclave goes on serving.
+    @Test(.enabled(if: canDropLockCapability, "needs root, prlimit and setpriv to drop CAP_IPC_LOCK"))
+    func aRequestTooLargeToLockIsRefusedAndTheEnclaveLives() throws {
+        let golden = try Golden.load(fixture.root)
+        let (serve, port) = try startBridge(extra: [], memlockBytes: 8 << 20)
+        defer {
+            serve.signal(SIGTERM)
+            _ = serve.wait(timeout: 30)
+        }
+        let big = fixture.work.appendingPathComponent("big-\(UUID().uuidString.prefix(6)).json")
+        defer { try? FileManager.default.removeItem(at: big) }
+        let values = [String](repeating: "0", count: 700_000).joined(separator: ",")
+        try Data("{\"dtype\": \"float32\", \"shape\": [1, 700000], \"data\": [\(values)]}".utf8).write(to: big)
+        let refused = try fixture.run(["infer", "--endpoint", "127.0.0.1:\(port)", "--policy", fixture.policy.path,
+                                       "--input", "features=@\(big.path)"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("SECURE_MEMORY_EXHAUSTED"),
+                "\(refused.stderr)")
+        let served = try fixture.run(["infer", "--endpoint", "127.0.0.1:\(port)", "--policy", fixture.policy.path,
+                                      "--input", "features=\(golden.featuresJSON)", "--json"])
+        #expect(served.status == 0, "the enclave did not survive: \(served.stderr)")
+        #expect(served.stdout.contains("\"memory_unlocked\": false"), "\(served.stdout)")
     }
 
     /// The host cannot unlock a hardware enclave's secrets: refused before any device is opened.
