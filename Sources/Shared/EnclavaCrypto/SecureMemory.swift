@@ -83,7 +83,7 @@ public enum SecureMemory {
 
     /// Checks that a page for secrets can be mapped and locked now, so that a runtime refuses to start
     /// instead of stopping at its first request.
-    /// - Returns: the protection a fresh large allocation gets.
+    /// - Returns: the protection a large allocation gets now (empty when it cannot be made under the policy).
     public static func probe() -> Protection {
         var bits: Int32 = 0
         var actual = 0

@@ -28,9 +28,9 @@ extension EnclaveRuntime {
                                + "\(SecureMemory.status.lastLockErrno)); raise it (e.g. `ulimit -l 65536` or LimitMEMLOCK= "
                                + "in the service unit), or for development with --backend sim only, start with --allow-unlocked-memory")
         }
-        guard probe.contains(.dumpExcluded), heap.contains(.dumpExcluded) else {
-            throw RuntimeError(.sealedMemory, "cannot exclude key memory from core dumps (madvise MADV_DONTDUMP failed); "
-                               + "run on a Linux kernel that supports it")
+        guard probe.contains(.dumpExcluded), heap.contains(.dumpExcluded), probe.contains(.wipedOnFork) else {
+            throw RuntimeError(.sealedMemory, "cannot exclude key memory from core dumps or from forked children "
+                               + "(madvise MADV_DONTDUMP or MADV_WIPEONFORK failed); run on Linux 4.14 or later")
         }
         logger.info("key memory locked", metadata: ["key_memory": "\(probe)", "openssl_secure_heap": "\(heap)"])
     }
