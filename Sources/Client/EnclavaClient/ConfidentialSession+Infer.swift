@@ -86,13 +86,22 @@ extension ConfidentialSession {
                               "the response to request \(sequence) did not decrypt (tampered in transit or not from "
                                   + "this enclave); the session is closed, connect a new one")
         }
+        let result: Enclava_V1_InferResult
         do {
-            return try Enclava_V1_InferResult(secureBytes: plaintext)
+            result = try Enclava_V1_InferResult(secureBytes: plaintext)
         } catch {
             markUnusable("a response did not parse")
             throw ClientError(.invalidEvidenceResponse, "the decrypted response is not an enclava.v1.InferResult")
         }
+        if result.memoryUnlocked { memoryUnlockedReported = true }
+        return result
     }
+
+    /// True once any result of this session said that the enclave may hold secrets in memory that is not
+    /// locked in RAM (it was started with `--allow-unlocked-memory`, or a lock failed). The flag travels
+    /// inside the session's encryption, so the host cannot hide it. Show it to the user: such an enclave is
+    /// for development only.
+    public var enclaveReportsUnlockedMemory: Bool { memoryUnlockedReported }
 
     static var fatalRemoteReasons: Set<String> {
         ["REQUEST_DECRYPTION_FAILED", "SESSION_POISONED", "SESSION_NOT_FOUND"]

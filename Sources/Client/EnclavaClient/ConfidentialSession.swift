@@ -29,6 +29,7 @@ public actor ConfidentialSession {
     let schedule: SessionKeySchedule
     var nextSequence: UInt64 = 0
     var unusableReason: String?
+    var memoryUnlockedReported = false
     var busy = false
     var waiters: [CheckedContinuation<Void, Never>] = []
 

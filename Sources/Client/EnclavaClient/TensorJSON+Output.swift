@@ -74,9 +74,11 @@ extension TensorJSON {
 
     /// The `enclava infer --json` document: `{"outputs": {NAME: tensor}, "enclave": {"platform",
     /// "simulated", "measurement", "manifest_digest"}}`.
-    public static func inferenceReport(outputs: [String: Enclava_V1_Tensor], evidence: VerifiedEvidence) -> String {
+    public static func inferenceReport(outputs: [String: Enclava_V1_Tensor], evidence: VerifiedEvidence,
+                                       memoryUnlocked: Bool = false) -> String {
         let enclave = "{\"platform\": \(quote(evidence.platform.rawValue)), \"simulated\": \(evidence.isSimulated), "
-            + "\"measurement\": \(quote(evidence.measurementHex)), \"manifest_digest\": \(quote(evidence.manifestDigestHex))}"
+            + "\"measurement\": \(quote(evidence.measurementHex)), \"manifest_digest\": \(quote(evidence.manifestDigestHex)), "
+            + "\"memory_unlocked\": \(memoryUnlocked)}"
         return "{\"outputs\": \(encode(outputs)), \"enclave\": \(enclave)}"
     }
 

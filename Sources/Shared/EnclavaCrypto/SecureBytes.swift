@@ -1,7 +1,8 @@
 internal import COpenSSL
 
-/// Bytes that hold a secret: class-backed, copy-on-write, zeroized over their whole capacity when the
-/// last copy is released, and compared in constant time.
+/// Bytes that hold a secret: class-backed, copy-on-write, kept in locked, dump-excluded pages
+/// (``SecureMemory``), zeroized over their whole capacity when the last copy is released, and compared in
+/// constant time.
 ///
 /// Keep keys, shared secrets and plaintext here, never in `[UInt8]`, `Data` or `String`.
 /// `description` never shows the contents.
@@ -15,11 +16,15 @@ public struct SecureBytes: Sendable, Equatable, CustomStringConvertible {
         storage.count = count
     }
 
-    /// Copies `bytes`. The source is not cleared: prefer filling SecureBytes directly where you can.
+    /// Copies `bytes` (with no intermediate array). The source is not cleared: prefer filling SecureBytes
+    /// directly where you can.
     public init<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-        let array = Array(bytes)
-        storage = Storage(capacity: array.count)
-        array.withUnsafeBytes { storage.append($0) }
+        if let copied = bytes.withContiguousStorageIfAvailable({ SecureBytes(copying: UnsafeRawBufferPointer($0)) }) {
+            self = copied
+            return
+        }
+        storage = Storage(capacity: bytes.underestimatedCount)
+        for byte in bytes { Swift.withUnsafeBytes(of: byte) { storage.append($0) } }
     }
 
     /// Copies the bytes of a raw buffer.
@@ -106,22 +111,24 @@ public struct SecureBytes: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension SecureBytes {
-    /// The backing store: a heap buffer that is cleansed over its full capacity before it is freed.
-    /// Mutation happens only through a uniquely referenced instance (copy-on-write).
+    /// What protects the pages holding these bytes (see ``SecureMemory``).
+    public var memoryProtection: SecureMemory.Protection { storage.protection }
+
+    /// The backing store: a block from ``SecureMemory`` (locked, dump-excluded, wiped-on-fork pages) that
+    /// is wiped over its whole slot before it is freed. Mutation happens only through a uniquely referenced
+    /// instance (copy-on-write).
     final class Storage: @unchecked Sendable {
         private(set) var pointer: UnsafeMutableRawPointer
         private(set) var capacity: Int
+        private(set) var protection: SecureMemory.Protection
         var count: Int = 0
 
         init(capacity: Int) {
-            self.capacity = Swift.max(capacity, 1)
-            pointer = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
-            pointer.initializeMemory(as: UInt8.self, repeating: 0, count: self.capacity)
+            (pointer, protection, self.capacity) = SecureMemory.allocate(byteCount: Swift.max(capacity, 1))
         }
 
         deinit {
-            OPENSSL_cleanse(pointer, capacity)
-            pointer.deallocate()
+            SecureMemory.deallocate(pointer, byteCount: capacity, protection: protection)
         }
 
         func append(_ bytes: UnsafeRawBufferPointer) {
@@ -133,13 +140,12 @@ extension SecureBytes {
 
         func grow(to minimumCapacity: Int) {
             let newCapacity = Swift.max(minimumCapacity, capacity * 2)
-            let newPointer = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-            newPointer.initializeMemory(as: UInt8.self, repeating: 0, count: newCapacity)
+            let (newPointer, newProtection, allocated) = SecureMemory.allocate(byteCount: newCapacity)
             newPointer.copyMemory(from: pointer, byteCount: count)
-            OPENSSL_cleanse(pointer, capacity)
-            pointer.deallocate()
+            SecureMemory.deallocate(pointer, byteCount: capacity, protection: protection)
             pointer = newPointer
-            capacity = newCapacity
+            capacity = allocated
+            protection = newProtection
         }
 
         func copy(minimumCapacity: Int) -> Storage {

@@ -61,7 +61,7 @@ struct RuntimeCommand: AsyncParsableCommand {
     var signerFingerprint: String?
 
     @Flag(name: .customLong("allow-unlocked-memory"),
-          help: "Development only: run even if sealed memory cannot be locked in RAM (RLIMIT_MEMLOCK too small).")
+          help: "Development only, --backend sim only: run even if secrets cannot be locked in RAM (RLIMIT_MEMLOCK too small). Reported to clients in Health and every result.")
     var allowUnlockedMemory = false
 
     @Flag(name: .customLong("exit-with-parent"),
@@ -82,6 +82,10 @@ struct RuntimeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "enclava.runtime")
 
+        // Refused before any hardware is touched: a host must not be able to unlock a hardware enclave's secrets.
+        if allowUnlockedMemory && backend != "sim" && backend != "auto" {
+            fail(EnclaveRuntime.unlockedMemoryRefusal(backend: backend))
+        }
         let hardwarePlatform: (any TEEPlatform)?
         do {
             hardwarePlatform = try hardware.platform(backend: backend)
@@ -89,6 +93,10 @@ struct RuntimeCommand: AsyncParsableCommand {
             fail(error.description)
         } catch {
             fail("\(error)")
+        }
+
+        if allowUnlockedMemory, let hardwarePlatform {
+            fail(EnclaveRuntime.unlockedMemoryRefusal(backend: hardwarePlatform.backend))
         }
 
         var options: RuntimeOptions

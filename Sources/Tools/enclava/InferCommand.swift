@@ -40,10 +40,12 @@ struct InferenceInputOptions: ParsableArguments {
         return result
     }
 
-    /// Prints outputs and the verified evidence.
-    func report(outputs: [String: Enclava_V1_Tensor], evidence: VerifiedEvidence) {
+    /// Prints outputs and the verified evidence, and warns (on stderr) when the enclave reported that its
+    /// secrets may be in memory that is not locked in RAM.
+    func report(outputs: [String: Enclava_V1_Tensor], evidence: VerifiedEvidence, memoryUnlocked: Bool) {
+        if memoryUnlocked { FileHandle.standardError.write(Data((Self.unlockedMemoryWarning + "\n").utf8)) }
         if json {
-            print(TensorJSON.inferenceReport(outputs: outputs, evidence: evidence))
+            print(TensorJSON.inferenceReport(outputs: outputs, evidence: evidence, memoryUnlocked: memoryUnlocked))
             return
         }
         print("outputs:")
@@ -55,6 +57,13 @@ struct InferenceInputOptions: ParsableArguments {
         if !lines.contains(where: { $0.0 == "manifest digest" }) { lines.append(("manifest digest", evidence.manifestDigestHex)) }
         for (key, value) in lines { print("  \(key.padding(toLength: 16, withPad: " ", startingAt: 0)) \(value)") }
     }
+}
+
+extension InferenceInputOptions {
+    /// The warning for an enclave whose results carry `memory_unlocked`.
+    static let unlockedMemoryWarning = "warning: the enclave reports that its secrets (keys, weights, your data) may be in "
+        + "memory that is not locked in RAM and can reach swap (it was started with --allow-unlocked-memory, or locking "
+        + "failed); use it for development only"
 }
 
 /// `enclava infer`: attest an enclave behind a host bridge and run one encrypted inference.
@@ -88,7 +97,8 @@ struct InferCommand: AsyncParsableCommand {
         do {
             let outputs = try await session.infer(inputs, texts: options.texts)
             await session.close()
-            options.report(outputs: outputs, evidence: session.verifiedEvidence)
+            options.report(outputs: outputs, evidence: session.verifiedEvidence,
+                           memoryUnlocked: await session.enclaveReportsUnlockedMemory)
         } catch {
             await session.close()
             throw error

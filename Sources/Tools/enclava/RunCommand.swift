@@ -113,7 +113,8 @@ struct RunCommand: AsyncParsableCommand {
             }
             await session.close()
             await bridge.shutdown()
-            options.report(outputs: outputs, evidence: session.verifiedEvidence)
+            options.report(outputs: outputs, evidence: session.verifiedEvidence,
+                           memoryUnlocked: await session.enclaveReportsUnlockedMemory)
         } catch {
             await bridge.shutdown()
             throw error

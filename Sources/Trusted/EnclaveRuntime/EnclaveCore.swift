@@ -63,6 +63,7 @@ public actor EnclaveCore {
     private var serving: Serving?
     private var queue: InferenceQueue<InferenceJob>?
     private var modelName = ""
+    private var allowUnlockedMemory = false
 
     /// Creates the core in `starting` with a fresh HPKE key (generated here, at start; it never leaves
     /// the enclave).
@@ -106,6 +107,12 @@ public actor EnclaveCore {
         self.modelName = serving.modelName
     }
 
+    /// Records that the runtime was started with `--allow-unlocked-memory`, which Health and every
+    /// encrypted result then report (``MemoryProtectionReport``).
+    public func setAllowUnlockedMemory(_ allowed: Bool) {
+        allowUnlockedMemory = allowed
+    }
+
     /// starting | loading → failed, with a one-line reason (never a secret).
     public func failed(_ reason: String) {
         health.failed(reason)
@@ -135,6 +142,9 @@ public actor EnclaveCore {
         response.message = wire.message
         response.modelName = modelName
         response.backend = platform.backend
+        let memory = MemoryProtectionReport.current(allowUnlockedMemory: allowUnlockedMemory)
+        response.memoryUnlocked = memory.isUnlocked
+        response.memoryMessage = memory.message
         return response
     }
 
@@ -203,10 +213,18 @@ public actor EnclaveCore {
             let error = health.notServingError
             return { .failure(error) }
         }
+        // Before decrypting: a plaintext that could not be locked would stop the enclave (DESIGN.md §5).
+        guard LockHeadroom.admits(requestBytes: request.ciphertext.count, headroom: LockHeadroom.current()) else {
+            let error = RPCError(.resourceExhausted, reason: RuntimeReason.secureMemoryExhausted,
+                                 message: "the enclave cannot lock more memory for this request now (RLIMIT_MEMLOCK); "
+                                     + "retry later with the same sequence number, or ask the operator to raise the limit")
+            return { .failure(error) }
+        }
         switch sessions.openRequest(sessionID: [UInt8](request.sessionID), sequence: request.sequence,
                                     ciphertext: [UInt8](request.ciphertext), connection: connection) {
         case .success(let opened):
-            return { await Self.enqueue(opened, serving: serving, queue: queue) }
+            let unlocked = allowUnlockedMemory
+            return { await Self.enqueue(opened, serving: serving, queue: queue, allowUnlockedMemory: unlocked) }
         case .failure(let rejection):
             let error = rejection.rpcError
             return { .failure(error) }
@@ -254,10 +272,12 @@ public actor EnclaveCore {
     /// Parses and validates the decrypted payload (off the actor), then queues it; a full queue is
     /// answered at once.
     private nonisolated static func enqueue(_ opened: SessionStateMachine.OpenedRequest, serving: Serving,
-                                            queue: InferenceQueue<InferenceJob>) async -> Result<Enclava_V1_InferResponse, RPCError> {
+                                            queue: InferenceQueue<InferenceJob>,
+                                            allowUnlockedMemory: Bool) async -> Result<Enclava_V1_InferResponse, RPCError> {
         let prepared = InferenceJob.prepare(opened.plaintext, limits: serving.tensorLimits, textLimits: serving.texts?.limits)
         return await withCheckedContinuation { (continuation: CheckedContinuation<Result<Enclava_V1_InferResponse, RPCError>, Never>) in
-            let job = InferenceJob(request: opened, prepared: prepared) { continuation.resume(returning: $0) }
+            var job = InferenceJob(request: opened, prepared: prepared) { continuation.resume(returning: $0) }
+            job.allowUnlockedMemory = allowUnlockedMemory
             if !queue.tryEnqueue(job) {
                 continuation.resume(returning: .failure(RPCError(
                     .resourceExhausted, reason: RuntimeReason.queueFull,

@@ -50,10 +50,12 @@ public actor EnclaveRuntime {
             for warning in ProcessHardening.apply() { logger.warning("\(warning)") }
         }
         let platform = try platform ?? makePlatform(options)
+        try protectSecrets(options: options, platform: platform, logger: logger)
         logger.info("platform ready", metadata: ["backend": "\(platform.backend)",
                                                  "measurement": "\(hex(platform.measurement))",
                                                  "simulated": "\(platform.isSimulated)"])
         let core = EnclaveCore(platform: platform, sessionLimits: options.sessionLimits)
+        await core.setAllowUnlockedMemory(options.allowUnlockedMemory)
         let image = try ModelLoader.openImage(path: options.imagePath, signerFingerprint: options.signerFingerprint)
         let manifest = image.manifest
         logger.info("image verified", metadata: ["image": "\(manifest.image.name) \(manifest.image.version)",

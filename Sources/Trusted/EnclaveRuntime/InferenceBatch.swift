@@ -57,12 +57,11 @@ enum InferenceBatch {
         let total = rows.reduce(0, +)
         var combined: [String: HostTensor] = [:]
         for (name, tensor) in first {
-            var data: [UInt8] = []
-            data.reserveCapacity(tensor.data.count * parts.count)
+            var data = TensorBytes()  // secure memory, like the parts
             for part in parts {
                 guard let piece = part[name], piece.dtype == tensor.dtype,
                       Array(piece.shape.dropFirst()) == Array(tensor.shape.dropFirst()) else { return nil }
-                data.append(contentsOf: piece.data)
+                data.append(piece.data)
             }
             combined[name] = HostTensor(dtype: tensor.dtype, shape: [total] + tensor.shape.dropFirst(), data: data)
         }
@@ -78,7 +77,7 @@ enum InferenceBatch {
             let rowBytes = tensor.data.count / total
             var offset = 0
             for (index, count) in rows.enumerated() {
-                let bytes = Array(tensor.data[offset..<(offset + count * rowBytes)])
+                let bytes = tensor.data.extracting(offset..<(offset + count * rowBytes))
                 results[index][name] = HostTensor(dtype: tensor.dtype, shape: [count] + tensor.shape.dropFirst(), data: bytes)
                 offset += count * rowBytes
             }

@@ -24,17 +24,21 @@ struct InferenceJob: Sendable {
     let prepared: Prepared
     /// Receives the encrypted answer (called exactly once, on a worker thread).
     let complete: @Sendable (Result<Enclava_V1_InferResponse, RPCError>) -> Void
+    /// The runtime was started with `--allow-unlocked-memory` (reported in the encrypted result).
+    var allowUnlockedMemory = false
 
     /// Parses and validates a decrypted payload.
     /// - Parameter textLimits: nil for a tensor pipeline (texts are refused); the caps on texts for a text
     ///   pipeline (tensors are refused).
     static func prepare(_ plaintext: SecureBytes, limits: TensorLimits, textLimits: TextLimits? = nil) -> Prepared {
-        let payload: Enclava_V1_InferPayload
+        var payload: Enclava_V1_InferPayload
         do {
             payload = try Enclava_V1_InferPayload(secureBytes: plaintext)
         } catch {
             return .refused(errorInfo(RuntimeReason.malformedPayload, "the decrypted request is not an enclava.v1.InferPayload"))
         }
+        // SwiftProtobuf parses tensor bytes into ordinary `Data`; they are wiped once copied into secure memory.
+        defer { PlaintextWipe.wipeTensors(of: &payload) }
         if let textLimits {
             // A text pipeline answers texts only: its encoder's raw token states are not part of its contract.
             if let name = payload.inputs.keys.sorted().first {
@@ -103,8 +107,11 @@ struct InferenceJob: Sendable {
 
     /// Encrypts `result` under the session's response key and completes the request.
     func answer(with result: Enclava_V1_InferResult) {
+        var result = result
+        result.memoryUnlocked = MemoryProtectionReport.current(allowUnlockedMemory: allowUnlockedMemory).isUnlocked
         do {
             let plaintext = try result.secureSerializedBytes()
+            PlaintextWipe.wipeInlineTensors(of: &result)
             var response = Enclava_V1_InferResponse()
             response.sequence = request.sequence
             response.ciphertext = .init(try request.schedule.sealResponse(plaintext, sessionID: request.sessionID,

@@ -21,6 +21,8 @@ public struct RuntimeError: Error, CustomStringConvertible, Sendable, Equatable 
         case unsealFailed = "UNSEAL_FAILED"
         /// Sealed memory could not be set up (RLIMIT_MEMLOCK too small, out of memory).
         case sealedMemory = "SEALED_MEMORY"
+        /// `--allow-unlocked-memory` was given to a hardware backend, which always keeps secrets locked.
+        case unlockedMemoryRefused = "UNLOCKED_MEMORY_REFUSED"
         /// The model could not be decrypted or loaded.
         case modelInvalid = "MODEL_INVALID"
         /// The listening socket could not be bound.

@@ -34,6 +34,9 @@ public enum RuntimeReason {
     public static let notAControlMethod = "NOT_A_CONTROL_METHOD"
     /// Infer: the work queue is full; retry later.
     public static let queueFull = "QUEUE_FULL"
+    /// Infer: the enclave cannot lock more memory for this request's plaintext now (`RLIMIT_MEMLOCK`);
+    /// the request was not decrypted, retry later with the same sequence number.
+    public static let secureMemoryExhausted = "SECURE_MEMORY_EXHAUSTED"
     /// Any call before the model is loaded, or after startup failed.
     public static let notReady = "ENCLAVE_NOT_READY"
     /// Any call after Shutdown.

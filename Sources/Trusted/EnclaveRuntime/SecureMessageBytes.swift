@@ -4,8 +4,8 @@ import SwiftProtobuf
 /// A `SwiftProtobufContiguousBytes` over ``SecureBytes``, so that decrypted payloads are parsed, and
 /// results serialized, without an intermediate `[UInt8]`/`Data` copy of the whole plaintext.
 ///
-/// (The generated message types still hold tensor bytes in `Data`; those copies live only as long as the
-/// request.)
+/// (The generated message types still hold a parsed request's tensor bytes in `Data`: ``PlaintextWipe``
+/// zeroes them once they are copied into secure memory; result tensors are serialized straight from it.)
 struct SecureMessageBytes: SwiftProtobufContiguousBytes {
     var storage: SecureBytes
 

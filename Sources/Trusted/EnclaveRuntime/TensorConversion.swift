@@ -89,15 +89,16 @@ public enum TensorConversion {
             throw TensorRejection(input: name, "input `\(name)`: data is \(tensor.data.count) bytes but shape "
                                   + "\(shape) of \(dtype) needs \(expectedBytes)")
         }
-        return HostTensor(dtype: dtype, shape: shape, data: [UInt8](tensor.data))
+        // Straight into secure memory; the caller wipes the parsed `Data` (``PlaintextWipe``).
+        return HostTensor(dtype: dtype, shape: shape, data: tensor.data.withUnsafeBytes { TensorBytes(copying: $0) })
     }
 
-    /// Converts a model output to a wire tensor.
+    /// Converts a model output to a wire tensor whose bytes are the output's secure memory (no copy).
     public static func wireTensor(_ tensor: HostTensor) -> Enclava_V1_Tensor {
         var wire = Enclava_V1_Tensor()
         wire.dtype = wireType(tensor.dtype)
         wire.shape = tensor.shape.map { Int64($0) }
-        wire.data = Data(tensor.data)
+        wire.data = Data(sharing: tensor.data)
         return wire
     }
 }

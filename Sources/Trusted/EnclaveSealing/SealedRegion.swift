@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 internal import CEnclaveSystem
+import Synchronization
 
 /// How a ``SealedRegion`` treats memory locking.
 public enum MemoryLockPolicy: Sendable, Equatable {
@@ -22,6 +23,7 @@ public struct SealedMemoryError: Error, CustomStringConvertible, Sendable {
         case memoryLockLimitTooSmall = "MEMLOCK_LIMIT_TOO_SMALL"
         case mapFailed = "MMAP_FAILED"
         case invalidSize = "INVALID_SIZE"
+        case adviceFailed = "MADVISE_FAILED"
     }
     public let code: Code
     public let message: String
@@ -55,6 +57,18 @@ public struct SealedRegion: ~Copyable, @unchecked Sendable {
     public let count: Int
     /// Whether the pages are locked in RAM.
     public let isLocked: Bool
+    /// Whether `MADV_DONTDUMP` took: the pages are left out of core dumps.
+    public let isDumpExcluded: Bool
+    /// Whether `MADV_WIPEONFORK` took: a forked child sees zeros.
+    public let isWipedOnFork: Bool
+
+    /// Regions alive now whose pages are not locked, and regions ever mapped unlocked (reported by the
+    /// runtime's Health: a secret may have reached swap).
+    public static var unlockedRegions: (alive: Int, ever: Int) {
+        (unlockedAlive.load(ordering: .relaxed), unlockedEver.load(ordering: .relaxed))
+    }
+    private static let unlockedAlive = Atomic<Int>(0)
+    private static let unlockedEver = Atomic<Int>(0)
 
     /// The system page size.
     public static var pageSize: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }
@@ -63,8 +77,10 @@ public struct SealedRegion: ~Copyable, @unchecked Sendable {
     /// - Parameters:
     ///   - count: usable bytes (0 is allowed and maps one page).
     ///   - lockPolicy: whether failing to `mlock` is an error.
-    /// - Throws: ``SealedMemoryError`` when the mapping fails or cannot be locked under `.required`;
-    ///   the message says how much is needed and how to raise `RLIMIT_MEMLOCK`.
+    /// - Throws: ``SealedMemoryError`` when the mapping fails, or under `.required` when it cannot be
+    ///   locked (the message says how much is needed and how to raise `RLIMIT_MEMLOCK`) or advised
+    ///   (`MADV_DONTDUMP`, `MADV_WIPEONFORK`; ``SealedMemoryError/Code/adviceFailed``). Under
+    ///   `.allowUnlocked` those are recorded in ``isLocked``, ``isDumpExcluded`` and ``isWipedOnFork``.
     public init(count: Int, lockPolicy: MemoryLockPolicy = .required) throws {
         guard count >= 0, count <= Int.max / 2 else {
             throw SealedMemoryError(.invalidSize, "sealed region size \(count) is out of range", requestedBytes: count)
@@ -81,9 +97,16 @@ public struct SealedRegion: ~Copyable, @unchecked Sendable {
             munmap(raw, total)
             throw SealedMemoryError(.mapFailed, "could not make sealed memory writable (errno \(errno))", requestedBytes: count)
         }
-        _ = enclava_sys_madvise_dontdump(bodyStart, body)
-        _ = enclava_sys_madvise_wipeonfork(bodyStart, body)
-        var locked = mlock(bodyStart, body) == 0
+        let dontDumpError = enclava_sys_madvise_dontdump(bodyStart, body)
+        let wipeOnForkError = enclava_sys_madvise_wipeonfork(bodyStart, body)
+        if lockPolicy == .required, dontDumpError != 0 || wipeOnForkError != 0 {
+            munmap(raw, total)
+            let advice = dontDumpError != 0 ? "MADV_DONTDUMP" : "MADV_WIPEONFORK"
+            throw SealedMemoryError(.adviceFailed, "madvise(\(advice)) failed on sealed memory (errno "
+                                    + "\(dontDumpError != 0 ? dontDumpError : wipeOnForkError)); run on Linux 4.14 or later, "
+                                    + "or for development only start with --allow-unlocked-memory", requestedBytes: count)
+        }
+        let locked = mlock(bodyStart, body) == 0
         if !locked {
             let err = errno
             if lockPolicy == .required {
@@ -91,20 +114,23 @@ public struct SealedRegion: ~Copyable, @unchecked Sendable {
                 throw SealedMemoryError(.memoryLockLimitTooSmall, Self.lockFailureMessage(needed: body, errno: err),
                                         requestedBytes: count)
             }
-            locked = false
+            Self.unlockedAlive.add(1, ordering: .relaxed)
+            Self.unlockedEver.add(1, ordering: .relaxed)
         }
         self.mapping = raw
         self.mappingLength = total
         self.base = bodyStart
         self.count = count
         self.isLocked = locked
+        self.isDumpExcluded = dontDumpError == 0
+        self.isWipedOnFork = wipeOnForkError == 0
     }
 
     deinit {
         let page = Self.pageSize
         let body = mappingLength - 2 * page
         enclava_sys_secure_zero(base, body)
-        if isLocked { munlock(base, body) }
+        if isLocked { munlock(base, body) } else { Self.unlockedAlive.subtract(1, ordering: .relaxed) }
         munmap(mapping, mappingLength)
     }
 

@@ -263,6 +263,11 @@ public nonisolated struct Enclava_V1_InferResult: Sendable {
   /// Clears the value of `error`. Subsequent reads from it will return its default value.
   public mutating func clearError() {self._error = nil}
 
+  /// True when this enclave may hold secrets in pages that are not locked in RAM (started with
+  /// --allow-unlocked-memory, or a lock failed): the copy of HealthResponse.memory_unlocked that the host
+  /// cannot strip, since it travels inside the session's encryption.
+  public var memoryUnlocked: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -336,6 +341,13 @@ public nonisolated struct Enclava_V1_HealthResponse: Sendable {
 
   /// why FAILED, in one line; never a secret
   public var message: String = String()
+
+  /// True when secrets (keys, weights, request plaintext) may be in pages that are not locked in RAM and
+  /// so may reach swap: started with --allow-unlocked-memory (simulation only), or a lock failed.
+  public var memoryUnlocked: Bool = false
+
+  /// one line saying why, when memory_unlocked
+  public var memoryMessage: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -714,7 +726,7 @@ nonisolated extension Enclava_V1_InferPayload: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Enclava_V1_InferResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".InferResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}outputs\0\u{1}error\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}outputs\0\u{1}error\0\u{3}memory_unlocked\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -724,6 +736,7 @@ nonisolated extension Enclava_V1_InferResult: SwiftProtobuf.Message, SwiftProtob
       switch fieldNumber {
       case 1: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Enclava_V1_Tensor>.self, value: &self.outputs) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._error) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.memoryUnlocked) }()
       default: break
       }
     }
@@ -740,12 +753,16 @@ nonisolated extension Enclava_V1_InferResult: SwiftProtobuf.Message, SwiftProtob
     try { if let v = self._error {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
+    if self.memoryUnlocked != false {
+      try visitor.visitSingularBoolField(value: self.memoryUnlocked, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Enclava_V1_InferResult, rhs: Enclava_V1_InferResult) -> Bool {
     if lhs.outputs != rhs.outputs {return false}
     if lhs._error != rhs._error {return false}
+    if lhs.memoryUnlocked != rhs.memoryUnlocked {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -871,7 +888,7 @@ nonisolated extension Enclava_V1_HealthRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Enclava_V1_HealthResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HealthResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}state\0\u{3}model_name\0\u{1}backend\0\u{1}message\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}state\0\u{3}model_name\0\u{1}backend\0\u{1}message\0\u{3}memory_unlocked\0\u{3}memory_message\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -883,6 +900,8 @@ nonisolated extension Enclava_V1_HealthResponse: SwiftProtobuf.Message, SwiftPro
       case 2: try { try decoder.decodeSingularStringField(value: &self.modelName) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.backend) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.memoryUnlocked) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.memoryMessage) }()
       default: break
       }
     }
@@ -901,6 +920,12 @@ nonisolated extension Enclava_V1_HealthResponse: SwiftProtobuf.Message, SwiftPro
     if !self.message.isEmpty {
       try visitor.visitSingularStringField(value: self.message, fieldNumber: 4)
     }
+    if self.memoryUnlocked != false {
+      try visitor.visitSingularBoolField(value: self.memoryUnlocked, fieldNumber: 5)
+    }
+    if !self.memoryMessage.isEmpty {
+      try visitor.visitSingularStringField(value: self.memoryMessage, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -909,6 +934,8 @@ nonisolated extension Enclava_V1_HealthResponse: SwiftProtobuf.Message, SwiftPro
     if lhs.modelName != rhs.modelName {return false}
     if lhs.backend != rhs.backend {return false}
     if lhs.message != rhs.message {return false}
+    if lhs.memoryUnlocked != rhs.memoryUnlocked {return false}
+    if lhs.memoryMessage != rhs.memoryMessage {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

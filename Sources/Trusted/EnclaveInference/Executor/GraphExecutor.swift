@@ -135,7 +135,7 @@ struct GraphExecutor {
         var results: [String: HostTensor] = [:]
         for (spec, slot) in zip(plan.outputs, plan.outputSlots) {
             let view = readView(slot)
-            results[spec.name] = HostTensor(dtype: view.dtype, shape: view.shape, data: Array(view.bytes))
+            results[spec.name] = HostTensor(dtype: view.dtype, shape: view.shape, data: TensorBytes(copying: view.bytes))
         }
         return results
     }

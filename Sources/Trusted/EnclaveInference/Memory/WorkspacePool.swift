@@ -30,6 +30,14 @@ final class WorkspacePool: Sendable {
         return try SealedBlock(count: bytes, lockPolicy: lockPolicy, purpose: "a request's working memory")
     }
 
+    /// Whether every idle workspace reads zero (for tests: no request's plaintext outlives its run).
+    var idleBlocksReadZero: Bool {
+        idle.withLock { blocks in blocks.allSatisfy { $0.bytes.allSatisfy { $0 == 0 } } }
+    }
+
+    /// Idle workspaces kept now.
+    var idleCount: Int { idle.withLock { $0.count } }
+
     /// Zeroizes the first `used` bytes of `block` and keeps it for the next request (or drops it, which
     /// zeroizes and unmaps all of it, when the pool is full; the smallest idle block makes room for a larger one).
     func release(_ block: SealedBlock, used: Int) {

@@ -7,20 +7,32 @@ public struct HostTensor: Sendable, Equatable {
     public var dtype: TensorDataType
     /// The dimensions; `[]` is a scalar.
     public var shape: [Int]
-    /// The elements, row-major, little-endian, `elementCount × dtype.byteCount` bytes.
-    public var data: [UInt8]
+    /// The elements, row-major, little-endian, `elementCount × dtype.byteCount` bytes, in secure memory.
+    public var data: TensorBytes
 
-    /// Wraps existing bytes.
-    public init(dtype: TensorDataType, shape: [Int], data: [UInt8]) {
+    /// Wraps bytes already in secure memory (no copy).
+    public init(dtype: TensorDataType, shape: [Int], data: TensorBytes) {
         self.dtype = dtype
         self.shape = shape
         self.data = data
     }
 
+    /// Copies `data` into secure memory. The array is not cleared: use it for values that are not secret
+    /// (constants, tests); plaintext should be written straight into ``TensorBytes``.
+    public init(dtype: TensorDataType, shape: [Int], data: [UInt8]) {
+        self.init(dtype: dtype, shape: shape, data: TensorBytes(data))
+    }
+
     /// A float32 tensor. `values.count` should equal the product of `shape` (``InferenceModel/run(_:)``
     /// refuses a mismatch with `invalidArgument`).
     public init(float32 values: [Float], shape: [Int]) {
-        self.init(dtype: .float32, shape: shape, data: Self.littleEndianBytes(values.map(\.bitPattern)))
+        var bytes = TensorBytes(count: values.count * 4)
+        bytes.withUnsafeMutableBytes { raw in
+            for (index, value) in values.enumerated() {
+                raw.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: index * 4, as: UInt32.self)
+            }
+        }
+        self.init(dtype: .float32, shape: shape, data: bytes)
     }
 
     /// An int64 tensor.
@@ -35,7 +47,11 @@ public struct HostTensor: Sendable, Equatable {
 
     /// A bool tensor (one byte per element, 0 or 1).
     public init(bool values: [Bool], shape: [Int]) {
-        self.init(dtype: .bool, shape: shape, data: values.map { $0 ? 1 : 0 })
+        var bytes = TensorBytes(count: values.count)
+        bytes.withUnsafeMutableBytes { raw in
+            for (index, value) in values.enumerated() { raw[index] = value ? 1 : 0 }
+        }
+        self.init(dtype: .bool, shape: shape, data: bytes)
     }
 
     /// The product of ``shape``, or nil when a dimension is negative or the product overflows.
@@ -71,11 +87,11 @@ public struct HostTensor: Sendable, Equatable {
     /// The elements as `Bool`s, or nil when ``dtype`` is not bool.
     public var boolValues: [Bool]? {
         guard dtype == .bool else { return nil }
-        return data.map { $0 != 0 }
+        return data.withUnsafeBytes { $0.map { $0 != 0 } }
     }
 
-    static func littleEndianBytes<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: values.count * MemoryLayout<T>.size)
+    static func littleEndianBytes<T: FixedWidthInteger>(_ values: [T]) -> TensorBytes {
+        var bytes = TensorBytes(count: values.count * MemoryLayout<T>.size)
         bytes.withUnsafeMutableBytes { raw in
             for (index, value) in values.enumerated() {
                 raw.storeBytes(of: value.littleEndian, toByteOffset: index * MemoryLayout<T>.size, as: T.self)
@@ -84,7 +100,7 @@ public struct HostTensor: Sendable, Equatable {
         return bytes
     }
 
-    static func decode<T: FixedWidthInteger>(_ bytes: [UInt8], as type: T.Type) -> [T] {
+    static func decode<T: FixedWidthInteger>(_ bytes: TensorBytes, as type: T.Type) -> [T] {
         let size = MemoryLayout<T>.size
         return bytes.withUnsafeBytes { raw in
             (0..<(raw.count / size)).map { T(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * size, as: T.self)) }

@@ -18,7 +18,7 @@ import EnclaveSealing
 public final class InferenceModel: Sendable {
     private let plan: ExecutionPlan
     private let weights: WeightStore
-    private let workspaces = WorkspacePool()
+    let workspaces = WorkspacePool()
     private let preparedRuns = PreparedRunCache()
     /// The limits the model was loaded with; requests are held to them too.
     public let limits: ModelLimits

@@ -19,7 +19,7 @@ extension HostTensor {
         let (dtype, shape) = try OnnxTensorReader.describe(tensor, role: "tensor")
         guard let count = Shape.elementCount(shape) else { throw InferenceError.limit("the tensor is too large") }
         let weight = WeightRef(offset: 0, byteCount: count * dtype.byteCount, dtype: dtype, shape: shape)
-        var data = [UInt8](repeating: 0, count: weight.byteCount)
+        var data = TensorBytes(count: weight.byteCount)
         try data.withUnsafeMutableBytes { try OnnxTensorReader.copy(tensor, as: weight, into: $0) }
         self.init(dtype: dtype, shape: shape, data: data)
     }

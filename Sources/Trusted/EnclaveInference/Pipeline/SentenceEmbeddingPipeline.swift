@@ -1,3 +1,5 @@
+import EnclavaCrypto
+
 /// Sentence embeddings inside the enclave, as sentence-transformers computes them: WordPiece tokenization,
 /// the encoder, mean pooling of `last_hidden_state` over the positions the attention mask marks, and L2
 /// normalisation.
@@ -60,13 +62,17 @@ public final class SentenceEmbeddingPipeline: Sendable {
         if !usesTokenTypes { inputs["token_type_ids"] = nil }
         guard let hidden = try model.run(inputs)[outputName], hidden.shape.count == 3,
               hidden.shape[0] == batch.batchSize, hidden.shape[1] == batch.sequenceLength,
-              let states = hidden.float32Values else {
+              var states = hidden.float32Values else {
             throw InferenceError(.invalidArgument, "the model's output is not [batch, sequence, hidden]")
         }
         let width = hidden.shape[2]
-        return HostTensor(float32: Self.pool(states, mask: batch.attentionMask, batch: batch.batchSize,
-                                             sequence: batch.sequenceLength, width: width, normalize: normalize),
-                          shape: [batch.batchSize, width])
+        var pooled = Self.pool(states, mask: batch.attentionMask, batch: batch.batchSize,
+                               sequence: batch.sequenceLength, width: width, normalize: normalize)
+        let embeddings = HostTensor(float32: pooled, shape: [batch.batchSize, width])
+        // The decoded copies of the hidden states and embeddings are plaintext outside secure memory: wipe them.
+        states.withUnsafeMutableBytes { SecureMemory.wipe($0) }
+        pooled.withUnsafeMutableBytes { SecureMemory.wipe($0) }
+        return embeddings
     }
 
     /// Mean over the positions where `mask` is 1 (sum / max(count, 1e-9)), then (optionally) `x / max(‖x‖, 1e-12)`.
