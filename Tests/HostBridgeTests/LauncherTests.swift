@@ -129,7 +129,7 @@ import Testing
     @Test func deadEnclaveIsRestartedUntilTheLimitThenRunFails() async throws {
         let countFile = temporaryPath("launches", ".txt")
         defer { try? FileManager.default.removeItem(atPath: countFile) }
-        var configuration = Self.configuration(script: #"echo launched >> "$2"; echo "enclave $$ up" >&2; sleep 2; exit 7"#,
+        var configuration = Self.configuration(script: #"echo launched >> "$2"; echo "enclave $$ up" >&2; sleep 5; exit 7"#,
                                                extra: [countFile])
         configuration.restartBackoff = RestartBackoff(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200),
                                                       maxConsecutiveFailures: 2)

@@ -90,13 +90,16 @@ public final class HostBridgeServer: Sendable {
             throw HostBridgeError(.invalidState, "the host bridge was already started")
         }
         // The port first: a port that is taken is reported before the enclave decrypts anything. Until the
-        // enclave is ready, clients that connect are answered UNAVAILABLE ("the enclave is starting").
+        // enclave is ready the listener accepts nothing (the kernel queues early clients, up to the backlog), so a
+        // client that connects early is served once the enclave is ready rather than refused.
         var bound: (any Channel)?
         do {
             let listener = try await self.bind()
             bound = listener
             self.lifecycle.withLockedValue { $0.listener = listener }
             try await self.supervisor.start()
+            try await listener.setOption(ChannelOptions.autoRead, value: true).get()
+            listener.read()
             let proceed = self.lifecycle.withLockedValue { lifecycle -> Bool in
                 guard lifecycle.phase == .starting else { return false }
                 lifecycle.phase = .running
@@ -227,6 +230,7 @@ public final class HostBridgeServer: Sendable {
         let logger = self.logger
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.autoRead, value: false)   // no accepts until the enclave is ready (start())
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 guard let id = state.register(channel, limit: maxConnections) else {
