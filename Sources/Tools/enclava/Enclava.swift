@@ -19,7 +19,7 @@ struct Enclava: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             SimCommand.self, KeygenCommand.self, PackageCommand.self, InspectCommand.self, MeasureCommand.self,
-            PolicyCommand.self, VerifyEvidenceCommand.self, ServeCommand.self, InferCommand.self, RunCommand.self,
+            PolicyCommand.self, VerifyEvidenceCommand.self, CollateralCommand.self, ServeCommand.self, InferCommand.self, RunCommand.self,
         ]
     )
 }
