@@ -151,4 +151,31 @@ import Testing
         #expect(verified.status == 0 && verified.stdout.contains("UpToDate") && verified.stdout.contains("VERIFIED"), "\(verified.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache).sorted() == ["tdx-50806f000000.json", "tdx-b0c06f000000.json"])
     }
+
+    /// `policy create --sim-format tdx` pins the simulated firmware MRTD and RTMR0–2 (RTMR1 = the runtime); a TDX
+    /// session policy without RTMR pins is refused by `policy create` and, as an older file, by `enclava infer`
+    /// before it connects.
+    @Test func tdxSessionPoliciesPinRTMR0To2() throws {
+        let folder = try TestPaths.makeTemporaryDirectory(prefix: "enclava-tdx-policy-cli")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("p.json").path
+        let created = try fixture.expectSuccess(["policy", "create", "--image", fixture.image.path, "--allow-simulation",
+                                                 "--sim-format", "tdx", "--out", path])
+        #expect(created.stdout.contains("MRTD, RTMR0–2"), "\(created.stdout)")
+        var policy = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        let rtmrs = try #require(policy["expected_rtmrs"] as? [String: [String]])
+        #expect(rtmrs.keys.sorted() == ["0", "1", "2"] && rtmrs.values.allSatisfy { $0.count == 1 && $0[0].count == 96 })
+        #expect((policy["expected_mrtd"] as? [String]) == (policy["expected_measurements"] as? [String]))
+        let hex48 = String(repeating: "ab", count: 48)
+        let refused = try fixture.run(["policy", "create", "--image", fixture.image.path, "--platform", "tdx", "--mrtd", hex48,
+                                       "--rtmr", "0=\(hex48)", "--out", folder.appendingPathComponent("never.json").path])
+        #expect(refused.status != 0 && refused.stderr.contains("INVALID_POLICY") && refused.stderr.contains("RTMR1, RTMR2"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("never.json").path))
+        policy.removeValue(forKey: "expected_rtmrs")
+        let old = folder.appendingPathComponent("old.json")
+        try JSONSerialization.data(withJSONObject: policy).write(to: old)
+        let infer = try fixture.run(["infer", "--endpoint", "127.0.0.1:1", "--policy", old.path, "--input", "features=[1]"])
+        #expect(infer.status != 0 && infer.stderr.contains("INVALID_POLICY") && infer.stderr.contains("MRTD measures only the TD firmware"),
+                "\(infer.stderr)")
+    }
 }
