@@ -30,11 +30,11 @@ import Foundation
 /// refused when loaded (``checkTDXSessionPins()``): MRTD alone identifies only the TD firmware.
 ///
 /// ```json
-/// { "allowed_platforms": ["sev-snp"], "allow_simulation": true, "allow_debug": false,
+/// { "allowed_platforms": ["sev-snp", "tdx"], "allow_simulation": true, "allow_debug": false,
 ///   "expected_measurements": ["…96 hex…"], "expected_manifest_digests": ["…96 hex…"],
-///   "simulated_root_fingerprints": ["…64 hex…"],
-///   "expected_rtmrs": {"2": ["…96 hex…"]}, "minimum_tcb": {"bootloader": 3, "snp": 8, "microcode": 115},
-///   "allowed_tcb_statuses": ["UpToDate"], "require_tcb_status": true }
+///   "simulated_root_fingerprints": ["…64 hex…"], "expected_mrtd": ["…96 hex…"],
+///   "expected_rtmrs": {"0": ["…"], "1": ["…"], "2": ["…96 hex…"]},
+///   "minimum_tcb": {"bootloader": 3, "snp": 8, "microcode": 115}, "allowed_tcb_statuses": ["UpToDate"] }
 /// ```
 public struct AttestationPolicy: Codable, Sendable, Equatable {
     /// Platforms whose evidence is accepted.
@@ -62,7 +62,8 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
     public var expectedPCRs: [String: [String]] = [:]
     /// Minimum security versions; nil checks none.
     public var minimumTCB: MinimumTCB?
-    /// Intel TCB statuses accepted when collateral gave one (default UpToDate and SWHardeningNeeded).
+    /// Intel TCB statuses accepted (default UpToDate and SWHardeningNeeded); the collateral every Intel quote
+    /// needs gives the status.
     public var allowedTCBStatuses: [TCBStatus] = AttestationPolicy.defaultTCBStatuses
     /// Redundant: Intel evidence is refused without collateral, so its TCB status is always computed. Still
     /// read from (and written to) policy files so that older ones load.

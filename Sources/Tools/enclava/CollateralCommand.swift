@@ -109,17 +109,17 @@ struct CollateralImport: AsyncParsableCommand {
                 throw CLIError("\(dcapQVL): \(error.code.rawValue): \(error.message)")
             }
         }
-        let missing = parts.filter { $0.1 == nil }.map(\.0)
-        guard missing.isEmpty else {
+        guard let tcbInfo, let qeIdentity, let tcbInfoIssuerChain, let pckCRL, let rootCACRL else {
+            let missing = parts.filter { $0.1 == nil }.map(\.0)
             throw CLIError("the collateral is incomplete: missing \(missing.joined(separator: ", ")); every part is "
                            + "needed (TCB Info, QE Identity, their issuer chain, PCK CRL, Root CA CRL), or pass --dcap-qvl FILE")
         }
         do {
             return try QuoteCollateral(
-                tcbInfoResponse: try EvidenceFileFormat.read(tcbInfo!, what: "TCB Info response"),
-                qeIdentityResponse: try EvidenceFileFormat.read(qeIdentity!, what: "QE Identity response"),
-                tcbInfoIssuerChainPEM: try Self.pem(tcbInfoIssuerChain!), qeIdentityIssuerChainPEM: try qeIdentityIssuerChain.map(Self.pem),
-                pckCRL: try Self.crl(pckCRL!), rootCRL: try Self.crl(rootCACRL!))
+                tcbInfoResponse: try EvidenceFileFormat.read(tcbInfo, what: "TCB Info response"),
+                qeIdentityResponse: try EvidenceFileFormat.read(qeIdentity, what: "QE Identity response"),
+                tcbInfoIssuerChainPEM: try Self.pem(tcbInfoIssuerChain), qeIdentityIssuerChainPEM: try qeIdentityIssuerChain.map(Self.pem),
+                pckCRL: try Self.crl(pckCRL), rootCRL: try Self.crl(rootCACRL))
         } catch let error as AttestationError {
             throw CLIError("\(error.code.rawValue): \(error.message)")
         }
