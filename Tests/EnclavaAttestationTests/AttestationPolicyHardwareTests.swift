@@ -105,10 +105,15 @@ import Testing
         var wrongMRTD = policy
         wrongMRTD.expectedMRTD = [Self.h48]
         #expect(refusal { try wrongMRTD.check(attested) }?.field == "MRTD")
-        // Without collateral there is no status: accepted unless the policy requires one.
-        let bare = try verifier.verifyEvidence(Evidence(platform: .tdx, blob: tdx.blob, certificates: []), policy: .hardware([.tdx]), at: tdxSample.time)
-        #expect(bare.tcb == nil)
-        #expect(refusal { try policy.check(bare) }?.code == .tcbStatusNotAllowed)
+        // Without collateral the quote is refused, whatever the policy (require_tcb_status is redundant).
+        for requireTCBStatus in [false, true] {
+            var bare = AttestationPolicy.hardware([.tdx])
+            bare.requireTCBStatus = requireTCBStatus
+            let error = refusal {
+                _ = try verifier.verifyEvidence(Evidence(platform: .tdx, blob: tdx.blob, certificates: []), policy: bare, at: tdxSample.time)
+            }
+            #expect(error?.code == .collateralMissing && error?.field == "collateral" && error?.actual == "none")
+        }
 
         let sgxSample = IntelTestData.samples[5]
         let sgx = Evidence(platform: .sgx, blob: try IntelTestData.bytes(sgxSample.file), certificates: [],

@@ -8,10 +8,11 @@ import Testing
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/P.json"
-        let policy = AttestationPolicy(
+        var policy = AttestationPolicy(
             allowedPlatforms: [.sevSNP, .tdx], allowSimulation: true, allowDebug: false,
             expectedMeasurements: [Hex.encode(SHA2.sha384([1]))], expectedManifestDigests: [Hex.encode(SHA2.sha384([2]))],
             simulatedRootFingerprints: [Hex.encode(SHA2.sha256([3]))])
+        policy.expectedRTMRs = ["0": [Hex.encode(SHA2.sha384([4]))], "1": [Hex.encode(SHA2.sha384([5]))], "2": [Hex.encode(SHA2.sha384([6]))]]
         try policy.write(to: path)
         #expect(try AttestationPolicy.load(path: path) == policy)
         let text = try String(contentsOfFile: path, encoding: .utf8)

@@ -14,13 +14,15 @@ import Testing
         func verify(_ blob: [UInt8], platform: EvidencePlatform? = nil, policy: AttestationPolicy = policy) -> AttestationError? {
             IntelTestData.attestationError {
                 _ = try IntelTestData.verifier.verify(
-                    Evidence(platform: platform ?? sample.platform, blob: blob, certificates: []),
+                    Evidence(platform: platform ?? sample.platform, blob: blob, certificates: [],
+                             collateral: try IntelTestData.collateral(for: sample).map { EvidenceCollateral(quote: $0) }),
                     nonce: [UInt8](repeating: 1, count: 32), manifestDigest: [UInt8](repeating: 2, count: 48),
                     hpkePublicKey: [UInt8](repeating: 3, count: 32), policy: policy, at: sample.time)
             }
         }
-        // The quote verifies; its report data is not an Enclava binding.
-        #expect(verify(bytes)?.code == .reportDataMismatch)
+        // The quote verifies with its collateral (or is refused for its TCB or missing collateral); the report
+        // data of those that verify is not an Enclava binding.
+        #expect(verify(bytes)?.code == sample.refusal ?? .reportDataMismatch)
         let layout = try IntelQuoteLayout(bytes, platform: sample.platform)
         var altered = bytes
         altered[layout.body.lowerBound] ^= 1

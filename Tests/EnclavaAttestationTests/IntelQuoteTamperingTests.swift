@@ -111,8 +111,8 @@ import Testing
             #expect(error?.code == .malformedEvidence, "length \(length): \(String(describing: error))")
         }
         // Exactly the quote's own length verifies; trailing bytes are ignored.
-        #expect(Self.error(sample, Array(layout.bytes[0..<layout.byteCount])) == nil)
-        #expect(Self.error(sample, layout.bytes + Array("trailing".utf8)) == nil)
+        #expect(Self.error(sample, Array(layout.bytes[0..<layout.byteCount]))?.code == sample.refusal)
+        #expect(Self.error(sample, layout.bytes + Array("trailing".utf8))?.code == sample.refusal)
     }
 
     /// Hostile values in every length field of the signature data: refused or (when the signed content is

@@ -32,7 +32,7 @@ import Testing
         init() throws {
             let sample = IntelTestData.samples.first { $0.file == "tdx/dcap-qvl/tdx_quote" }!
             crls = try #require(try IntelTestData.collateral(for: sample))
-            checked = try IntelTestData.verifier.verifyTDX(quote: IntelTestData.bytes(sample.file), at: sample.time)
+            checked = try IntelTestData.verifier.verifyTDX(quote: IntelTestData.bytes(sample.file), collateral: crls, at: sample.time)
             tcbInfo = try JSONSerialization.jsonObject(with: Data(crls.tcbInfo)) as! [String: Any]
             qeIdentity = try JSONSerialization.jsonObject(with: Data(crls.qeIdentity)) as! [String: Any]
         }

@@ -42,7 +42,7 @@ import Testing
 
     @Test func trusteeOcclumDebugEnclaveIsFlagged() throws {
         let bytes = try IntelTestData.bytes("sgx/trustee/occlum_quote.dat")
-        let checked = try verifier.verifySGX(quote: bytes, at: TestData.date("2024-01-01T00:00:00Z"))
+        let checked = try IntelTestData.checkedSGXWithoutCollateral(bytes, at: TestData.date("2024-01-01T00:00:00Z"))
         let header = checked.quote.header
         #expect(header.version == 3 && header.attestationKeyType == 2)
         #expect(header.qeSVN == 8 && header.pceSVN == 13)
@@ -68,10 +68,11 @@ import Testing
         let sgx = try IntelTestData.bytes("sgx/dcap-qvl/sgx_quote")
         let tdx = try IntelTestData.bytes("tdx/dcap-qvl/tdx_quote")
         let time = TestData.date("2025-06-20T00:00:00Z")
-        #expect(IntelTestData.attestationError { _ = try verifier.verifyTDX(quote: sgx, at: time) }?.field == "header.version")
-        #expect(IntelTestData.attestationError { _ = try verifier.verifySGX(quote: tdx, at: time) }?.field == "header.version")
-        // SGX collateral for a TDX quote: wrong TCB Info id.
         let sgxCollateral = try IntelTestData.dcapCollateral("sgx/dcap-qvl/sgx_quote_collateral.json")
+        let tdxCollateral = try IntelTestData.dcapCollateral("tdx/dcap-qvl/tdx_quote_collateral.json")
+        #expect(IntelTestData.attestationError { _ = try verifier.verifyTDX(quote: sgx, collateral: tdxCollateral, at: time) }?.field == "header.version")
+        #expect(IntelTestData.attestationError { _ = try verifier.verifySGX(quote: tdx, collateral: sgxCollateral, at: time) }?.field == "header.version")
+        // SGX collateral for a TDX quote: wrong TCB Info id.
         let error = IntelTestData.attestationError {
             _ = try verifier.verifyTDX(quote: tdx, collateral: sgxCollateral, at: TestData.date("2025-06-20T12:00:00Z"))
         }

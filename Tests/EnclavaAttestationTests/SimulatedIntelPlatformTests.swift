@@ -113,6 +113,24 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         try Data("runtime".utf8).write(to: URL(fileURLWithPath: path))
         #expect(try SimulatedPlatform.EvidenceFormat.sgx.measurement(ofExecutableAt: path) == SHA2.sha256(Array("runtime".utf8)))
-        #expect(try SimulatedPlatform.EvidenceFormat.tdx.measurement(ofExecutableAt: path) == SHA2.sha384(Array("runtime".utf8)))
+        // TDX: MRTD is the fixed simulated firmware; the runtime is extended into RTMR1 (RTMR0 firmware
+        // configuration, RTMR2 the command line, RTMR3 zero), so MRTD alone does not tell runtimes apart.
+        let tdx = SimulatedPlatform.EvidenceFormat.tdx
+        #expect(try tdx.measurement(ofExecutableAt: path) == SimulatedTDXRegisters.firmwareMRTD)
+        let registers = try tdx.tdxRegisters(ofExecutableAt: path)
+        let zero = [UInt8](repeating: 0, count: 48)
+        #expect(registers.mrTD == SHA2.sha384(Array("Enclava simulated TDVF v1".utf8)))
+        #expect(registers.rtmrs[0] == SHA2.sha384(zero + SHA2.sha384(Array("Enclava simulated TD configuration v1".utf8))))
+        #expect(registers.rtmrs[1] == SHA2.sha384(zero + SHA2.sha384(Array("runtime".utf8))))
+        #expect(registers.rtmrs[2] == SHA2.sha384(zero + SHA2.sha384(Array("enclava-runtime --backend sim --sim-format tdx".utf8))))
+        #expect(registers.rtmrs[3] == zero)
+        try Data("another runtime".utf8).write(to: URL(fileURLWithPath: path))
+        let other = try tdx.tdxRegisters(ofExecutableAt: path)
+        #expect(other.mrTD == registers.mrTD && other.rtmrs[0] == registers.rtmrs[0] && other.rtmrs[2] == registers.rtmrs[2])
+        #expect(other.rtmrs[1] != registers.rtmrs[1])
+        var policy = AttestationPolicy(allowedPlatforms: [.tdx])
+        try tdx.pin(runtimeAt: path, in: &policy)
+        #expect(policy.expectedMRTD == [Hex.encode(other.mrTD)] && policy.expectedMeasurements == [Hex.encode(other.mrTD)])
+        #expect(policy.expectedRTMRs == ["0": [Hex.encode(other.rtmrs[0])], "1": [Hex.encode(other.rtmrs[1])], "2": [Hex.encode(other.rtmrs[2])]])
     }
 }

@@ -16,7 +16,9 @@ import Testing
         try SimulatedIntelPlatform.load(home: try SimFixture.platform().home)
     }
 
-    static let mrTD = SHA2.sha384(Array("a runtime executable".utf8))
+    /// A simulated TD running "a runtime executable": fixed firmware MRTD, the runtime in RTMR1.
+    static let registers = SimulatedTDXRegisters(runtimeDigest: SHA2.sha384(Array("a runtime executable".utf8)))
+    static let mrTD = registers.mrTD
     static let mrEnclave = SHA2.sha256(Array("a runtime executable".utf8))
 
     struct Case: CustomStringConvertible, Sendable {
@@ -32,18 +34,22 @@ import Testing
         let quoter = try quoter.get()
         let reportData = ReportData.make(nonce: nonce, manifestDigest: SimFixture.manifestDigest, hpkePublicKey: SimFixture.hpkeKey)
         let quote = platform == .tdx
-            ? try quoter.tdxQuote(mrTD: mrTD, reportData: reportData)
+            ? try quoter.tdxQuote(mrTD: mrTD, rtmrs: registers.rtmrs, reportData: reportData)
             : try quoter.sgxQuote(mrEnclave: mrEnclave, reportData: reportData)
-        return Evidence(platform: platform, blob: quote, certificates: [])
+        // The simulated collateral travels beside the quote, as the sim backend relays it.
+        return Evidence(platform: platform, blob: quote, certificates: [],
+                        collateral: EvidenceCollateral(quote: try intel().collateral(for: platform)))
     }
 
     /// A policy for `platform` that allows simulation and pins `roots` (none: trust the verifier's).
     static func policy(_ platform: EvidencePlatform, allowSimulation: Bool = true, roots: [Certificate]) -> AttestationPolicy {
         let measurement = platform == .tdx ? mrTD : mrEnclave
-        return AttestationPolicy(
+        var policy = AttestationPolicy(
             allowedPlatforms: [platform], allowSimulation: allowSimulation, allowDebug: false,
             expectedMeasurements: [Hex.encode(measurement)], expectedManifestDigests: [Hex.encode(SimFixture.manifestDigest)],
             simulatedRootFingerprints: roots.map { Hex.encode($0.sha256Fingerprint) })
+        if platform == .tdx { registers.pin(in: &policy) }  // a TDX session policy pins MRTD and RTMR0–2
+        return policy
     }
 
     static func verify(

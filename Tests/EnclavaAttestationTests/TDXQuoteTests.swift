@@ -11,7 +11,7 @@ import Testing
 
     @Test func goTDXGuestV4QuoteFieldsAndChain() throws {
         let bytes = try IntelTestData.bytes("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat")
-        let checked = try verifier.verifyTDX(quote: bytes, at: TestData.date("2023-07-01T01:00:00Z"))
+        let checked = try IntelTestData.checkedTDXWithoutCollateral(bytes, at: TestData.date("2023-07-01T01:00:00Z"))
         let quote = checked.quote
         #expect(quote.header.version == 4)
         #expect(quote.byteCount == 4935)
@@ -45,7 +45,6 @@ import Testing
         #expect(checked.pck.fmspc == hex("50806f000000"))
         #expect(checked.pck.pceID == hex("0000"))
         #expect(checked.root == IntelRootCertificates.sgxRootCA)
-        #expect(checked.tcb == nil)
     }
 
     /// go-tdx-guest verifies with its 2023 collateral at 2023-07-01T01:00Z and notes that the quote's real
@@ -67,8 +66,9 @@ import Testing
         let error = IntelTestData.attestationError {
             _ = try verifier.verifyTDX(quote: bytes, collateral: collateral, at: TestData.date("2053-07-01T01:00:00Z"))
         }
-        #expect(error?.code == AttestationError.Code.collateralInvalid)
-        #expect(error?.field == "root_ca_crl")
+        // The PCK chain has expired by then (2029), before the collateral is looked at.
+        #expect(error?.code == AttestationError.Code.certificateChainInvalid)
+        #expect(error?.field == "PCK chain")
         // Inside the CRL windows but after the TCB Info's nextUpdate (2023-07-18): the TCB Info has expired.
         let late = IntelTestData.attestationError {
             _ = try verifier.verifyTDX(quote: bytes, collateral: collateral, at: TestData.date("2023-07-20T00:00:00Z"))
@@ -78,7 +78,7 @@ import Testing
 
     @Test func goTDXGuestV5QuoteBodyType3() throws {
         let bytes = try IntelTestData.bytes("tdx/go-tdx-guest/quote_v5_sample.dat")
-        let checked = try verifier.verifyTDX(quote: bytes, at: TestData.date("2026-02-03T01:00:00Z"))
+        let checked = try IntelTestData.checkedTDXWithoutCollateral(bytes, at: TestData.date("2026-02-03T01:00:00Z"))
         #expect(checked.quote.header.version == 5)
         #expect(checked.quote.bodyType == 3)
         #expect(checked.quote.byteCount == 5006)
@@ -133,7 +133,7 @@ import Testing
     @Test func dcapQVLOutdatedV5QuoteMatchesNoTCBLevel() throws {
         let bytes = try IntelTestData.bytes("tdx/dcap-qvl/tdx_quote_outdated")
         let time = TestData.date("2026-02-19T00:00:00Z")
-        let checked = try verifier.verifyTDX(quote: bytes, at: time)
+        let checked = try IntelTestData.checkedTDXWithoutCollateral(bytes, at: time)
         #expect(checked.quote.header.version == 5 && checked.quote.bodyType == 3)
         #expect(checked.rtmrs.allSatisfy { $0 == Self.zero48 })
         #expect(checked.pck.fmspc == hex("90c06f000000"))
@@ -146,7 +146,7 @@ import Testing
 
     @Test func trusteeDebugTDIsFlagged() throws {
         let bytes = try IntelTestData.bytes("tdx/trustee/tdx_quote_4.dat")
-        let checked = try verifier.verifyTDX(quote: bytes, at: TestData.date("2024-01-01T00:00:00Z"))
+        let checked = try IntelTestData.checkedTDXWithoutCollateral(bytes, at: TestData.date("2024-01-01T00:00:00Z"))
         #expect(checked.isDebug)
         #expect(checked.quote.body.isSEPTVEDisabled)
         #expect(checked.tdAttributes == hex("0100001000000000"))
@@ -168,7 +168,7 @@ import Testing
         let checked = try verifier.verifyTDX(quote: bytes, collateral: collateral, at: TestData.date("2026-02-19T00:00:00Z"))
         // PCK SGX SVNs 04 04 02 02 04 01 00 05, PCESVN 13 and TEE_TCB_SVN 0b 01 04 … reach the newest level;
         // TDX module TDX_01 at SVN 11 ≥ 6.
-        let tcb = try #require(checked.tcb)
+        let tcb = checked.tcb
         #expect(tcb.status == .upToDate && tcb.advisoryIDs.isEmpty)
         #expect(tcb.tdxModuleStatus == .upToDate)
         #expect(tcb.tcbEvaluationDataNumber == 18)
@@ -188,7 +188,7 @@ import Testing
         #expect(quote.bodyType == 2 && quote.body == parsedV4.body && quote.body.teeTCBSVN2 == nil)
         #expect(quote.byteCount == parsedV4.byteCount + 6)
         let error = IntelTestData.attestationError {
-            _ = try verifier.verifyTDX(quote: v5(type: 2, size: 584), at: TestData.date("2023-07-01T01:00:00Z"))
+            _ = try verifier.verifyTDX(quote: v5(type: 2, size: 584), collateral: IntelTestData.goTDXGuestCollateral(), at: TestData.date("2023-07-01T01:00:00Z"))
         }
         #expect(error?.field == "quote signature")
         for (type, size, field) in [(1, 384, "body_type"), (4, 584, "body_type"), (2, 648, "body_size"), (3, 584, "body_size"), (2, 0xFFFF_FFFF, "body_size")] {

@@ -25,16 +25,22 @@ import Testing
         #expect(evidence.platform == format.platform)
         #expect(evidence.certificates.isEmpty)  // the PCK chain is inside the quote
         if format == .tdx {
-            #expect(try TDXQuote(parsing: evidence.blob).body.mrTD == sim.evidenceMeasurement)
+            // MRTD is the fixed simulated firmware; the runtime is in RTMR1.
+            let body = try TDXQuote(parsing: evidence.blob).body
+            #expect(body.mrTD == sim.evidenceMeasurement && body.mrTD == SimulatedTDXRegisters.firmwareMRTD)
+            #expect(body.rtmrs == sim.tdxRegisters.rtmrs)
+            #expect(body.rtmrs[1] == SimulatedTDXRegisters.extend([UInt8](repeating: 0, count: 48), sim.measurement))
         } else {
             #expect(try SGXQuote(parsing: evidence.blob).body.mrEnclave == sim.evidenceMeasurement)
         }
 
         let intel = try SimulatedIntelPlatform.load(home: Fixture.home)
-        let policy = AttestationPolicy(
+        var policy = AttestationPolicy(
             allowedPlatforms: [format.platform], allowSimulation: true,
-            expectedMeasurements: [Hex.encode(sim.evidenceMeasurement)], expectedManifestDigests: [Hex.encode(digest)],
+            expectedManifestDigests: [Hex.encode(digest)],
             simulatedRootFingerprints: [try platform.rootFingerprint(for: format)])
+        try format.pin(runtimeAt: executable, in: &policy)
+        #expect(policy.expectedMeasurements == [Hex.encode(sim.evidenceMeasurement)])
         let verified = try EvidenceVerifier().verify(
             evidence, nonce: nonce, manifestDigest: digest, hpkePublicKey: hpke, policy: policy)
         #expect(verified.isSimulated && verified.platform == format.platform)

@@ -17,6 +17,9 @@ import Testing
         let extra: [String]
         let at: String
         let isDebug: Bool
+        /// The code the default policy refuses it with (Intel quotes without collateral, or whose TCB the
+        /// collateral rates below the default), nil when it verifies.
+        var refusal: String? = nil
         var testDescription: String { file }
     }
 
@@ -40,14 +43,21 @@ import Testing
                extra: ["--certs", path("sev-snp/teekit-gcp/sev-gcp-x25519-vcek.pem")], at: "2026-01-01T00:00:00Z", isDebug: false),
         Sample(file: "sev-snp/virtee-sev/report_milan.hex", platform: "snp", extra: ["--certs", path("sev-snp/virtee-sev")],
                at: "2024-01-01T00:00:00Z", isDebug: false),
-        Sample(file: "tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat", platform: "tdx", extra: [], at: "2023-07-01T01:00:00Z", isDebug: false),
-        Sample(file: "tdx/go-tdx-guest/quote_v5_sample.dat", platform: "tdx", extra: [], at: "2026-02-03T01:00:00Z", isDebug: false),
+        Sample(file: "tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat", platform: "tdx", extra: [], at: "2023-07-01T01:00:00Z", isDebug: false,
+               refusal: "COLLATERAL_MISSING"),
+        Sample(file: "tdx/go-tdx-guest/quote_v5_sample.dat", platform: "tdx",
+               extra: ["--collateral", path("tdx/dcap-qvl/tdx_quote_outdated_collateral.json")], at: "2026-02-19T00:00:00Z", isDebug: false),
         Sample(file: "tdx/dcap-qvl/tdx_quote", platform: "tdx",
                extra: ["--collateral", path("tdx/dcap-qvl/tdx_quote_collateral.json")], at: "2025-06-20T00:00:00Z", isDebug: false),
-        Sample(file: "tdx/dcap-qvl/tdx_quote_outdated", platform: "tdx", extra: [], at: "2026-02-19T00:00:00Z", isDebug: false),
-        Sample(file: "tdx/trustee/tdx_quote_4.dat", platform: "tdx", extra: [], at: "2024-01-01T00:00:00Z", isDebug: true),
-        Sample(file: "sgx/dcap-qvl/sgx_quote", platform: "sgx", extra: [], at: "2025-06-20T00:00:00Z", isDebug: false),
-        Sample(file: "sgx/trustee/occlum_quote.dat", platform: "sgx", extra: [], at: "2024-01-01T00:00:00Z", isDebug: true),
+        Sample(file: "tdx/dcap-qvl/tdx_quote_outdated", platform: "tdx",
+               extra: ["--collateral", path("tdx/dcap-qvl/tdx_quote_outdated_collateral.json")], at: "2026-02-19T00:00:00Z",
+               isDebug: false, refusal: "TCB_MISMATCH"),
+        Sample(file: "tdx/trustee/tdx_quote_4.dat", platform: "tdx", extra: [], at: "2024-01-01T00:00:00Z", isDebug: true,
+               refusal: "COLLATERAL_MISSING"),
+        Sample(file: "sgx/dcap-qvl/sgx_quote", platform: "sgx", extra: ["--collateral", path("sgx/dcap-qvl/sgx_quote_collateral.json")],
+               at: "2025-06-20T00:00:00Z", isDebug: false, refusal: "TCB_STATUS_NOT_ALLOWED"),
+        Sample(file: "sgx/trustee/occlum_quote.dat", platform: "sgx", extra: [], at: "2024-01-01T00:00:00Z", isDebug: true,
+               refusal: "COLLATERAL_MISSING"),
         Sample(file: "nitro/blocky-nitrite/nitro_attestation.b64", platform: "nitro", extra: [], at: "2024-09-07T14:37:39.545Z", isDebug: false),
         Sample(file: "nitro/blocky-nitrite/nitro_attestation_debug.b64", platform: "nitro", extra: [], at: "2024-09-07T14:38:06.508Z", isDebug: true),
     ]
@@ -71,11 +81,21 @@ import Testing
     }
 
     /// Every real sample verifies at its time (exit 0), except that the debug ones are refused by the default
-    /// policy — and accepted with a policy that allows debug.
+    /// policy — and accepted with a policy that allows debug — and that Intel quotes without collateral (or
+    /// whose collateral rates their TCB below the default) are refused with that reason, whatever the policy.
     @Test(arguments: samples)
     func everySampleVerifiesAtItsTime(_ sample: Sample) throws {
         let result = try verify(sample)
-        if sample.isDebug {
+        if let refusal = sample.refusal {
+            #expect(result.status != 0)
+            #expect(result.stderr.contains(refusal) && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+            #expect(result.stdout.contains("REFUSED \(refusal)"), "\(result.stdout)")
+            if refusal == "COLLATERAL_MISSING" {
+                #expect(result.stderr.contains("--collateral-cache") && result.stderr.contains("enclava collateral import"))
+                let allowDebug = try policyFile(#"{"allowed_platforms": ["tdx", "sgx"], "allow_debug": true, "require_tcb_status": false}"#)
+                #expect(try verify(sample, ["--policy", allowDebug]).stderr.contains("COLLATERAL_MISSING"))
+            }
+        } else if sample.isDebug {
             #expect(result.status != 0)
             #expect(result.stderr.contains("DEBUG_NOT_ALLOWED"), "\(result.stderr)")
             let allowDebug = try policyFile(#"{"allowed_platforms": ["sev-snp", "tdx", "sgx", "nitro"], "allow_debug": true}"#)

@@ -49,7 +49,9 @@ public actor ConfidentialSession {
     /// - Parameters:
     ///   - endpoint: `.unix(path)` or `.tcp(host:port:)`.
     ///   - policy: what evidence to accept.
-    ///   - verifier: the evidence verifier (pass the simulated ARK for local simulation).
+    ///   - verifier: the evidence verifier (pass the simulated ARK for local simulation, and the client's own
+    ///     Intel collateral — a file or a cache folder — in `intelCollateral`; TDX and SGX evidence verifies only
+    ///     with collateral, from there or relayed by the host).
     ///   - time: the time at which certificates must be valid.
     ///   - timeout: the deadline of each call.
     /// - Throws: ``ClientError`` (`attestationFailed` with the verifier's code, `remote`, …).
@@ -127,8 +129,9 @@ public actor ConfidentialSession {
                                 certificates: answer.certificates.map { [UInt8]($0) })
         if !answer.collateral.isEmpty {
             // Untrusted like the rest of the answer: every part of it is signed and checked by the verifier.
-            // Collateral that does not parse is refused rather than dropped, so a host cannot quietly turn
-            // a TCB evaluation off by garbling it (it can only leave it out, which `require_tcb_status` refuses).
+            // Collateral that does not parse, or lacks a part, is refused rather than dropped; collateral left out
+            // is refused by the verifier too (COLLATERAL_MISSING) unless the client holds its own
+            // (`EvidenceVerifier(intelCollateral:)`), so the host cannot switch the QE Identity check off.
             do {
                 evidence.collateral = EvidenceCollateral(quote: try QuoteCollateral(dcapQVLJSON: [UInt8](answer.collateral)))
             } catch let error as AttestationError {

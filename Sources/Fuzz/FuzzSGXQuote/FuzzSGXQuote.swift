@@ -9,7 +9,11 @@ import Foundation
 public func fuzzSGXQuote(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = FuzzDriver.bytes(data, size)
     guard (try? SGXQuote(parsing: bytes)) != nil else { return 0 }
-    _ = try? EvidenceVerifier().verifySGX(quote: bytes, at: Date(timeIntervalSince1970: 1_730_000_000))
+    // Without collateral the verifier runs every quote check (signatures, QE binding, PCK chain) and then
+    // refuses for the missing collateral; FuzzQuoteCollateral fuzzes the collateral checks.
+    _ = try? EvidenceVerifier().verifyEvidence(
+        Evidence(platform: .sgx, blob: bytes, certificates: []), policy: .hardware([.sgx]),
+        at: Date(timeIntervalSince1970: 1_730_000_000))
     return 0
 }
 

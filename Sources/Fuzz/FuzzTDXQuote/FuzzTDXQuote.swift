@@ -9,7 +9,11 @@ import Foundation
 public func fuzzTDXQuote(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = FuzzDriver.bytes(data, size)
     guard (try? TDXQuote(parsing: bytes)) != nil else { return 0 }
-    _ = try? EvidenceVerifier().verifyTDX(quote: bytes, at: Date(timeIntervalSince1970: 1_730_000_000))
+    // Without collateral the verifier runs every quote check (signatures, QE binding, PCK chain) and then
+    // refuses for the missing collateral; FuzzQuoteCollateral fuzzes the collateral checks.
+    _ = try? EvidenceVerifier().verifyEvidence(
+        Evidence(platform: .tdx, blob: bytes, certificates: []), policy: .hardware([.tdx]),
+        at: Date(timeIntervalSince1970: 1_730_000_000))
     return 0
 }
 

@@ -17,6 +17,17 @@ extension AttestationError {
                          fileID: fileID, line: line)
     }
 
+    /// Intel collateral that is absent, or lacks `parts`: without all of it the quoting enclave's identity (QE
+    /// Identity), revocation (PCK and Root CA CRLs) and TCB level (TCB Info) are unproven, so the quote is refused.
+    static func collateralMissing(
+        _ parts: [String], _ message: String, fileID: String = #fileID, line: Int = #line
+    ) -> AttestationError {
+        AttestationError(
+            .collateralMissing, field: "collateral", expected: IntelCollateralSource.requiredParts.joined(separator: ", "),
+            actual: parts.isEmpty ? "none" : "missing " + parts.joined(separator: ", "),
+            message + "; " + IntelCollateralSource.howToSupply, fileID: fileID, line: line)
+    }
+
     /// A certificate that a CRL lists.
     static func revoked(_ subject: String, serial: [UInt8], crlIssuer: String) -> AttestationError {
         AttestationError(

@@ -35,14 +35,16 @@ public struct AttestationError: Error, CustomStringConvertible, Sendable, Equata
         case qeReportDataMismatch = "QE_REPORT_DATA_MISMATCH"
         /// Intel collateral (TCB Info, QE Identity, CRLs) is malformed, out of date, or for another platform.
         case collateralInvalid = "COLLATERAL_INVALID"
+        /// Intel collateral is absent or lacks a part (TCB Info, QE Identity, PCK CRL, Root CA CRL, a signature
+        /// or an issuer chain): without all of it the quoting enclave's identity is unproven.
+        case collateralMissing = "COLLATERAL_MISSING"
         /// A certificate of the chain is listed in its issuer's CRL.
         case certificateRevoked = "CERTIFICATE_REVOKED"
         /// The quoting enclave is not the one Intel's QE Identity describes.
         case qeIdentityMismatch = "QE_IDENTITY_MISMATCH"
         /// A security version (SNP SPL, SGX ISVSVN) is below the policy's `minimum_tcb`.
         case tcbBelowMinimum = "TCB_BELOW_MINIMUM"
-        /// The Intel TCB status is not in the policy's `allowed_tcb_statuses` (or none was computed and the
-        /// policy requires one).
+        /// The Intel TCB status is not in the policy's `allowed_tcb_statuses`.
         case tcbStatusNotAllowed = "TCB_STATUS_NOT_ALLOWED"
     }
 

@@ -38,8 +38,10 @@ extension AttestationPolicy {
         try checkTCBStatus(a)
     }
 
-    /// The extra checks of an Enclava session: a measurement and a manifest digest must be pinned and match.
+    /// The extra checks of an Enclava session: a measurement and a manifest digest must be pinned and match;
+    /// for TDX also MRTD and RTMR0–2 (``checkTDXSessionPins()``).
     func checkEnclavaPins(_ a: AttestedEvidence, manifestDigest: [UInt8]) throws {
+        if a.platform == .tdx { try checkTDXSessionPins() }
         if expectedMeasurements.isEmpty {
             throw AttestationError(
                 .measurementMismatch, field: measurementField(a.platform), expected: "(none pinned)",
@@ -115,15 +117,13 @@ extension AttestationPolicy {
 
     private func checkTCBStatus(_ a: AttestedEvidence) throws {
         guard a.platform == .tdx || a.platform == .sgx else { return }
+        // Intel evidence always has a TCB status now (it verifies only with collateral); refuse defensively if not.
         guard let tcb = a.tcb else {
-            if requireTCBStatus {
-                throw AttestationError(
-                    .tcbStatusNotAllowed, field: "tcb_status", expected: allowedTCBStatuses.map(\.rawValue).joined(separator: ", "),
-                    actual: "not evaluated",
-                    "the policy requires a TCB status and no Intel collateral was given; pass the TCB Info, QE "
-                        + "Identity and CRLs (--collateral) for this platform")
-            }
-            return
+            throw AttestationError(
+                .tcbStatusNotAllowed, field: "tcb_status", expected: allowedTCBStatuses.map(\.rawValue).joined(separator: ", "),
+                actual: "not evaluated",
+                "no Intel TCB status was computed for this evidence; verify it with its collateral (TCB Info, QE "
+                    + "Identity and CRLs)")
         }
         guard allowedTCBStatuses.contains(tcb.status) else {
             let advisories = tcb.advisoryIDs.isEmpty ? "" : " (advisories \(tcb.advisoryIDs.joined(separator: ", ")))"

@@ -23,15 +23,18 @@ import Foundation
 /// are accepted: SWHardeningNeeded means the platform is fully patched and the listed advisories ask the
 /// *enclave software* for mitigations (e.g. INTEL-SA-00615 on nearly every current Xeon), so refusing it would
 /// refuse most up-to-date hardware; OutOfDate, ConfigurationNeeded and Revoked are refused. A stricter client
-/// sets `"allowed_tcb_statuses": ["UpToDate"]`. Without collateral no status is computed; set
-/// `require_tcb_status` to refuse such evidence.
+/// sets `"allowed_tcb_statuses": ["UpToDate"]`. Intel evidence verifies only with its collateral, so it always
+/// has a status: `require_tcb_status` (from older policies) is still read but redundant.
+///
+/// **TDX session policies** (those that pin `expected_manifest_digests`) must pin MRTD and RTMR0–2, or they are
+/// refused when loaded (``checkTDXSessionPins()``): MRTD alone identifies only the TD firmware.
 ///
 /// ```json
-/// { "allowed_platforms": ["sev-snp"], "allow_simulation": true, "allow_debug": false,
+/// { "allowed_platforms": ["sev-snp", "tdx"], "allow_simulation": true, "allow_debug": false,
 ///   "expected_measurements": ["…96 hex…"], "expected_manifest_digests": ["…96 hex…"],
-///   "simulated_root_fingerprints": ["…64 hex…"],
-///   "expected_rtmrs": {"2": ["…96 hex…"]}, "minimum_tcb": {"bootloader": 3, "snp": 8, "microcode": 115},
-///   "allowed_tcb_statuses": ["UpToDate"], "require_tcb_status": true }
+///   "simulated_root_fingerprints": ["…64 hex…"], "expected_mrtd": ["…96 hex…"],
+///   "expected_rtmrs": {"0": ["…"], "1": ["…"], "2": ["…96 hex…"]},
+///   "minimum_tcb": {"bootloader": 3, "snp": 8, "microcode": 115}, "allowed_tcb_statuses": ["UpToDate"] }
 /// ```
 public struct AttestationPolicy: Codable, Sendable, Equatable {
     /// Platforms whose evidence is accepted.
@@ -59,9 +62,11 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
     public var expectedPCRs: [String: [String]] = [:]
     /// Minimum security versions; nil checks none.
     public var minimumTCB: MinimumTCB?
-    /// Intel TCB statuses accepted when collateral gave one (default UpToDate and SWHardeningNeeded).
+    /// Intel TCB statuses accepted (default UpToDate and SWHardeningNeeded); the collateral every Intel quote
+    /// needs gives the status.
     public var allowedTCBStatuses: [TCBStatus] = AttestationPolicy.defaultTCBStatuses
-    /// Refuse Intel evidence whose TCB status could not be computed (no collateral given).
+    /// Redundant: Intel evidence is refused without collateral, so its TCB status is always computed. Still
+    /// read from (and written to) policy files so that older ones load.
     public var requireTCBStatus = false
 
     /// The TCB statuses accepted when a policy does not say.
@@ -98,7 +103,8 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
         case requireTCBStatus = "require_tcb_status"
     }
 
-    /// Decodes a policy, refusing unknown keys and non-hex digests. Missing keys take the safe defaults.
+    /// Decodes a policy, refusing unknown keys and non-hex digests, and a TDX session policy that does not pin
+    /// MRTD and RTMR0–2. Missing keys take the safe defaults.
     public init(from decoder: any Decoder) throws {
         try StrictKeys.refuseUnknown(in: decoder, known: CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -122,6 +128,7 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
                     + "leave the key out for the default")
         }
         requireTCBStatus = try c.decodeIfPresent(Bool.self, forKey: .requireTCBStatus) ?? false
+        if isSessionPolicy { try checkTDXSessionPins() }
     }
 
     private static func indexedHex(

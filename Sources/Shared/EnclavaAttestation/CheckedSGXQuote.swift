@@ -1,7 +1,7 @@
 import EnclavaCrypto
 
-/// An SGX DCAP quote whose signatures, QE binding and PCK chain to the Intel root have been verified (and,
-/// when collateral was given, its TCB status computed). Policy (MRENCLAVE, MRSIGNER, debug, report data) is
+/// An SGX DCAP quote whose signatures, QE binding and PCK chain to the Intel root have been verified with its
+/// collateral (CRLs, QE Identity, TCB Info), which gave its TCB status. Policy (MRENCLAVE, MRSIGNER, debug, report data) is
 /// still to be applied.
 public struct CheckedSGXQuote: Sendable {
     /// The parsed quote.
@@ -10,8 +10,8 @@ public struct CheckedSGXQuote: Sendable {
     public let pck: PCKCertificate
     /// The Intel root the chain was verified to.
     public let root: Certificate
-    /// The TCB status and advisories; nil when no collateral was given.
-    public let tcb: TCBEvaluation?
+    /// The TCB status and advisories, from the verified collateral.
+    public let tcb: TCBEvaluation
 
     /// MRENCLAVE (32 bytes).
     public var mrEnclave: [UInt8] { quote.body.mrEnclave }

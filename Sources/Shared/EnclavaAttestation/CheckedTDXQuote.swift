@@ -1,7 +1,7 @@
 import EnclavaCrypto
 
-/// A TDX quote whose signatures, QE binding and PCK chain to the Intel root have been verified (and, when
-/// collateral was given, its TCB status computed). It says nothing yet about policy: whether the MRTD,
+/// A TDX quote whose signatures, QE binding and PCK chain to the Intel root have been verified with its
+/// collateral (CRLs, QE Identity, TCB Info), which gave its TCB status. It says nothing yet about policy: whether the MRTD,
 /// RTMRs and report data are the expected ones, or whether debug TDs are acceptable.
 public struct CheckedTDXQuote: Sendable {
     /// The parsed quote.
@@ -10,8 +10,8 @@ public struct CheckedTDXQuote: Sendable {
     public let pck: PCKCertificate
     /// The Intel root the chain was verified to.
     public let root: Certificate
-    /// The TCB status and advisories; nil when no collateral was given.
-    public let tcb: TCBEvaluation?
+    /// The TCB status and advisories, from the verified collateral.
+    public let tcb: TCBEvaluation
 
     /// MRTD (48 bytes).
     public var mrTD: [UInt8] { quote.body.mrTD }
@@ -54,9 +54,8 @@ public struct CheckedTDXQuote: Sendable {
 
 /// Claims shared by the Intel quote kinds.
 enum IntelClaims {
-    static func tcb(_ tcb: TCBEvaluation?) -> [(String, String)] {
-        guard let tcb else { return [("tcb status", "not evaluated (no collateral)")] }
-        return [
+    static func tcb(_ tcb: TCBEvaluation) -> [(String, String)] {
+        [
             ("tcb status", tcb.status.rawValue),
             ("advisories", tcb.advisoryIDs.isEmpty ? "none" : tcb.advisoryIDs.joined(separator: ", ")),
             ("tcb date", tcb.tcbDate),

@@ -1,8 +1,9 @@
 /// Untrusted material that helps verify evidence, carried beside it in ``Evidence/collateral``. Nothing here
 /// is trusted: every certificate must chain to a pinned root and every document must carry a valid signature.
 public struct EvidenceCollateral: Sendable, Equatable {
-    /// Intel TCB Info, QE Identity and CRLs for a TDX or SGX quote. With it the verifier also checks
-    /// revocation and computes the TCB status (see ``AttestationPolicy/allowedTCBStatuses``).
+    /// Intel TCB Info, QE Identity and CRLs for a TDX or SGX quote, which such a quote needs to verify at all
+    /// (unless the verifier holds the client's own, ``IntelCollateralSource``): they prove the quoting enclave's
+    /// identity, check revocation and give the TCB status (see ``AttestationPolicy/allowedTCBStatuses``).
     public var quote: QuoteCollateral?
     /// An SEV-SNP certificate table as the host hands it out (configfs-tsm `auxblob`, or the certificate
     /// buffer of `SNP_GET_EXT_REPORT`): GUID entries for the VCEK or VLEK, the ASK or ASVK and the ARK.

@@ -8,11 +8,12 @@ extension EvidenceVerifier {
     /// Checks, in order: the platform is allowed; the evidence's signatures and certificate chain to a pinned
     /// vendor root (AMD ARK-Milan/Genoa/Turin, Intel SGX Root CA) at `time`, using the certificates and
     /// ``Evidence/collateral`` (SNP certificate table or cached certificates; Intel TCB Info, QE Identity and
-    /// CRLs, which also give the TCB status); the SNP VCEK's hwID and SPLs against CHIP_ID and REPORTED_TCB;
+    /// CRLs — required for TDX and SGX, from the verifier's ``intelCollateral`` or the evidence — which also give
+    /// the TCB status); the SNP VCEK's hwID and SPLs against CHIP_ID and REPORTED_TCB;
     /// then the policy (debug, measurement pins, minimum TCB, allowed TCB statuses). Empty pins are not checked.
     ///
     /// - Parameters:
-    ///   - evidence: the evidence (untrusted), with optional collateral.
+    ///   - evidence: the evidence (untrusted), with the collateral the host relayed, if any.
     ///   - policy: what to accept; ``AttestationPolicy/hardware(_:)`` accepts any non-debug hardware evidence.
     ///   - time: when certificates, CRLs and collateral must be valid (pass the recording time for old samples).
     /// - Returns: the attested claims. Their report data is not bound to any request.
@@ -24,7 +25,7 @@ extension EvidenceVerifier {
         return attested
     }
 
-    /// Signatures, chain and (with collateral) TCB status; no policy beyond the simulation rules.
+    /// Signatures, chain and (Intel: collateral and) TCB status; no policy beyond the simulation rules.
     func attest(_ evidence: Evidence, policy: AttestationPolicy, at time: Date) throws -> AttestedEvidence {
         switch evidence.platform {
         case .sevSNP:
@@ -32,7 +33,8 @@ extension EvidenceVerifier {
         case .tdx:
             let anchors = try intelAnchors(evidence, policy: policy)
             let checked = try Self.verifyTDX(
-                quote: evidence.blob, collateral: evidence.collateral?.quote, trustAnchors: anchors, at: time)
+                quote: evidence.blob, collateral: evidence.collateral?.quote, client: intelCollateral,
+                trustAnchors: anchors, at: time)
             return AttestedEvidence(
                 platform: .tdx, isSimulated: Self.isSimulatedIntel(checked.root), measurement: checked.mrTD,
                 reportData: checked.reportData, isDebug: checked.isDebug, debugField: "TD_ATTRIBUTES",
@@ -42,7 +44,8 @@ extension EvidenceVerifier {
         case .sgx:
             let anchors = try intelAnchors(evidence, policy: policy)
             let checked = try Self.verifySGX(
-                quote: evidence.blob, collateral: evidence.collateral?.quote, trustAnchors: anchors, at: time)
+                quote: evidence.blob, collateral: evidence.collateral?.quote, client: intelCollateral,
+                trustAnchors: anchors, at: time)
             return AttestedEvidence(
                 platform: .sgx, isSimulated: Self.isSimulatedIntel(checked.root), measurement: checked.mrEnclave,
                 reportData: checked.reportData, isDebug: checked.isDebug, debugField: "ATTRIBUTES",

@@ -2,21 +2,22 @@ import EnclavaCrypto
 import Foundation
 
 /// The checks an SGX quote v3 and a TDX quote v4/v5 share, in the order of evidence-formats.md §2:
-/// header, attestation-key signature, QE report binding, QE report signature, PCK chain to the Intel root
-/// (with CRLs when collateral is given), then QE Identity and TCB Info.
+/// header, attestation-key signature, QE report binding, QE report signature, PCK chain to the Intel root,
+/// then — only with complete collateral — the chain again with the PCK and Root CA CRLs, the QE Identity and
+/// the TCB Info.
 struct CheckedIntelQuoteSignature: Sendable {
     /// The PCK leaf and its SGX extension.
     let pck: PCKCertificate
     /// The root the chain was verified to.
     let root: Certificate
-    /// The TCB status, when collateral was given.
-    let tcb: TCBEvaluation?
+    /// The TCB status from the verified collateral.
+    let tcb: TCBEvaluation
 }
 
 extension EvidenceVerifier {
     static func verifyIntelQuote(
         header: QuoteHeader, signedBytes: [UInt8], signatureData sig: QuoteSignatureData, tdReport: TDReportBody?,
-        collateral: QuoteCollateral?, trustAnchors: [Certificate], at time: Date
+        collateral relayed: QuoteCollateral?, client: IntelCollateralSource, trustAnchors: [Certificate], at time: Date
     ) throws -> CheckedIntelQuoteSignature {
         guard header.attestationKeyType == QuoteHeader.ecdsaP256KeyType else {
             throw AttestationError(
@@ -61,18 +62,19 @@ extension EvidenceVerifier {
                 "the QE report signature does not verify under the PCK certificate \"\(leaf.subject)\"; the QE "
                     + "report or the certificate was altered")
         }
-        // 4. The PCK chain to the pinned Intel root, with the CRLs from the collateral.
-        let verified = try collateral.map {
-            try $0.verified(
-                tcbInfoID: tdReport == nil ? "SGX" : "TDX", qeIdentityID: tdReport == nil ? "QE" : "TD_QE",
-                trustAnchors: trustAnchors, at: time)
-        }
+        // 4. The PCK chain to the pinned Intel root.
+        _ = try verifyPCKChain(chain, collateral: nil, trustAnchors: trustAnchors, at: time)
+        // 5. Complete collateral — the client's, else the host's — or a refusal: without it the QE's identity is
+        // unproven (a host-run quoting enclave certified by the genuine PCK passes steps 1–4).
+        let kind: IntelQuoteKind = tdReport == nil ? .sgx : .tdx
+        let collateral = try client.resolve(kind: kind, fmspc: (try? PCKCertificate(leaf))?.fmspc, relayed: relayed)
+        let verified = try collateral.verified(
+            tcbInfoID: kind.tcbInfoID, qeIdentityID: kind.qeIdentityID, trustAnchors: trustAnchors, at: time)
+        // 6. The chain again, with the PCK and Root CA CRLs.
         let root = try verifyPCKChain(chain, collateral: verified, trustAnchors: trustAnchors, at: time)
-        // 5–6. QE Identity and TCB Info.
+        // 7–8. QE Identity and TCB Info.
         let pck = try PCKCertificate(leaf)
-        let tcb = try verified.map {
-            try TCBEvaluation.evaluate($0, pck: pck, qeReport: sig.qeReport, tdReport: tdReport)
-        }
+        let tcb = try TCBEvaluation.evaluate(verified, pck: pck, qeReport: sig.qeReport, tdReport: tdReport)
         return CheckedIntelQuoteSignature(pck: pck, root: root, tcb: tcb)
     }
 

@@ -12,7 +12,8 @@ import Foundation
 ///   embedded AMD ARK (``AMDRootCertificates``) or — only when the policy allows simulation — a pinned
 ///   simulated ARK; the VCEK's hwID and SPLs against CHIP_ID and REPORTED_TCB.
 /// * TDX and SGX: evidence-formats.md §2–3 (see ``verifyTDX(quote:collateral:at:)``), with the collateral's
-///   CRLs, TCB Info and QE Identity when ``Evidence/collateral`` carries them.
+///   CRLs, TCB Info and QE Identity, which are **required**: the client's (``intelCollateral``), else what the
+///   host relayed in ``Evidence/collateral``; without them the evidence is refused (`COLLATERAL_MISSING`).
 public struct EvidenceVerifier: Sendable {
     /// Limits on host-supplied certificate lists.
     static let maxCertificates = 8
@@ -23,20 +24,27 @@ public struct EvidenceVerifier: Sendable {
     /// Simulated roots the verifier trusts when the policy allows simulation and pins no fingerprint
     /// (normally the local `$ENCLAVA_HOME` ARK, ``SimulatedPlatform/ark``).
     public let simulatedRoots: [Certificate]
+    /// The client's own Intel collateral (a file or a cache folder), used before what the host relays.
+    public let intelCollateral: IntelCollateralSource
     /// Hardware vendor roots (AMD ARKs).
     let vendorRoots: [Certificate]
 
     /// Creates a verifier.
-    /// - Parameter simulatedRoots: simulated ARKs to trust when a policy allows simulation without
-    ///   pinning `simulated_root_fingerprints`. Pass `[SimulatedPlatform.load(home:).ark]` for local runs.
-    public init(simulatedRoots: [Certificate] = []) {
-        self.init(simulatedRoots: simulatedRoots, vendorRoots: AMDRootCertificates.all)
+    /// - Parameters:
+    ///   - simulatedRoots: simulated ARKs to trust when a policy allows simulation without pinning
+    ///     `simulated_root_fingerprints`. Pass `[SimulatedPlatform.load(home:).ark]` for local runs.
+    ///   - intelCollateral: the client's Intel collateral for TDX and SGX quotes (`--collateral`,
+    ///     `--collateral-cache`); by default only the host's is used.
+    public init(simulatedRoots: [Certificate] = [], intelCollateral: IntelCollateralSource = IntelCollateralSource()) {
+        self.init(simulatedRoots: simulatedRoots, vendorRoots: AMDRootCertificates.all, intelCollateral: intelCollateral)
     }
 
     /// Creates a verifier with explicit vendor roots (tests use the AMD sample ARKs).
-    init(simulatedRoots: [Certificate], vendorRoots: [Certificate]) {
+    init(simulatedRoots: [Certificate], vendorRoots: [Certificate],
+         intelCollateral: IntelCollateralSource = IntelCollateralSource()) {
         self.simulatedRoots = simulatedRoots
         self.vendorRoots = vendorRoots
+        self.intelCollateral = intelCollateral
     }
 
     /// Verifies evidence from an enclave.

@@ -19,6 +19,17 @@ extension QuoteCollateral {
     func verified(
         tcbInfoID: String, qeIdentityID: String, trustAnchors: [Certificate], at time: Date
     ) throws -> VerifiedCollateral {
+        let parts: [(String, Bool)] = [
+            ("TCB Info", tcbInfo.isEmpty), ("TCB Info signature", tcbInfoSignature.isEmpty),
+            ("TCB Info issuer chain", tcbInfoIssuerChain.isEmpty), ("QE Identity", qeIdentity.isEmpty),
+            ("QE Identity signature", qeIdentitySignature.isEmpty), ("QE Identity issuer chain", qeIdentityIssuerChain.isEmpty),
+        ]
+        let missing = parts.filter(\.1).map(\.0)
+        guard missing.isEmpty else {
+            throw AttestationError.collateralMissing(
+                missing, "the collateral is partial: it lacks the " + missing.joined(separator: ", ")
+                    + ", and every part is needed to prove the quoting enclave's identity and the platform's TCB")
+        }
         guard let root = trustAnchors.first(where: { rootCRL.isSignedBy($0) }) else {
             throw AttestationError.collateral(
                 "root_ca_crl", expected: "signed by the Intel SGX Root CA", actual: rootCRL.issuer,
@@ -57,7 +68,8 @@ extension QuoteCollateral {
         rootCRL: CertificateRevocationList, at time: Date
     ) throws -> [UInt8] {
         guard let signer = chain.first else {
-            throw AttestationError.collateral("\(document) issuer chain", "the \(document) issuer chain is empty")
+            throw AttestationError.collateralMissing(
+                ["\(document) issuer chain"], "the \(document) issuer chain is empty, so its signer is unknown")
         }
         if rootCRL.isRevoked(signer) {
             throw AttestationError.revoked(signer.subject, serial: signer.serialNumber, crlIssuer: rootCRL.issuer)
@@ -99,5 +111,30 @@ extension QuoteCollateral {
                 "\(document) nextUpdate", expected: "\(issue) … \(next)", actual: "\(time)",
                 "the \(document) is not valid at the verification time; fetch current collateral from Intel PCS")
         }
+    }
+}
+
+extension QuoteCollateral {
+    /// Checks what can be checked without a quote, as `enclava collateral import` does before caching: the
+    /// TCB Info and QE Identity signatures and issuer chains, the Root CA CRL, and the document ids, at `time`
+    /// (default: the later of the two documents' `issueDate`, so that saved responses check whatever their age).
+    /// The PCK CRL's signer comes with a quote; it is checked when the collateral is used.
+    /// - Parameter roots: the roots to accept (Intel's; simulated ones for simulator collateral).
+    /// - Returns: what the collateral is for.
+    /// - Throws: ``AttestationError`` naming the document that does not check.
+    public func checkSignatures(at time: Date? = nil, roots: [Certificate] = IntelRootCertificates.all) throws
+        -> QuoteCollateralCache.Entry
+    {
+        let entry = try QuoteCollateralCache.describe(self)
+        var when = time
+        if when == nil {
+            struct Dates: Decodable { let issueDate: String }
+            let dates = [tcbInfo, qeIdentity].compactMap { try? JSONDecoder().decode(Dates.self, from: Data($0)) }
+            when = dates.compactMap { IntelTimestamp.parse($0.issueDate) }.max()
+        }
+        _ = try verified(
+            tcbInfoID: entry.kind.tcbInfoID, qeIdentityID: entry.kind.qeIdentityID, trustAnchors: roots,
+            at: when ?? Date())
+        return entry
     }
 }

@@ -63,30 +63,41 @@ public struct QuoteCollateral: Sendable, Equatable {
             pckCRL: try Self.crl(pckCRL, document: "PCK CRL"), rootCRL: try Self.crl(rootCRL, document: "Root CA CRL"))
     }
 
+    /// The keys of the dcap-qvl JSON layout this reader needs, and the document each belongs to.
+    static let dcapQVLKeys: [(key: String, part: String)] = [
+        ("tcb_info", "TCB Info"), ("tcb_info_signature", "TCB Info signature"),
+        ("tcb_info_issuer_chain", "TCB Info issuer chain"), ("qe_identity", "QE Identity"),
+        ("qe_identity_signature", "QE Identity signature"), ("qe_identity_issuer_chain", "QE Identity issuer chain"),
+        ("pck_crl", "PCK CRL"), ("root_ca_crl", "Root CA CRL"),
+    ]
+
     /// Collateral in the JSON layout of Phala's dcap-qvl `QuoteCollateralV3`: PEM issuer chains, hex CRLs,
     /// the signed JSON documents as strings and hex signatures.
-    /// - Throws: ``AttestationError`` `COLLATERAL_INVALID`.
+    /// - Throws: ``AttestationError`` `COLLATERAL_MISSING` naming every key that is absent or empty (partial
+    ///   collateral), `COLLATERAL_INVALID` when a part does not parse.
     public init(dcapQVLJSON data: [UInt8]) throws {
         guard data.count <= Self.maxDocumentBytes,
               let object = try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any]
         else { throw AttestationError.collateral("collateral", "the collateral is not a JSON object") }
-        func text(_ key: String) throws -> String {
-            guard let value = object[key] as? String else {
-                throw AttestationError.collateral(key, "the collateral JSON lacks the string `\(key)`")
-            }
-            return value
+        let missing = Self.dcapQVLKeys.filter { ((object[$0.key] as? String) ?? "").isEmpty }
+        guard missing.isEmpty else {
+            throw AttestationError.collateralMissing(
+                missing.map { "\($0.part) (`\($0.key)`)" },
+                "the collateral is partial: it lacks " + missing.map { "`\($0.key)`" }.joined(separator: ", ")
+                    + ", and every part is needed to prove the quoting enclave's identity and the platform's TCB")
         }
+        func text(_ key: String) -> String { (object[key] as? String) ?? "" }  // present and non-empty: checked above
         func hex(_ key: String) throws -> [UInt8] {
-            guard let bytes = Hex.decode(try text(key)) else {
+            guard let bytes = Hex.decode(text(key)) else {
                 throw AttestationError.collateral(key, "`\(key)` in the collateral JSON is not hex")
             }
             return bytes
         }
         self.init(
-            tcbInfo: Array(try text("tcb_info").utf8), tcbInfoSignature: try hex("tcb_info_signature"),
-            tcbInfoIssuerChain: try Self.chain(try text("tcb_info_issuer_chain"), document: "tcb_info_issuer_chain"),
-            qeIdentity: Array(try text("qe_identity").utf8), qeIdentitySignature: try hex("qe_identity_signature"),
-            qeIdentityIssuerChain: try Self.chain(try text("qe_identity_issuer_chain"), document: "qe_identity_issuer_chain"),
+            tcbInfo: Array(text("tcb_info").utf8), tcbInfoSignature: try hex("tcb_info_signature"),
+            tcbInfoIssuerChain: try Self.chain(text("tcb_info_issuer_chain"), document: "tcb_info_issuer_chain"),
+            qeIdentity: Array(text("qe_identity").utf8), qeIdentitySignature: try hex("qe_identity_signature"),
+            qeIdentityIssuerChain: try Self.chain(text("qe_identity_issuer_chain"), document: "qe_identity_issuer_chain"),
             pckCRL: try Self.crl(try hex("pck_crl"), document: "pck_crl"),
             rootCRL: try Self.crl(try hex("root_ca_crl"), document: "root_ca_crl"))
     }

@@ -14,11 +14,24 @@ public struct SimulatedIntelQuoter: Sendable {
     public let platform: SimulatedIntelPlatform
     private let pckKey: ECDSAPrivateKey
     private let attestationKey: ECDSAPrivateKey
+    /// The MRSIGNER the QE report carries: the simulated QE's, or (tests of a host-run quoting enclave
+    /// certified by the genuine PCK) a foreign one.
+    let qeMRSigner: [UInt8]
 
     /// Loads the PCK key and generates a fresh attestation key.
     /// - Throws: ``SimulatedPlatformError`` if the PCK key is unreadable or does not match.
     public init(platform: SimulatedIntelPlatform) throws {
+        try self.init(platform: platform, qeMRSigner: SimulatedIntelPlatform.Identity.qeMRSigner)
+    }
+
+    /// **Attack simulation.** A quoter whose QE report names `qeMRSigner`: a quoting enclave that is not the one
+    /// Intel's QE Identity describes, yet is certified by the platform's genuine PCK — what a host that controls
+    /// provisioning-key access can run to sign quotes with any MRTD and report data. Verifiers refuse its quotes
+    /// with `QE_IDENTITY_MISMATCH` (with collateral) or `COLLATERAL_MISSING` (without).
+    /// - Throws: ``SimulatedPlatformError`` if the PCK key is unreadable or does not match.
+    public init(platform: SimulatedIntelPlatform, qeMRSigner: [UInt8]) throws {
         self.platform = platform
+        self.qeMRSigner = qeMRSigner
         pckKey = try platform.pckSigningKey()
         attestationKey = try ECDSAPrivateKey.generate(curve: .p256)
     }
@@ -26,16 +39,24 @@ public struct SimulatedIntelQuoter: Sendable {
     /// The attestation public key as quotes carry it: raw `X ‖ Y`, 64 bytes.
     public var attestationPublicKey: [UInt8] { attestationKey.publicKey.x + attestationKey.publicKey.y }
 
-    /// A TDX quote v4 (TDX 1.0 body) with this `mrTD` (48 bytes) and `reportData` (64 bytes), not debug.
+    /// A TDX quote v4 (TDX 1.0 body) with this `mrTD` (48 bytes), `rtmrs` (four of 48 bytes; zero by default)
+    /// and `reportData` (64 bytes), not debug. The sim backend passes ``SimulatedTDXRegisters``.
     /// - Throws: ``SimulatedPlatformError`` `invalidArgument` for wrong sizes.
-    public func tdxQuote(mrTD: [UInt8], reportData: [UInt8]) throws -> [UInt8] {
+    public func tdxQuote(
+        mrTD: [UInt8], rtmrs: [[UInt8]] = [[UInt8]](repeating: [UInt8](repeating: 0, count: 48), count: 4),
+        reportData: [UInt8]
+    ) throws -> [UInt8] {
         try Self.check(mrTD, 48, "MRTD")
+        guard rtmrs.count == 4 else {
+            throw SimulatedPlatformError(.invalidArgument, "a TD has 4 RTMRs, got \(rtmrs.count)")
+        }
+        for (index, rtmr) in rtmrs.enumerated() { try Self.check(rtmr, 48, "RTMR\(index)") }
         try Self.check(reportData, 64, "REPORTDATA")
         let id = SimulatedIntelPlatform.Identity.self
         var body = id.teeTCBSVN + id.mrSeam + [UInt8](repeating: 0, count: 48)  // MRSIGNERSEAM: 0 like Intel's
         body += [UInt8](repeating: 0, count: 8) + id.tdAttributes + id.xfam + mrTD
         body += [UInt8](repeating: 0, count: 3 * 48)  // MRCONFIGID, MROWNER, MROWNERCONFIG
-        body += [UInt8](repeating: 0, count: 4 * 48)  // RTMR0…3
+        body += rtmrs.flatMap { $0 }  // RTMR0…3
         body += reportData
         var header = QuoteBytes.u16(4) + QuoteBytes.u16(QuoteHeader.ecdsaP256KeyType) + QuoteBytes.u32(QuoteHeader.teeTypeTDX)
         header += [0, 0, 0, 0] + QuoteHeader.intelQEVendorID + userData
@@ -69,7 +90,7 @@ public struct SimulatedIntelQuoter: Sendable {
         let binding = SHA2.sha256(attestationPublicKey + id.qeAuthData) + [UInt8](repeating: 0, count: 32)
         let qeReport = Self.reportBody(
             attributes: id.qeAttributes, mrEnclave: SHA2.sha256(Array("Enclava simulated QE \(isvProdID)".utf8)),
-            mrSigner: id.qeMRSigner, isvProdID: isvProdID, isvSVN: id.qeISVSVN, reportData: binding)
+            mrSigner: qeMRSigner, isvProdID: isvProdID, isvSVN: id.qeISVSVN, reportData: binding)
         let chain = platform.pckChainPEM
         var data = qeReport + (try pckKey.signature(for: qeReport, digest: .sha256).rawRepresentation)
         data += QuoteBytes.u16(UInt16(id.qeAuthData.count)) + id.qeAuthData

@@ -9,7 +9,7 @@ extension SimulatedPlatform {
     /// | format | evidence | measurement field | value in simulation |
     /// |---|---|---|---|
     /// | `snp` | SEV-SNP report v3, VCEK ← ASK ← ARK | `MEASUREMENT` (48 B) | SHA-384 of the runtime executable |
-    /// | `tdx` | TDX quote v4, PCK chain to the simulated Intel root | `MRTD` (48 B) | SHA-384 of the runtime executable |
+    /// | `tdx` | TDX quote v4, PCK chain to the simulated Intel root | `MRTD` (48 B) + RTMR0–2 | MRTD: the fixed simulated firmware; RTMR1: the SHA-384 of the runtime executable (``SimulatedTDXRegisters``) |
     /// | `sgx` | SGX DCAP quote v3, PCK chain to the simulated Intel root | `MRENCLAVE` (32 B) | **SHA-256** of the runtime executable |
     ///
     /// Simulated sealing keys are bound to the SHA-384 of the runtime whatever the format, so an image
@@ -42,7 +42,7 @@ extension SimulatedPlatform {
             }
         }
 
-        /// The digest of the runtime executable that this format reports as the measurement.
+        /// The digest of the runtime executable that this format measures (tdx: into RTMR1).
         public var measurementDigest: DigestAlgorithm { self == .sgx ? .sha256 : .sha384 }
 
         /// The name of the measurement field in this format's evidence.
@@ -55,11 +55,34 @@ extension SimulatedPlatform {
         }
 
         /// The measurement a simulated enclave running `executable` reports in this format (what a policy's
-        /// `expected_measurements` must pin).
+        /// `expected_measurements` must pin): SNP MEASUREMENT and SGX MRENCLAVE are the runtime's digest; TDX MRTD
+        /// is the fixed simulated firmware (the runtime is in RTMR1, ``tdxRegisters(ofExecutableAt:)``).
         /// - Throws: ``SimulatedPlatformError`` `invalidArgument` when the file cannot be read.
         public func measurement(ofExecutableAt executable: String) throws -> [UInt8] {
+            if self == .tdx { return try tdxRegisters(ofExecutableAt: executable).mrTD }
+            return try Self.digest(measurementDigest, executable)
+        }
+
+        /// The registers a simulated TD running `executable` reports.
+        /// - Throws: ``SimulatedPlatformError`` `invalidArgument` when the file cannot be read.
+        public func tdxRegisters(ofExecutableAt executable: String) throws -> SimulatedTDXRegisters {
+            SimulatedTDXRegisters(runtimeDigest: try Self.digest(.sha384, executable))
+        }
+
+        /// Pins what a simulated enclave running `executable` reports in this format: `expected_measurements`,
+        /// and for tdx MRTD and RTMR0–2 as a TDX session policy must.
+        /// - Throws: ``SimulatedPlatformError`` `invalidArgument` when the file cannot be read.
+        public func pin(runtimeAt executable: String, in policy: inout AttestationPolicy) throws {
+            if self == .tdx {
+                try tdxRegisters(ofExecutableAt: executable).pin(in: &policy)
+            } else {
+                policy.expectedMeasurements = [Hex.encode(try measurement(ofExecutableAt: executable))]
+            }
+        }
+
+        private static func digest(_ algorithm: DigestAlgorithm, _ executable: String) throws -> [UInt8] {
             do {
-                return try SHA2.hashFile(measurementDigest, path: executable)
+                return try SHA2.hashFile(algorithm, path: executable)
             } catch {
                 throw SimulatedPlatformError(.invalidArgument, "cannot measure \(executable): \(error)")
             }

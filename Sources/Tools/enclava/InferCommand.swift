@@ -82,6 +82,12 @@ struct InferCommand: AsyncParsableCommand {
     @Option(name: .customLong("sim-home"), help: "Simulated platform home, for policies that allow simulation without pinning a root.")
     var simHome: String?
 
+    @Option(help: "TDX/SGX: Intel collateral JSON (dcap-qvl layout) to verify the enclave's quote with, instead of the host's.")
+    var collateral: String?
+
+    @Option(name: .customLong("collateral-cache"), help: "TDX/SGX: a folder of Intel collateral by FMSPC (`enclava collateral import`), used before the host's.")
+    var collateralCache: String?
+
     @Option(help: "Seconds to wait for each call.")
     var timeout: Int = 60
 
@@ -91,7 +97,8 @@ struct InferCommand: AsyncParsableCommand {
         let target = try TTRPCEndpoint(parsing: endpoint)
         let loaded = try AttestationPolicy.load(path: policy)
         let inputs = try options.tensors()
-        let verifier = try Self.verifier(for: loaded, simHome: simHome)
+        let intel = try EvidenceFileFormat.intelCollateral(file: collateral, cache: collateralCache)
+        let verifier = try Self.verifier(for: loaded, simHome: simHome, intelCollateral: intel)
         let session = try await ConfidentialSession.connect(to: target, policy: loaded, verifier: verifier,
                                                             timeout: .seconds(max(1, timeout)))
         do {
@@ -106,9 +113,13 @@ struct InferCommand: AsyncParsableCommand {
     }
 
     /// The verifier for a policy: a policy that allows simulation without pinning a root trusts the local one.
-    static func verifier(for policy: AttestationPolicy, simHome: String?) throws -> EvidenceVerifier {
-        guard policy.allowSimulation, policy.simulatedRootFingerprints.isEmpty else { return EvidenceVerifier() }
+    static func verifier(
+        for policy: AttestationPolicy, simHome: String?, intelCollateral: IntelCollateralSource = IntelCollateralSource()
+    ) throws -> EvidenceVerifier {
+        guard policy.allowSimulation, policy.simulatedRootFingerprints.isEmpty else {
+            return EvidenceVerifier(intelCollateral: intelCollateral)
+        }
         let platform = try SimulatedPlatform.load(home: CLI.simHome(simHome))
-        return EvidenceVerifier(simulatedRoots: platform.simulatedRoots())
+        return EvidenceVerifier(simulatedRoots: platform.simulatedRoots(), intelCollateral: intelCollateral)
     }
 }

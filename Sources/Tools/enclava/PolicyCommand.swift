@@ -21,11 +21,14 @@ struct PolicyCreate: AsyncParsableCommand {
         abstract: "Write a policy (JSON) that accepts exactly this image running on this runtime (or these measurements).",
         discussion: """
             With --image the policy pins the image's manifest digest and, unless measurements are given, the \
-            simulated runtime's measurement (an Enclava session policy). Hardware pins: --measurement (SNP \
+            simulated runtime's measurement (an Enclava session policy; for --sim-format tdx: the simulated \
+            firmware MRTD and RTMR0-2, RTMR1 holding the runtime). A TDX session policy must pin MRTD and \
+            RTMR0-2 (MRTD alone measures only the TD firmware). Hardware pins: --measurement (SNP \
             MEASUREMENT, TDX MRTD, SGX MRENCLAVE, Nitro PCR0), --mrtd, --rtmr I=HEX, --mrenclave, --mrsigner, \
             --pcr I=HEX, --min-tcb bootloader=3,tee=0,snp=8,microcode=115 (SNP) or isv_svn=N (SGX), \
             --allow-tcb-status (Intel; default UpToDate and SWHardeningNeeded). --from-evidence FILE --platform P \
-            verifies FILE (with --certs, --collateral, --at as for verify-evidence) and copies its measurements.
+            verifies FILE (with --certs, --collateral, --collateral-cache, --at as for verify-evidence) and copies \
+            its measurements (TDX: MRTD and RTMR0-3).
             """
     )
 
@@ -74,7 +77,7 @@ struct PolicyCreate: AsyncParsableCommand {
     @Option(name: .customLong("allow-tcb-status"), help: "Accepted Intel TCB status (repeatable), e.g. UpToDate.")
     var allowTCBStatus: [String] = []
 
-    @Flag(name: .customLong("require-tcb-status"), help: "Refuse Intel evidence verified without collateral.")
+    @Flag(name: .customLong("require-tcb-status"), help: "Redundant (kept for old scripts): Intel evidence is always verified with its collateral now.")
     var requireTCBStatus = false
 
     @Option(name: .customLong("from-evidence"), help: "Copy the measurements of this verified evidence file (needs one --platform).")
@@ -85,6 +88,9 @@ struct PolicyCreate: AsyncParsableCommand {
 
     @Option(help: "With --from-evidence: Intel collateral JSON or SNP certificate table.")
     var collateral: String?
+
+    @Option(name: .customLong("collateral-cache"), help: "With --from-evidence: a folder of Intel collateral filled by `enclava collateral import`.")
+    var collateralCache: String?
 
     @Option(help: "With --from-evidence: verification time, RFC 3339.")
     var at: String?
@@ -111,9 +117,9 @@ struct PolicyCreate: AsyncParsableCommand {
             let opened = try EnclaveImage.open(path: image)
             policy.expectedManifestDigests = [Hex.encode(opened.manifestDigest)]
             lines.append("  manifest digest  \(Hex.encode(opened.manifestDigest))")
-            if policy.expectedMeasurements.isEmpty {
-                let measured = try format.measurement(ofExecutableAt: try CLI.runtimePath(runtime))
-                policy.expectedMeasurements = [Hex.encode(measured)]
+            if Self.pinsNoMeasurement(policy) {
+                try format.pin(runtimeAt: try CLI.runtimePath(runtime), in: &policy)
+                if format == .tdx { lines.append("  MRTD, RTMR0–2    pinned (simulated firmware; RTMR1 = this runtime)") }
             }
         }
         if allowSimulation {
@@ -133,6 +139,16 @@ struct PolicyCreate: AsyncParsableCommand {
                      + "`enclava verify-evidence` accepts any measurement")
         }
         if allowSimulation { print("  simulation       allowed (root sha256:\(policy.simulatedRootFingerprints[0]))") }
+        if requireTCBStatus {
+            CLI.note("note: --require-tcb-status is redundant: Intel evidence verifies only with its collateral, so it "
+                     + "always has a TCB status")
+        }
+    }
+
+    /// Whether no measurement of any platform is pinned yet.
+    private static func pinsNoMeasurement(_ policy: AttestationPolicy) -> Bool {
+        policy.expectedMeasurements.isEmpty && policy.expectedMRTD.isEmpty && policy.expectedRTMRs.isEmpty
+            && policy.expectedMREnclave.isEmpty && policy.expectedMRSigner.isEmpty && policy.expectedPCRs.isEmpty
     }
 
     /// The explicit hardware pins.
@@ -169,9 +185,10 @@ struct PolicyCreate: AsyncParsableCommand {
         var check = AttestationPolicy.hardware([evidence.platform])
         check.allowDebug = allowDebug
         check.allowedTCBStatuses = TCBStatus.allCases
+        let verifier = EvidenceVerifier(intelCollateral: try EvidenceFileFormat.intelCollateral(file: nil, cache: collateralCache))
         let attested: AttestedEvidence
         do {
-            attested = try EvidenceVerifier().verifyEvidence(evidence, policy: check, at: try EvidenceFileFormat.time(at))
+            attested = try verifier.verifyEvidence(evidence, policy: check, at: try EvidenceFileFormat.time(at))
         } catch let error as AttestationError {
             throw CLIError("\(path) does not verify, so nothing was pinned: \(error)")
         }

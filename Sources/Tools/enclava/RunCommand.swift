@@ -56,13 +56,13 @@ struct RunCommand: AsyncParsableCommand {
             throw CLIError("--sim-format `\(simFormat)` is not one of snp, tdx, sgx")
         }
         let runtimePath = try CLI.runtimePath(runtime)
-        let measurement = try format.measurement(ofExecutableAt: runtimePath)
         let home = CLI.simHome(simHome)
         let platform = try SimulatedPlatform.load(home: home)
-        let policy = AttestationPolicy(
-            allowedPlatforms: [format.platform], allowSimulation: true, expectedMeasurements: [Hex.encode(measurement)],
+        var policy = AttestationPolicy(
+            allowedPlatforms: [format.platform], allowSimulation: true,
             expectedManifestDigests: [Hex.encode(opened.manifestDigest)],
             simulatedRootFingerprints: [try platform.rootFingerprint(for: format)])
+        try format.pin(runtimeAt: runtimePath, in: &policy)  // tdx: MRTD and RTMR0–2
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -82,7 +82,7 @@ struct SimQuote: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quote",
         abstract: "Write a simulated TDX quote v4 or SGX quote v3 (as the sim backend makes them) to a file.",
-        discussion: "The measurement is the runtime's (MRTD: SHA-384, MRENCLAVE: SHA-256). Check it with `enclava verify-evidence FILE --platform tdx --collateral $ENCLAVA_HOME/sim/intel/collateral-tdx.json --policy P.json`, P.json from `enclava policy create --allow-simulation --sim-format tdx`."
+        discussion: "The measurement is the runtime's (MRENCLAVE: SHA-256; TDX: MRTD is the fixed simulated firmware and RTMR1 the runtime's SHA-384, extended). Check it with `enclava verify-evidence FILE --platform tdx --collateral $ENCLAVA_HOME/sim/intel/collateral-tdx.json --policy P.json`, P.json from `enclava policy create --allow-simulation --sim-format tdx`."
     )
 
     @Option(name: .customLong("sim-format"), help: "tdx or sgx.")
@@ -112,11 +112,13 @@ struct SimQuote: AsyncParsableCommand {
             data = bytes
         }
         try CLI.requireOutputFolder(out)
-        let measurement = try format.measurement(ofExecutableAt: try CLI.runtimePath(runtime))
+        let runtimePath = try CLI.runtimePath(runtime)
+        let measurement = try format.measurement(ofExecutableAt: runtimePath)
+        let registers = try format.tdxRegisters(ofExecutableAt: runtimePath)
         let intel = try SimulatedIntelPlatform.loadOrCreate(home: CLI.simHome(home))
         let quoter = try SimulatedIntelQuoter(platform: intel)
         let quote = format == .tdx
-            ? try quoter.tdxQuote(mrTD: measurement, reportData: data)
+            ? try quoter.tdxQuote(mrTD: registers.mrTD, rtmrs: registers.rtmrs, reportData: data)
             : try quoter.sgxQuote(mrEnclave: measurement, reportData: data)
         do {
             try Data(quote).write(to: URL(fileURLWithPath: out), options: .atomic)
@@ -125,6 +127,9 @@ struct SimQuote: AsyncParsableCommand {
         }
         print("wrote \(out): simulated \(format == .tdx ? "TDX quote v4" : "SGX quote v3"), \(quote.count) bytes")
         print("  \(format.measurementField.padding(toLength: 9, withPad: " ", startingAt: 0)) \(Hex.encode(measurement))")
+        if format == .tdx {
+            for (index, rtmr) in registers.rtmrs.prefix(3).enumerated() { print("  RTMR\(index)     \(Hex.encode(rtmr))") }
+        }
         if let collateral = intel.collateralPath(for: format.platform) { print("  collateral \(collateral)") }
     }
 }

@@ -52,7 +52,7 @@ enum EvidenceFileFormat {
                 do {
                     extra.quote = try QuoteCollateral(dcapQVLJSON: bytes)
                 } catch let error as AttestationError {
-                    throw CLIError("\(collateral): \(error.message)")
+                    throw CLIError("\(collateral): \(error.code.rawValue): \(error.message)")
                 }
             case .nitro:
                 throw CLIError("--collateral does not apply to nitro; the document carries its own certificate chain")
@@ -62,6 +62,28 @@ enum EvidenceFileFormat {
         return Evidence(
             platform: platform.evidencePlatform, blob: blob, certificates: certificates,
             collateral: hasCollateral ? extra : nil)
+    }
+
+    /// The client's own Intel collateral: `--collateral FILE` (used for every Intel quote) and
+    /// `--collateral-cache DIR` (looked up by platform kind and FMSPC).
+    static func intelCollateral(file: String?, cache: String?) throws -> IntelCollateralSource {
+        var source = IntelCollateralSource()
+        if let file {
+            let bytes = try read(file, what: "collateral file")
+            do {
+                source.collateral = try QuoteCollateral(dcapQVLJSON: bytes)
+            } catch let error as AttestationError {
+                throw CLIError("\(file): \(error.code.rawValue): \(error.message)")
+            }
+        }
+        if let cache {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: cache, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CLIError("--collateral-cache \(cache) is not a folder; fill one with `enclava collateral import --cache \(cache) …`")
+            }
+            source.cache = QuoteCollateralCache(directory: cache)
+        }
+        return source
     }
 
     /// A file's bytes, with a one-line error naming it.

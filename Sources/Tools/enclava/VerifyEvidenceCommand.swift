@@ -8,7 +8,7 @@ import Foundation
 ///
 /// Without `--policy` the default is ``AttestationPolicy/hardware(_:)``: genuine hardware of the given
 /// platform (chain to the embedded AMD, Intel or AWS root), no simulation, debug refused, Intel TCB status
-/// (with `--collateral`) UpToDate or SWHardeningNeeded, no measurement pinned. Exit status 0 only when verified.
+/// (from the collateral every Intel quote needs) UpToDate or SWHardeningNeeded, no measurement pinned. Exit status 0 only when verified.
 struct VerifyEvidenceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-evidence",
@@ -20,7 +20,9 @@ struct VerifyEvidenceCommand: AsyncParsableCommand {
             Without --policy: real hardware only, debug refused, any measurement ("hardware, no debug").
             SEV-SNP certificates come from --certs (DER or PEM files, a folder of them such as a KDS cache, or an \
             SNP_GET_EXT_REPORT/auxblob certificate table); only the VCEK or VLEK is required, AMD's ASKs and ARKs \
-            are built in. Intel collateral: --collateral with dcap-qvl's collateral JSON.
+            are built in. TDX and SGX quotes verify only with Intel's collateral (TCB Info, QE Identity, PCK CRL, \
+            Root CA CRL): --collateral with dcap-qvl's collateral JSON, or --collateral-cache DIR filled by \
+            `enclava collateral import` from saved Intel PCS/PCCS responses.
             Exit status: 0 when verified, 1 when refused or the input is bad (one line on stderr).
             """
     )
@@ -36,6 +38,9 @@ struct VerifyEvidenceCommand: AsyncParsableCommand {
 
     @Option(help: "TDX/SGX: collateral JSON (TCB Info, QE Identity, CRLs); SEV-SNP: a certificate table.")
     var collateral: String?
+
+    @Option(name: .customLong("collateral-cache"), help: "TDX/SGX: a folder of collateral by FMSPC, filled by `enclava collateral import`.")
+    var collateralCache: String?
 
     @Option(help: "Verification time, RFC 3339 (default: now). Recorded evidence needs its own time.")
     var at: String?
@@ -53,7 +58,9 @@ struct VerifyEvidenceCommand: AsyncParsableCommand {
         let time = try EvidenceFileFormat.time(at)
         let evidence = try EvidenceFileFormat.load(file, platform: platform, certs: certs, collateral: collateral)
         let policy = try policy.map { try AttestationPolicy.load(path: $0) } ?? .hardware([evidence.platform])
-        let verifier = EvidenceVerifier(simulatedRoots: EvidenceFileFormat.simulatedRoots(simHome, policy: policy))
+        let verifier = EvidenceVerifier(
+            simulatedRoots: EvidenceFileFormat.simulatedRoots(simHome, policy: policy),
+            intelCollateral: try EvidenceFileFormat.intelCollateral(file: nil, cache: collateralCache))
         var attested: AttestedEvidence?
         do {
             // Attest with the policy's platform and simulation rules only, so the claims print even when a

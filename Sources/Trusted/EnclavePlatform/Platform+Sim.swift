@@ -6,19 +6,23 @@ import EnclavaCrypto
 /// policy checks run as on hardware. The evidence format is chosen with `--sim-format`
 /// (``SimulatedPlatform/EvidenceFormat``): an SEV-SNP report v3 under the simulated ARK → ASK → VCEK
 /// (default), a TDX quote v4 or an SGX DCAP quote v3 under the simulated Intel PCK chain
-/// (``SimulatedIntelQuoter``). The evidence is marked simulated by its chain, and a verifier accepts it only
-/// when its policy allows simulation. **No memory protection from the host.**
+/// (``SimulatedIntelQuoter``) — a simulated TD reports the fixed simulated firmware as MRTD and this runtime in
+/// RTMR1 (``SimulatedTDXRegisters``). The evidence is marked simulated by its chain, and a verifier accepts it
+/// only when its policy allows simulation. **No memory protection from the host.**
 public struct SimPlatform: TEEPlatform {
     /// `sim`.
     public var backend: String { "sim" }
     /// Always true.
     public var isSimulated: Bool { true }
-    /// SHA-384 of the running executable: the SNP `MEASUREMENT` and TDX `MRTD`, and what simulated
-    /// sealing keys are bound to under every format.
+    /// SHA-384 of the running executable: the SNP `MEASUREMENT` (and, extended, TDX RTMR1), and what
+    /// simulated sealing keys are bound to under every format.
     public let measurement: [UInt8]
-    /// The measurement the evidence reports: ``measurement`` for `snp` and `tdx`; the SHA-256 of the
-    /// executable for `sgx` (MRENCLAVE is 32 bytes).
+    /// The measurement the evidence reports: ``measurement`` for `snp`; the fixed simulated firmware MRTD for
+    /// `tdx` (the runtime is in RTMR1, ``tdxRegisters``); the SHA-256 of the executable for `sgx` (MRENCLAVE
+    /// is 32 bytes).
     public let evidenceMeasurement: [UInt8]
+    /// For `tdx`: MRTD and RTMR0–3 of the simulated TD running this executable (``SimulatedTDXRegisters``).
+    public let tdxRegisters: SimulatedTDXRegisters
     /// The evidence format.
     public let format: SimulatedPlatform.EvidenceFormat
     /// The simulated platform this enclave "runs on".
@@ -61,14 +65,18 @@ public struct SimPlatform: TEEPlatform {
             collateral = EvidenceCollateral(quote: try intel.collateral(for: format.platform))
         }
         measurement = try PlatformSupport.measureExecutable(at: executablePath)
-        if format == .sgx {
+        tdxRegisters = SimulatedTDXRegisters(runtimeDigest: measurement)
+        switch format {
+        case .snp:
+            evidenceMeasurement = measurement
+        case .tdx:
+            evidenceMeasurement = tdxRegisters.mrTD
+        case .sgx:
             do {
                 evidenceMeasurement = try format.measurement(ofExecutableAt: executablePath)
             } catch {
                 throw PlatformError(.measurementFailed, "cannot measure the runtime executable \(executablePath): \(error)")
             }
-        } else {
-            evidenceMeasurement = measurement
         }
     }
 
@@ -81,7 +89,7 @@ public struct SimPlatform: TEEPlatform {
         case .quoter(let quoter):
             do {
                 let quote = format == .tdx
-                    ? try quoter.tdxQuote(mrTD: evidenceMeasurement, reportData: reportData)
+                    ? try quoter.tdxQuote(mrTD: tdxRegisters.mrTD, rtmrs: tdxRegisters.rtmrs, reportData: reportData)
                     : try quoter.sgxQuote(mrEnclave: evidenceMeasurement, reportData: reportData)
                 // The PCK chain travels inside the quote (certification data type 5).
                 return Evidence(platform: format.platform, blob: quote, certificates: [], collateral: collateral)
