@@ -98,8 +98,14 @@ struct PolicyCreate: AsyncParsableCommand {
     @Option(help: "Where to write the policy JSON.")
     var out: String
 
+    @Flag(help: "Replace an existing policy file at --out.")
+    var force = false
+
     mutating func run() async throws {
         try CLI.requireOutputFolder(out)
+        if !force && FileManager.default.fileExists(atPath: out) {
+            throw CLIError("\(out) already exists; choose another path or pass --force to replace it")
+        }
         guard let format = SimulatedPlatform.EvidenceFormat(rawValue: simFormat.lowercased()) else {
             throw CLIError("--sim-format `\(simFormat)` is not one of snp, tdx, sgx")
         }
