@@ -38,3 +38,23 @@ import Testing
         #expect(try Data(contentsOf: out) != first, "a new DEK makes a new image")
     }
 }
+
+/// A model output holding NaN or infinities is printed unambiguously and with a warning (issue 9).
+@Suite struct NonFiniteOutputTests {
+    let fixture = CLIFixture.shared
+
+    @Test func nonFiniteOutputsArePrintedAsWordsWithAWarning() throws {
+        let folder = try TestPaths.makeTemporaryDirectory(prefix: "enclava-nonfinite")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(CraftedOnnx.model(nodes: [.init("Log", ["x"], ["y"])])).write(to: folder.appendingPathComponent("model.onnx"))
+        try "[image]\nname = \"log\"\nversion = \"1\"\n[model]\nfile = \"model.onnx\"\n"
+            .write(to: folder.appendingPathComponent("manifest.toml"), atomically: true, encoding: .utf8)
+        let image = folder.appendingPathComponent("log.eimg")
+        try fixture.expectSuccess(["package", "--manifest", folder.appendingPathComponent("manifest.toml").path, "--signer",
+                                   fixture.signer.path, "--out", image.path, "--seal-for", "sim", "--quiet"])
+        let result = try fixture.run(["run", "--sim", "--image", image.path, "--input", "x=[[0, -1, 1, 2]]", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains(#""data": ["-Infinity", "NaN", 0.0, 0.6931472]"#), "\(result.stdout)")
+        #expect(result.stderr.contains("warning: output y holds 2 NaN or infinite value(s)"), "\(result.stderr)")
+    }
+}

@@ -87,6 +87,66 @@ import Testing
         #expect(again.status == 0, "\(again.stderr)")
     }
 
+    /// Texts from where people keep them: a file (`--text @FILE`, here 1 MB — the tokenizer stops at
+    /// max_sequence_length), standard input (`--text -`), a JSON-lines file (`--texts-jsonl`), and `@@` for a literal @.
+    @Test func textsFromFilesStandardInputAndJSONLines() throws {
+        let folder = try TestPaths.makeTemporaryDirectory(prefix: "enclava-texts")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let manifest = try String(contentsOf: fixture.root.appendingPathComponent("Manifests/minilm.toml"), encoding: .utf8)
+            .replacingOccurrences(of: "max_text_bytes = 16384", with: "max_text_bytes = 1048576")
+        let manifestPath = folder.appendingPathComponent("minilm-1mb.toml")
+        try manifest.write(to: manifestPath, atomically: true, encoding: .utf8)
+        let image = folder.appendingPathComponent("minilm-1mb.eimg")
+        try fixture.expectSuccess(["package", "--manifest", manifestPath.path, "--asset-root",
+                                   TestPaths.shared().appendingPathComponent("models/all-MiniLM-L6-v2").path,
+                                   "--signer", fixture.signer.path, "--out", image.path, "--seal-for", "sim", "--quiet"])
+        let (serve, port, policy) = try startBridge(image: image)
+        defer { serve.signal(SIGTERM); _ = serve.wait(timeout: 30) }
+        let endpoint = ["infer", "--endpoint", "127.0.0.1:\(port)", "--policy", policy.path, "--json"]
+        func embeddings(_ result: TestProcess.Result) throws -> [[Float]] {
+            try #require(result.status == 0, "infer failed: \(result.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let tensor = try #require((report["outputs"] as? [String: Any])?["embeddings"] as? [String: Any])
+            let values = try #require(tensor["data"] as? [NSNumber]).map(\.floatValue)
+            return stride(from: 0, to: values.count, by: MiniLMGolden.width).map { Array(values[$0..<($0 + MiniLMGolden.width)]) }
+        }
+        func close(_ a: [Float], _ b: [Float]) -> Bool { zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 } }
+
+        // A 1 MB text from a file.
+        let big = folder.appendingPathComponent("big.txt")
+        let sentence = MiniLMGolden.texts[0] + " "
+        try String(repeating: sentence, count: (1 << 20) / sentence.utf8.count).write(to: big, atomically: true, encoding: .utf8)
+        #expect(try FileManager.default.attributesOfItem(atPath: big.path)[.size] as? Int ?? 0 > 1_000_000)
+        let fromFile = try embeddings(try fixture.run(endpoint + ["--text", "@" + big.path], timeout: 300))
+        #expect(fromFile.count == 1)
+
+        // Standard input, then a JSON-lines file with a string line and an object line.
+        let stdin = TestProcess(fixture.enclava, endpoint + ["--text", "-"], environment: fixture.environment)
+        let pipe = Pipe()
+        stdin.process.standardInput = pipe
+        try stdin.start()
+        pipe.fileHandleForWriting.write(Data(MiniLMGolden.texts[1].utf8))
+        try pipe.fileHandleForWriting.close()
+        let fromStdin = try embeddings(stdin.wait(timeout: 300))
+        #expect(fromStdin.count == 1 && close(fromStdin[0], MiniLMGolden.embedding(1)))
+
+        let lines = folder.appendingPathComponent("texts.jsonl")
+        let jsonl = try String(data: JSONSerialization.data(withJSONObject: MiniLMGolden.texts[0], options: [.fragmentsAllowed]),
+                               encoding: .utf8)! + "\n\n" + String(data: JSONSerialization.data(withJSONObject: ["text": MiniLMGolden.texts[1]]),
+                                                                       encoding: .utf8)! + "\n"
+        try jsonl.write(to: lines, atomically: true, encoding: .utf8)
+        let fromLines = try embeddings(try fixture.run(endpoint + ["--texts-jsonl", lines.path], timeout: 300))
+        #expect(fromLines.count == 2 && close(fromLines[0], MiniLMGolden.embedding(0)) && close(fromLines[1], MiniLMGolden.embedding(1)))
+
+        // @@ is a literal @; a bad JSON line and two readers of standard input are refused before connecting.
+        #expect(try embeddings(try fixture.run(endpoint + ["--text", "@@mention"], timeout: 300)).count == 1)
+        try "\"ok\"\n[1, 2]\n".write(to: lines, atomically: true, encoding: .utf8)
+        let badLine = try fixture.run(endpoint + ["--texts-jsonl", lines.path])
+        #expect(badLine.status != 0 && badLine.stderr.contains("texts.jsonl:2: each line must be a JSON string"), "\(badLine.stderr)")
+        let twoReaders = try fixture.run(endpoint + ["--text", "-", "--texts-jsonl", "-"])
+        #expect(twoReaders.status != 0 && twoReaders.stderr.contains("standard input can feed one input only"), "\(twoReaders.stderr)")
+    }
+
     @Test func theTensorDemoRefusesTexts() throws {
         let policy = fixture.policy.path
         let port = TestProcess.freeTCPPort()

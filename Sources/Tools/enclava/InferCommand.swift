@@ -4,61 +4,6 @@ import EnclavaClient
 import EnclavaWire
 import Foundation
 
-/// Options shared by `infer` and `run`: the model inputs.
-struct InferenceInputOptions: ParsableArguments {
-    @Option(name: .customLong("input"), help: ArgumentHelp(
-        "A model input: NAME=JSON or NAME=@FILE (repeatable). JSON is a nested array of numbers (float32) or {\"dtype\",\"shape\",\"data\"}.",
-        valueName: "NAME=JSON"))
-    var inputs: [String] = []
-
-    @Option(name: .customLong("text"), help: "A text for text pipelines (repeatable).")
-    var texts: [String] = []
-
-    @Flag(help: "Print the result as JSON: {\"outputs\": …, \"enclave\": …}.")
-    var json = false
-
-    /// Parses every --input, reading @FILE arguments.
-    func tensors() throws -> [String: Enclava_V1_Tensor] {
-        guard !inputs.isEmpty || !texts.isEmpty else {
-            throw CLIError("no input given; pass --input NAME=JSON (see `enclava inspect` for the model's inputs)")
-        }
-        var result: [String: Enclava_V1_Tensor] = [:]
-        for argument in inputs {
-            var text = argument
-            if let equals = argument.firstIndex(of: "="), argument[argument.index(after: equals)...].hasPrefix("@") {
-                let path = String(argument[argument.index(equals, offsetBy: 2)...])
-                try CLI.requireReadableFile(path, what: "input file")
-                guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw CLIError("input file \(path) is not UTF-8 text")
-                }
-                text = String(argument[..<equals]) + "=" + contents
-            }
-            let (name, tensor) = try TensorJSON.parseInput(text)
-            guard result[name] == nil else { throw CLIError("--input \(name) is given twice") }
-            result[name] = tensor
-        }
-        return result
-    }
-
-    /// Prints outputs and the verified evidence, and warns (on stderr) when the enclave reported that its
-    /// secrets may be in memory that is not locked in RAM.
-    func report(outputs: [String: Enclava_V1_Tensor], evidence: VerifiedEvidence, memoryUnlocked: Bool) {
-        if memoryUnlocked { FileHandle.standardError.write(Data((Self.unlockedMemoryWarning + "\n").utf8)) }
-        if json {
-            print(TensorJSON.inferenceReport(outputs: outputs, evidence: evidence, memoryUnlocked: memoryUnlocked))
-            return
-        }
-        print("outputs:")
-        for name in outputs.keys.sorted() {
-            print("  \(name) = \(TensorJSON.encode(outputs[name]!))")
-        }
-        print("verified enclave:")
-        var lines = evidence.claims
-        if !lines.contains(where: { $0.0 == "manifest digest" }) { lines.append(("manifest digest", evidence.manifestDigestHex)) }
-        for (key, value) in lines { print("  \(key.padding(toLength: 16, withPad: " ", startingAt: 0)) \(value)") }
-    }
-}
-
 extension InferenceInputOptions {
     /// The warning for an enclave whose results carry `memory_unlocked`.
     static let unlockedMemoryWarning = "warning: the enclave reports that its secrets (keys, weights, your data) may be in "
@@ -97,12 +42,13 @@ struct InferCommand: AsyncParsableCommand {
         let target = try TTRPCEndpoint(parsing: endpoint)
         let loaded = try AttestationPolicy.load(path: policy)
         let inputs = try options.tensors()
+        let texts = try options.allTexts()
         let intel = try EvidenceFileFormat.intelCollateral(file: collateral, cache: collateralCache)
         let verifier = try Self.verifier(for: loaded, simHome: simHome, intelCollateral: intel)
         let session = try await ConfidentialSession.connect(to: target, policy: loaded, verifier: verifier,
                                                             timeout: .seconds(max(1, timeout)))
         do {
-            let outputs = try await session.infer(inputs, texts: options.texts)
+            let outputs = try await session.infer(inputs, texts: texts)
             await session.close()
             options.report(outputs: outputs, evidence: session.verifiedEvidence,
                            memoryUnlocked: await session.enclaveReportsUnlockedMemory)

@@ -51,6 +51,7 @@ struct RunCommand: AsyncParsableCommand {
         try CLI.requireReadableFile(image, what: "image")
         let opened = try EnclaveImage.open(path: image)
         let inputs = try options.tensors()
+        let texts = try options.allTexts()
         let format: SimulatedPlatform.EvidenceFormat
         do { format = try SimulatedPlatform.EvidenceFormat(parsing: simFormat) } catch {
             throw CLIError("--sim-format `\(simFormat)` is not one of snp, tdx, sgx")
@@ -106,7 +107,7 @@ struct RunCommand: AsyncParsableCommand {
             let session = try await ConfidentialSession.connect(to: .tcp(host: "127.0.0.1", port: port), policy: policy)
             let outputs: [String: Enclava_V1_Tensor]
             do {
-                outputs = try await session.infer(inputs, texts: options.texts)
+                outputs = try await session.infer(inputs, texts: texts)
             } catch {
                 await session.close()
                 throw error
