@@ -33,7 +33,8 @@ import Testing
         let inspected = try fixture.run(["inspect", fixture.image.path, "--json"])
         let summary = try JSONSerialization.jsonObject(with: Data(inspected.stdout.utf8)) as? [String: Any]
         let fingerprint = try #require(summary?["signer_fingerprint"] as? String)
-        let (serve, port) = try startBridge(extra: ["--record-traffic", traffic.path, "--signer-fingerprint", fingerprint])
+        let (serve, port) = try startBridge(extra: ["--record-traffic", traffic.path, "--signer-fingerprint", fingerprint,
+                                                    "--log-requests"])
 
         let infer = try fixture.run(["infer", "--endpoint", "127.0.0.1:\(port)", "--policy", fixture.policy.path,
                                      "--input", "features=\(golden.featuresJSON)", "--json"])
@@ -42,6 +43,12 @@ import Testing
         #expect(infer.status == 0, "infer failed: \(infer.stderr)")
         #expect(served.status == 0, "serve did not shut down cleanly: \(served.stderr)")
         #expect(!served.stderr.contains("no --signer-fingerprint given"), "the pin did not reach the runtime")
+        // --log-requests: one line per call, metadata only.
+        for method in ["GetEvidence", "OpenSession", "Infer"] {
+            #expect(served.stderr.contains("request method=\(method) stream="), "no request line for \(method): \(served.stderr)")
+        }
+        #expect(served.stderr.contains("status=OK ms="), "\(served.stderr)")
+        #expect(served.stdout.contains("enclava serve: ready on 127.0.0.1:"), "the ready line goes to stdout: \(served.stdout)")
 
         let report = try #require(try JSONSerialization.jsonObject(with: Data(infer.stdout.utf8)) as? [String: Any])
         let outputs = try #require(report["outputs"] as? [String: Any])

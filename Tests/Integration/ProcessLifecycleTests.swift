@@ -54,8 +54,8 @@ import Testing
                                 environment: fixture.environment.merging(["TMPDIR": work.tmp.path]) { $1 })
         try serve.start()
         let deadline = Date().addingTimeInterval(60)
-        while !serve.stderrSoFar.contains("ready on"), serve.process.isRunning, Date() < deadline { usleep(100_000) }
-        #expect(serve.stderrSoFar.contains("ready on"), "\(serve.stderrSoFar)")
+        while !serve.stdoutSoFar.contains("ready on"), serve.process.isRunning, Date() < deadline { usleep(100_000) }
+        #expect(serve.stdoutSoFar.contains("enclava serve: ready on 127.0.0.1:"), "\(serve.stderrSoFar)")
         let enclaves = Self.processes(mentioning: work.image.path).filter { $0 != serve.process.processIdentifier }
         #expect(enclaves.count == 1, "expected one enclave for \(work.image.lastPathComponent), found \(enclaves)")
         serve.signal(signal)

@@ -65,7 +65,7 @@ import Testing
         serve.signal(SIGTERM)
         let served = serve.wait(timeout: 30)
         #expect(served.status == 0, "serve did not shut down cleanly: \(served.stderr)")
-        #expect(served.stderr.contains("(\(format) evidence)"))
+        #expect(served.stdout.contains("(\(format) evidence)"), "the ready line (stdout): \(served.stdout)")
 
         #expect(infer.status == 0, "infer failed: \(infer.stderr)")
         let report = try report(infer.stdout)

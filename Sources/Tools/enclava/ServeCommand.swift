@@ -59,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-unlocked-memory"), help: "Development only: run even if sealed memory cannot be locked in RAM.")
     var allowUnlockedMemory = false
 
+    @Flag(name: .customLong("log-requests"), help: "Log one line per call: client, method, bytes each way, status, milliseconds (never payload data).")
+    var logRequests = false
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -115,6 +118,7 @@ struct ServeCommand: AsyncParsableCommand {
                                       extraArguments: extra)))
         configuration.readyTimeout = .seconds(readyTimeout)
         configuration.shutdownGracePeriod = .seconds(shutdownGrace)
+        configuration.logRequests = logRequests
         configuration.maxFrameBytes = opened.manifest.runtime.maxFrameBytes
         configuration.maxConnections = maxConnections
         configuration.idleTimeout = .seconds(idleTimeout)
@@ -125,7 +129,8 @@ struct ServeCommand: AsyncParsableCommand {
         let bridge = HostBridgeServer(configuration: configuration)
         try await bridge.start()
         let address = bridge.listeningPort.map { "\(host):\($0)" } ?? listen
-        CLI.note("enclava serve: ready on \(address) — \(opened.manifest.image.name) \(opened.manifest.image.version), backend \(backend) (\(format.rawValue) evidence)")
+        // The ready line goes to standard output (logs go to standard error), so a script can wait for it.
+        FileHandle.standardOutput.write(Data("enclava serve: ready on \(address) — \(opened.manifest.image.name) \(opened.manifest.image.version), backend \(backend) (\(format.rawValue) evidence)\n".utf8))
         try await bridge.run()
         CLI.note("enclava serve: stopped")
     }

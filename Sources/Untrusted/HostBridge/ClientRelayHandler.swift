@@ -38,6 +38,7 @@ final class ClientRelayHandler: ChannelInboundHandler {
     private var link: Link = .idle
     /// Requests relayed (or queued) and not yet answered.
     private var ledger: ClientRelayLedger
+    private var requestLog: RequestLog?
 
     init(connectionID: UInt64, state: BridgeState, limits: ClientRelayLimits, idle: ClientIdleHandler,
          recorder: (any TrafficRecorder)?, logger: Logger) {
@@ -45,6 +46,7 @@ final class ClientRelayHandler: ChannelInboundHandler {
         self.state = state
         self.limits = limits
         self.ledger = ClientRelayLedger(maxInFlightBytes: limits.maxInFlightBytes)
+        self.requestLog = limits.logRequests ? RequestLog() : nil
         self.idle = idle
         self.recorder = recorder
         self.logger = logger
@@ -114,6 +116,8 @@ final class ClientRelayHandler: ChannelInboundHandler {
                                                  message: "the request frame does not hold a ttrpc.Request: \(error)"))
             return
         }
+        self.requestLog?.begin(streamID: frame.streamID, method: request.method,
+                               bytes: WireLimits.headerByteCount + frame.payload.readableBytes)
         if let refusal = self.ledger.admit(streamID: frame.streamID, service: request.service, method: request.method,
                                            bytes: WireLimits.headerByteCount + frame.payload.readableBytes,
                                            draining: self.state.isDraining) {
@@ -259,6 +263,13 @@ final class ClientRelayHandler: ChannelInboundHandler {
 
     private func send(_ frame: Frame, direction: TrafficDirection) {
         guard let context = self.context, let bytes = try? frame.encoded(allocator: context.channel.allocator) else { return }
+        if frame.type == .response, self.requestLog != nil {
+            let response = try? frame.decodeResponse()
+            if let line = self.requestLog?.end(streamID: frame.streamID, status: response?.hasStatus == true ? response?.status : nil,
+                                               bytes: bytes.readableBytes) {
+                self.logger.notice("request \(line)")
+            }
+        }
         self.recorder?.record(bytes, direction: direction, connection: self.connectionID)
         context.writeAndFlush(self.wrapOutboundOut(bytes), promise: nil)
     }

@@ -8,11 +8,14 @@ struct ClientRelayLimits: Sendable {
     let maxQueuedRequests: Int
     /// How long a connection may stay idle.
     let idleTimeout: Duration
+    /// Whether each call is logged (``RequestLog``) when its answer goes back.
+    let logRequests: Bool
 
     init(_ configuration: HostBridgeConfiguration) {
         self.maxFrameBytes = configuration.maxFrameBytes
         self.maxInFlightBytes = configuration.maxInFlightBytesPerConnection
         self.maxQueuedRequests = configuration.maxQueuedRequestsPerConnection
         self.idleTimeout = configuration.idleTimeout
+        self.logRequests = configuration.logRequests
     }
 }

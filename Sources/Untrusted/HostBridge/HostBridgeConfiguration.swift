@@ -36,6 +36,8 @@ public struct HostBridgeConfiguration: Sendable {
     public var trafficRecorder: (any TrafficRecorder)?
     /// Whether ``HostBridgeServer/run()`` stops gracefully on SIGTERM and SIGINT.
     public var handleSignals = true
+    /// Log one line per relayed call (method, bytes each way, status, milliseconds; never payload data).
+    public var logRequests = false
     /// Client connections open at once; one more is closed at once, with a log line (`--max-connections`).
     public var maxConnections = 256
     /// A client connection with no call in flight that sends and receives nothing for this long is closed
