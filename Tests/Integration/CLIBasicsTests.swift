@@ -58,3 +58,34 @@ import Testing
         #expect(result.stderr.contains("warning: output y holds 2 NaN or infinite value(s)"), "\(result.stderr)")
     }
 }
+
+/// `--json` turns failures into JSON too (issue 9): one object on stdout with the stable code, non-zero exit.
+@Suite struct CLIJSONErrorTests {
+    let fixture = CLIFixture.shared
+
+    @Test(arguments: [
+        (["inspect", "/nonexistent/x.eimg", "--json"], "INVALID_INPUT", nil as String?),
+        (["verify-evidence", "/nonexistent/q.bin", "--platform", "tdx", "--json"], "INVALID_INPUT", nil),
+        (["infer", "--endpoint", "127.0.0.1:1", "--policy", "{POLICY}", "--input", "features=[[1,2,3,4,5,6,7,8]]", "--json"],
+         "UNAVAILABLE", "CONNECT_FAILED"),
+        (["inspect", "--json"], "USAGE", nil),
+        (["inspect", "{CORRUPT}", "--json"], "SIGNATURE_INVALID", nil),
+    ])
+    func failuresArePrintedAsJSON(_ arguments: [String], _ code: String, _ reason: String?) throws {
+        let folder = try TestPaths.makeTemporaryDirectory(prefix: "enclava-json-error")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var image = [UInt8](try Data(contentsOf: fixture.image))
+        image[40] ^= 1
+        let corrupt = folder.appendingPathComponent("corrupt.eimg")
+        try Data(image).write(to: corrupt)
+        let result = try fixture.run(arguments.map {
+            $0.replacingOccurrences(of: "{POLICY}", with: fixture.policy.path).replacingOccurrences(of: "{CORRUPT}", with: corrupt.path)
+        })
+        #expect(result.status != 0)
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let error = try #require(object?["error"] as? [String: Any], "stdout is not a JSON error: \(result.stdout)")
+        #expect(error["code"] as? String == code, "\(result.stdout)")
+        #expect(error["reason"] as? String == reason)
+        #expect((error["message"] as? String)?.isEmpty == false)
+    }
+}

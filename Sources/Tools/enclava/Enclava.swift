@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import EnclavaWire
 
 /// `enclava`: package models into signed enclave images, launch them, attest and talk to them.
@@ -24,6 +25,27 @@ struct Enclava: AsyncParsableCommand {
             PolicyCommand.self, VerifyEvidenceCommand.self, CollateralCommand.self, ServeCommand.self, InferCommand.self, RunCommand.self,
         ]
     )
+
+    /// Runs the command; with `--json`, a failure is printed as `{"error": {"code", "message"}}` on standard
+    /// output too (scripts that read JSON get JSON either way), besides the exit status.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let status = exitCode(for: error)
+            // ExitCode: the command already printed its own (JSON) verdict and only sets the status.
+            if status != .success, !(error is ExitCode), CommandLine.arguments.dropFirst().contains("--json") {
+                print(CLIErrorReport(error, message: message(for: error), usage: status.rawValue == 64).json)
+                Foundation.exit(status.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// `enclava version`: the version of this build (also `enclava --version`).
