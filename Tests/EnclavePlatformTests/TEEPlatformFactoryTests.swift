@@ -8,6 +8,8 @@ import Testing
     @Test func backendNamesParse() throws {
         #expect(try TEEPlatformFactory.parse("sim") == .sim)
         #expect(try TEEPlatformFactory.parse("sev-snp") == .sevSNP)
+        #expect(try TEEPlatformFactory.parse("snp") == .sevSNP, "the platform spelling of verify-evidence works too")
+        #expect(try SimulatedPlatform.EvidenceFormat(parsing: "SEV-SNP") == .snp)
         #expect(try TEEPlatformFactory.parse("tdx") == .tdx)
         #expect(try TEEPlatformFactory.parse("sgx") == .sgx)
         #expect(try TEEPlatformFactory.parse("auto") == nil)

@@ -80,6 +80,14 @@ import Testing
         return url.path
     }
 
+    /// One concept, two spellings: `--platform sev-snp` (as `--backend` and policies say) is `--platform snp`.
+    @Test func sevSNPIsAcceptedAsAPlatformSpelling() throws {
+        let sample = Self.samples.first { $0.platform == "snp" && $0.refusal == nil && !$0.isDebug }!
+        let result = try run(["verify-evidence", Self.path(sample.file), "--platform", "SEV-SNP", "--at", sample.at] + sample.extra)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("VERIFIED"), "\(result.stdout)")
+    }
+
     /// Every real sample verifies at its time (exit 0), except that the debug ones are refused by the default
     /// policy — and accepted with a policy that allows debug — and that Intel quotes without collateral (or
     /// whose collateral rates their TCB below the default) are refused with that reason, whatever the policy.

@@ -25,7 +25,8 @@ extension SimulatedPlatform {
         /// Parses a `--sim-format` value.
         /// - Throws: ``SimulatedPlatformError`` `invalidArgument` naming the accepted values.
         public init(parsing text: String) throws {
-            guard let format = EvidenceFormat(rawValue: text.lowercased()) else {
+            let name = text.lowercased() == "sev-snp" ? "snp" : text.lowercased()   // one concept, both spellings
+            guard let format = EvidenceFormat(rawValue: name) else {
                 throw SimulatedPlatformError(
                     .invalidArgument, "simulation format `\(text)` is not one of "
                         + Self.allCases.map(\.rawValue).joined(separator: ", "))

@@ -106,7 +106,7 @@ struct PolicyCreate: AsyncParsableCommand {
         if !force && FileManager.default.fileExists(atPath: out) {
             throw CLIError("\(out) already exists; choose another path or pass --force to replace it")
         }
-        guard let format = SimulatedPlatform.EvidenceFormat(rawValue: simFormat.lowercased()) else {
+        guard let format = try? SimulatedPlatform.EvidenceFormat(parsing: simFormat) else {
             throw CLIError("--sim-format `\(simFormat)` is not one of snp, tdx, sgx")
         }
         guard format == .snp || allowSimulation else {

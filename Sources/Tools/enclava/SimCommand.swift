@@ -101,7 +101,7 @@ struct SimQuote: AsyncParsableCommand {
     var out: String
 
     mutating func run() async throws {
-        guard let format = SimulatedPlatform.EvidenceFormat(rawValue: simFormat.lowercased()), format != .snp else {
+        guard let format = try? SimulatedPlatform.EvidenceFormat(parsing: simFormat), format != .snp else {
             throw CLIError("--sim-format `\(simFormat)` is not one of tdx, sgx (SEV-SNP reports need their certificates; use `enclava serve`)")
         }
         var data = [UInt8](repeating: 0, count: ReportData.byteCount)

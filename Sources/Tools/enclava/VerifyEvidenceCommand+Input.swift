@@ -10,6 +10,12 @@ enum EvidenceFileFormat {
     enum Platform: String, ExpressibleByArgument, CaseIterable {
         case snp, tdx, sgx, nitro
 
+        /// `snp` or `sev-snp` (the name `--backend` and policies use), case-insensitive.
+        init?(argument: String) {
+            let name = argument.lowercased()
+            self.init(rawValue: name == "sev-snp" ? "snp" : name)
+        }
+
         var evidencePlatform: EvidencePlatform {
             switch self {
             case .snp: .sevSNP

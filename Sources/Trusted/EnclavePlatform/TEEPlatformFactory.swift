@@ -60,7 +60,7 @@ public enum TEEPlatformFactory {
     /// - Throws: ``PlatformError`` `.unavailable` naming the accepted values.
     public static func parse(_ text: String) throws -> TEEBackend? {
         if text == "auto" { return nil }
-        guard let backend = TEEBackend(rawValue: text) else {
+        guard let backend = TEEBackend(rawValue: text.lowercased() == "snp" ? "sev-snp" : text.lowercased()) else {
             let names = (TEEBackend.allCases.map(\.rawValue) + ["auto"]).joined(separator: ", ")
             throw PlatformError(.unavailable, "backend `\(text)` is unknown; use one of \(names)")
         }
