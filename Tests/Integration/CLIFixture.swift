@@ -43,6 +43,23 @@ final class CLIFixture: Sendable {
         try TestProcess.run(enclava, arguments, environment: environment, timeout: timeout)
     }
 
+    /// Starts an `enclava serve` command line (`arguments`, listening on `port`; `executable` when it is wrapped,
+    /// e.g. by prlimit) and returns once its ready line is on stdout and the port accepts connections.
+    func startServe(_ arguments: [String], port: Int, executable: URL? = nil, timeout: TimeInterval = 60) throws -> TestProcess {
+        let serve = TestProcess(executable ?? enclava, arguments, environment: environment)
+        try serve.start()
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if serve.stdoutSoFar.contains("enclava serve: ready on") && RawSocket.canConnect(port: port) { return serve }
+            if !serve.process.isRunning {
+                throw FixtureError("enclava serve exited early: \(serve.wait().stderr)")
+            }
+            usleep(100_000)
+        }
+        serve.signal(SIGKILL)
+        throw FixtureError("enclava serve did not become ready within \(Int(timeout)) s: \(serve.stderrSoFar)")
+    }
+
     @discardableResult
     func expectSuccess(_ arguments: [String]) throws -> TestProcess.Result {
         let result = try run(arguments)

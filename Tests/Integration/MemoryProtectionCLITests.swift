@@ -27,18 +27,7 @@ import Testing
                          "--listen", "127.0.0.1:\(port)"] + extra
         let (executable, command) = memlockBytes.map { Self.tightMemlock(fixture.enclava, arguments, bytes: $0) }
             ?? (fixture.enclava, arguments)
-        let serve = TestProcess(executable, command, environment: fixture.environment)
-        try serve.start()
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if RawSocket.canConnect(port: port) && serve.stderrSoFar.contains("ready") { return (serve, port) }
-            if !serve.process.isRunning {
-                throw CLIFixture.FixtureError("enclava serve exited early: \(serve.wait().stderr)")
-            }
-            usleep(100_000)
-        }
-        serve.signal(SIGKILL)
-        throw CLIFixture.FixtureError("enclava serve did not become ready: \(serve.stderrSoFar)")
+        return (try fixture.startServe(command, port: port, executable: executable), port)
     }
 
     /// Runs one `enclava infer --json` against a bridge started with `extra`; returns the report's

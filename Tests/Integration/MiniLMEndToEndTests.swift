@@ -23,19 +23,9 @@ import Testing
         let policy = fixture.work.appendingPathComponent("minilm-policy-\(UUID().uuidString.prefix(6)).json")
         try fixture.expectSuccess(["policy", "create", "--image", image.path, "--allow-simulation", "--out", policy.path])
         let port = TestProcess.freeTCPPort()
-        let serve = TestProcess(fixture.enclava, ["serve", "--image", image.path, "--backend", "sim",
-                                                  "--listen", "127.0.0.1:\(port)"], environment: fixture.environment)
-        try serve.start()
-        let deadline = Date().addingTimeInterval(180)
-        while Date() < deadline {
-            if RawSocket.canConnect(port: port) && serve.stderrSoFar.contains("ready") { return (serve, port, policy) }
-            if !serve.process.isRunning {
-                throw CLIFixture.FixtureError("enclava serve exited early: \(serve.wait().stderr)")
-            }
-            usleep(100_000)
-        }
-        serve.signal(SIGKILL)
-        throw CLIFixture.FixtureError("enclava serve did not become ready: \(serve.stderrSoFar)")
+        let serve = try fixture.startServe(["serve", "--image", image.path, "--backend", "sim", "--listen", "127.0.0.1:\(port)"],
+                                           port: port, timeout: 180)
+        return (serve, port, policy)
     }
 
     @Test func textsGetGoldenEmbeddingsAndOverLimitRequestsAreRefused() throws {
@@ -150,12 +140,9 @@ import Testing
     @Test func theTensorDemoRefusesTexts() throws {
         let policy = fixture.policy.path
         let port = TestProcess.freeTCPPort()
-        let serve = TestProcess(fixture.enclava, ["serve", "--image", fixture.image.path, "--backend", "sim",
-                                                  "--listen", "127.0.0.1:\(port)"], environment: fixture.environment)
-        try serve.start()
+        let serve = try fixture.startServe(["serve", "--image", fixture.image.path, "--backend", "sim",
+                                            "--listen", "127.0.0.1:\(port)"], port: port)
         defer { serve.signal(SIGTERM); _ = serve.wait(timeout: 30) }
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, !(RawSocket.canConnect(port: port) && serve.stderrSoFar.contains("ready")) { usleep(100_000) }
         let result = try fixture.run(["infer", "--endpoint", "127.0.0.1:\(port)", "--policy", policy, "--text", "hello"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("TEXTS_NOT_SUPPORTED"), "\(result.stderr)")

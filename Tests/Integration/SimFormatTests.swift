@@ -18,21 +18,9 @@ import Testing
     /// Starts `enclava serve --sim-format FORMAT` on a free port and waits until it is ready.
     func startBridge(_ format: String) throws -> (TestProcess, Int) {
         let port = TestProcess.freeTCPPort()
-        let serve = TestProcess(fixture.enclava,
-                                ["serve", "--image", fixture.image.path, "--backend", "sim", "--sim-format", format,
-                                 "--listen", "127.0.0.1:\(port)"],
-                                environment: fixture.environment)
-        try serve.start()
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if RawSocket.canConnect(port: port) && serve.stderrSoFar.contains("ready") { return (serve, port) }
-            if !serve.process.isRunning {
-                throw CLIFixture.FixtureError("enclava serve exited early: \(serve.wait().stderr)")
-            }
-            usleep(100_000)
-        }
-        serve.signal(SIGKILL)
-        throw CLIFixture.FixtureError("enclava serve did not become ready: \(serve.stderrSoFar)")
+        let serve = try fixture.startServe(["serve", "--image", fixture.image.path, "--backend", "sim", "--sim-format", format,
+                                            "--listen", "127.0.0.1:\(port)"], port: port)
+        return (serve, port)
     }
 
     func report(_ stdout: String) throws -> [String: Any] {

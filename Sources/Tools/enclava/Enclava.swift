@@ -27,7 +27,7 @@ struct Enclava: AsyncParsableCommand {
     )
 
     /// Runs the command; with `--json`, a failure is printed as `{"error": {"code", "message"}}` on standard
-    /// output too (scripts that read JSON get JSON either way), besides the exit status.
+    /// output (scripts that read JSON get JSON either way) as well as the usual one line on standard error.
     static func main() async {
         do {
             var command = try parseAsRoot()
@@ -40,7 +40,9 @@ struct Enclava: AsyncParsableCommand {
             let status = exitCode(for: error)
             // ExitCode: the command already printed its own (JSON) verdict and only sets the status.
             if status != .success, !(error is ExitCode), CommandLine.arguments.dropFirst().contains("--json") {
-                print(CLIErrorReport(error, message: message(for: error), usage: status.rawValue == 64).json)
+                let report = CLIErrorReport(error, message: message(for: error), usage: status.rawValue == 64)
+                print(report.json)
+                FileHandle.standardError.write(Data("Error: \(report.message)\n".utf8))   // the same line as without --json
                 Foundation.exit(status.rawValue)
             }
             exit(withError: error)
