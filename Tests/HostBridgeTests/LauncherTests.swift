@@ -5,7 +5,7 @@ import Testing
 
 /// The launcher with real child processes (`/bin/sh` scripts standing in for `enclava-runtime`).
 @Suite(.timeLimit(.minutes(2))) struct LauncherTests {
-    static func configuration(script: String, extra: [String] = [], readyTimeout: Duration = .seconds(10)) -> HostBridgeConfiguration {
+    static func configuration(script: String, extra: [String] = [], readyTimeout: Duration = .seconds(30)) -> HostBridgeConfiguration {
         var configuration = HostBridgeConfiguration(
             listenPort: 0,
             enclave: .launch(EnclaveLaunchConfiguration(executablePath: "/bin/sh",
@@ -129,7 +129,7 @@ import Testing
     @Test func deadEnclaveIsRestartedUntilTheLimitThenRunFails() async throws {
         let countFile = temporaryPath("launches", ".txt")
         defer { try? FileManager.default.removeItem(atPath: countFile) }
-        var configuration = Self.configuration(script: #"echo launched >> "$2"; echo "enclave $$ up" >&2; sleep 5; exit 7"#,
+        var configuration = Self.configuration(script: #"echo launched >> "$2"; echo "enclave $$ up" >&2; sleep 8; exit 7"#,
                                                extra: [countFile])
         configuration.restartBackoff = RestartBackoff(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200),
                                                       maxConsecutiveFailures: 2)
