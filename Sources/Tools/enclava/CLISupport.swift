@@ -50,11 +50,23 @@ enum CLI {
     }
 
     /// Checks that the folder an output file goes to exists.
+    /// Checks an output file path before any work is done: not empty, not `-` (outputs are files), not a folder,
+    /// its folder exists and can be written to. Relative and bare names are relative to the working folder.
     static func requireOutputFolder(_ path: String) throws {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard !path.isEmpty else { throw CLIError("the output path is empty; give a file name") }
+        guard path != "-" else {
+            throw CLIError("this output is written to a file, not to standard output; give a file name instead of -")
+        }
         var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CLIError("\(path) is a folder; give the path of a file to write (e.g. \(path.hasSuffix("/") ? path : path + "/")out)")
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CLIError("output folder \(folder) does not exist; create it first")
+        }
+        guard access(folder, W_OK | X_OK) == 0 else {
+            throw CLIError("cannot write in \(folder) (\(String(cString: strerror(errno)))); choose a folder you can write to")
         }
     }
 
