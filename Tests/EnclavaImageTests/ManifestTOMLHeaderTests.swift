@@ -1,8 +1,8 @@
 import Testing
 @testable import EnclavaImage
 
-/// Table headers that toml++ (inside TOMLKit) asserts on — the process aborted in a debug build, undefined
-/// behaviour in a release one — found by `make fuzz` (FuzzImage). They are refused as syntax errors now.
+/// Table headers that toml++ (inside TOMLKit) asserts on — the process aborted; built with `NDEBUG`, undefined
+/// behaviour — found by `make fuzz` (FuzzImage). They are refused as syntax errors now.
 @Suite struct ManifestTOMLHeaderTests {
     /// The fuzzer's input: the fraud-detector manifest with one byte of `[runtime]` turned into 0xFF.
     @Test func theFuzzersManifestIsASyntaxErrorOnItsLine() throws {
