@@ -27,10 +27,10 @@ public func fuzzTTRPCFrames(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
             let length = min(stream.count - position, 1 + Int(stream[position]) % widest)
             buffer.writeBytes(stream[position..<position + length])
             position += length
-            while let event = try decoder.decode(buffer: &buffer) { handle(event) }
+            while let event = try decoder.decode(buffer: &buffer) { handle(event, limit: decoder.maxFrameBytes) }
             if buffer.readerIndex > 1024 { buffer.discardReadBytes() }
         }
-        while let event = try decoder.decodeLast(buffer: &buffer, seenEOF: true) { handle(event) }
+        while let event = try decoder.decodeLast(buffer: &buffer, seenEOF: true) { handle(event, limit: decoder.maxFrameBytes) }
     } catch let error as WireError {
         _ = error.description
     } catch {
@@ -40,10 +40,10 @@ public func fuzzTTRPCFrames(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
 }
 
 /// What the server or the client does with one decoded event.
-private func handle(_ event: FrameDecoderEvent) {
+private func handle(_ event: FrameDecoderEvent, limit: Int) {
     switch event {
     case .oversized(let streamID, _, let length):
-        _ = try? Frame.errorResponse(streamID: streamID, .frameTooLarge(length: Int(length), limit: 64)).encoded()
+        _ = try? Frame.errorResponse(streamID: streamID, .frameTooLarge(length: Int(length), limit: limit)).encoded()
     case .frame(let frame):
         switch frame.type {
         case .request:
