@@ -94,12 +94,17 @@ conformance: deps
 
 # Coverage-guided fuzzing (libFuzzer via `swiftc -sanitize=fuzzer`): one target per evidence format — SEV-SNP
 # report (and certificate table), TDX quote, SGX quote, Nitro document (CBOR, COSE_Sign1, fields) — plus Intel
-# collateral (dcap-qvl JSON, PCS responses), each parsing and, where it parses, fully verifying its input, for
-# FUZZ_SECONDS each, seeded with ../shared's real samples. The targets exist only with ENCLAVA_FUZZ=1 and
-# build in their own scratch path. Fails if any target crashes or hangs (inputs kept in .build-fuzz/artifacts).
+# collateral (dcap-qvl JSON, PCS responses), each parsing and, where it parses, fully verifying its input; and
+# one per other parser: ttrpc frames (FrameDecoder over arbitrary read splits, then ttrpc Request/Response),
+# every enclava.v1 message (then the enclave's tensor conversion), the image container/header and manifest TOML,
+# the ONNX loader and initializer stripper, the WordPiece tokenizer, the CLI's tensor JSON and policy JSON.
+# FUZZ_SECONDS each, seeded from real files (see Sources/Fuzz/fuzz.sh); FUZZ_TARGETS picks some. The targets
+# exist only with ENCLAVA_FUZZ=1 and build in their own scratch path. Fails if any target crashes or hangs
+# (inputs kept in .build-fuzz/artifacts).
 FUZZ_SCRATCH ?= .build-fuzz
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := FuzzSNPReport FuzzTDXQuote FuzzSGXQuote FuzzNitroDocument FuzzQuoteCollateral
+FUZZ_TARGETS ?= FuzzSNPReport FuzzTDXQuote FuzzSGXQuote FuzzNitroDocument FuzzQuoteCollateral \
+	FuzzTTRPCFrames FuzzEnclaveMessages FuzzImage FuzzONNX FuzzTokenizer FuzzCLIJSON
 FUZZ_SWIFT = ENCLAVA_FUZZ=1 ENCLAVA_ONLY=$(shell echo $(FUZZ_TARGETS) | tr ' ' ',') $(SWIFT)
 FUZZ_FLAGS = --manifest-cache local --scratch-path $(FUZZ_SCRATCH) -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library
 fuzz: deps

@@ -140,12 +140,25 @@ var targets: [Target] = [
                 path: "Tests/Integration"),
 ]
 
-// Fuzz targets, one per evidence format, only for `make fuzz` (ENCLAVA_FUZZ=1): each is a libFuzzer
-// executable (`LLVMFuzzerTestOneInput` run by libFuzzer's driver), built with `-sanitize=fuzzer` in `.build-fuzz`.
+// Fuzz targets, one per evidence format and one per other parser, only for `make fuzz` (ENCLAVA_FUZZ=1):
+// each is a libFuzzer executable (`LLVMFuzzerTestOneInput` run by libFuzzer's driver), built with `-sanitize=fuzzer` in `.build-fuzz`.
 if Context.environment["ENCLAVA_FUZZ"] == "1" {
     targets.append(.target(name: "FuzzSupport", path: "Sources/Fuzz/FuzzSupport", swiftSettings: strict))
     for name in ["FuzzSNPReport", "FuzzTDXQuote", "FuzzSGXQuote", "FuzzNitroDocument", "FuzzQuoteCollateral"] {
         targets.append(.executableTarget(name: name, dependencies: ["EnclavaAttestation", "FuzzSupport"],
+                                         path: "Sources/Fuzz/\(name)", swiftSettings: strict))
+    }
+    // The other parsers a hostile peer, host or file reaches, each with only what it parses.
+    let parsers: [(String, [Target.Dependency])] = [
+        ("FuzzTTRPCFrames", ["EnclavaWire", nio, protobuf]),
+        ("FuzzEnclaveMessages", ["EnclavaWire", "EnclaveRuntime", "EnclavaClient", protobuf]),
+        ("FuzzImage", ["EnclavaImage", "EnclavaCrypto", protobuf]),
+        ("FuzzONNX", ["EnclaveInference", "EnclaveSealing"]),
+        ("FuzzTokenizer", ["EnclaveInference"]),
+        ("FuzzCLIJSON", ["EnclavaClient", "EnclavaAttestation"]),
+    ]
+    for (name, dependencies) in parsers {
+        targets.append(.executableTarget(name: name, dependencies: dependencies + ["FuzzSupport"],
                                          path: "Sources/Fuzz/\(name)", swiftSettings: strict))
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The libFuzzer plumbing every fuzz target shares (targets exist only for `make fuzz`, ENCLAVA_FUZZ=1).
 public enum FuzzDriver {
     /// libFuzzer's `LLVMFuzzerTestOneInput` signature.
@@ -6,6 +8,14 @@ public enum FuzzDriver {
     /// The fuzzed input as bytes.
     public static func bytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
         data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    }
+
+    /// The folder named by `ENCLAVA_FUZZ_WRITE_SEEDS`: when set, a target that makes its own seed inputs (real
+    /// frames, messages or images from the project's encoders) writes them there and exits instead of fuzzing.
+    public static var seedFolder: String? {
+        guard let value = getenv("ENCLAVA_FUZZ_WRITE_SEEDS") else { return nil }
+        let folder = String(cString: value)
+        return folder.isEmpty ? nil : folder
     }
 
     /// Hands control to libFuzzer's driver exactly as libFuzzer's own `main` would (same arguments: corpus

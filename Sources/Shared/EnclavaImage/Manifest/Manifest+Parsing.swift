@@ -18,6 +18,11 @@ extension Manifest {
         if let nul = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex(where: { $0.contains("\u{0}") }) {
             throw ManifestError(.syntax, sourceName: sourceName, line: nul + 1, message: "NUL character in the manifest")
         }
+        if let line = TOMLHeaderCheck.malformedHeaderLine(in: text) {
+            throw ManifestError(.syntax, sourceName: sourceName, line: line,
+                                message: "invalid TOML: a table header must start with a key — letters, digits, '_', '-', "
+                                    + "or a quoted key — as in [model]")
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)

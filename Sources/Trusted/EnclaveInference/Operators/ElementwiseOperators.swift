@@ -152,6 +152,7 @@ struct VariadicOperator: ExecutableOperator {
 
     init(_ node: GraphNode, _ kind: ArithmeticKind) throws {
         try node.requireArity(inputs: 1...64, outputs: 1)
+        try node.requireAllInputsPresent()
         try node.requireOnlyAttributes([])
         label = node.label
         opType = node.opType

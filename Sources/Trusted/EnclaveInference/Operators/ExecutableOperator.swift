@@ -69,6 +69,14 @@ extension GraphNode {
         }
     }
 
+    /// Refuses an empty input name anywhere, for operators whose inputs are all required however many there are
+    /// (Concat, Sum, Max, Min, Mean): there an empty name is not an omitted optional input but a malformed node.
+    func requireAllInputsPresent() throws {
+        if let index = inputs.firstIndex(where: \.isEmpty) {
+            throw InferenceError.malformed("\(label): input \(index) is empty; every input of \(opType) is required")
+        }
+    }
+
     /// A list-of-integers attribute, or `value` when absent.
     func intsAttribute(_ key: String, default value: [Int64]? = nil) throws -> [Int64]? {
         switch attributes[key] {

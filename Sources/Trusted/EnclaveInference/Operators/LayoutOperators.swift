@@ -102,6 +102,7 @@ struct ConcatOperator: ExecutableOperator {
 
     init(_ node: GraphNode) throws {
         try node.requireArity(inputs: 1...4096, outputs: 1)
+        try node.requireAllInputsPresent()
         try node.requireOnlyAttributes(["axis"])
         label = node.label
         axis = try node.intAttribute("axis", default: 0)
