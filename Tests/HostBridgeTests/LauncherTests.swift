@@ -129,12 +129,17 @@ import Testing
     @Test func deadEnclaveIsRestartedUntilTheLimitThenRunFails() async throws {
         let countFile = temporaryPath("launches", ".txt")
         defer { try? FileManager.default.removeItem(atPath: countFile) }
-        var configuration = Self.configuration(script: #"echo launched >> "$2"; echo "enclave $$ up" >&2; sleep 8; exit 7"#,
-                                               extra: [countFile])
+        // The child dies only once the bridge has seen it ready (the stand-in creates the marker when it answers
+        // Health READY), however slow the machine is.
+        let marker = temporaryPath("ready", ".marker")
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        var configuration = Self.configuration(
+            script: #"echo launched >> "$2"; echo "enclave $$ up" >&2; while [ ! -e "$3" ]; do sleep 0.05; done; rm -f "$3"; sleep 1; exit 7"#,
+            extra: [countFile, marker])
         configuration.restartBackoff = RestartBackoff(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200),
                                                       maxConsecutiveFailures: 2)
         let bridge = HostBridgeServer(configuration: configuration)
-        let responder = Task { try await serveHealth(for: bridge) }
+        let responder = Task { try await serveHealth(for: bridge, readyMarker: marker) }
         let error = await #expect(throws: HostBridgeError.self) { try await bridge.run() }
         responder.cancel()
         #expect(error?.code == .restartLimitReached)
@@ -201,7 +206,7 @@ import Testing
 /// Plays the enclave's ttrpc side for launcher tests: keeps a `Health` server bound on the bridge's
 /// private socket path (re-binding whenever the bridge removes the socket before a relaunch).
 /// With `control`, it serves that stand-in on the control socket instead (the client socket stays unbound).
-func serveHealth(for bridge: HostBridgeServer, control: StandInEnclave? = nil) async throws {
+func serveHealth(for bridge: HostBridgeServer, control: StandInEnclave? = nil, readyMarker: String? = nil) async throws {
     var server: TTRPCServer?
     defer { if let server { Task { await server.close() } } }
     while !Task.isCancelled {
@@ -210,7 +215,7 @@ func serveHealth(for bridge: HostBridgeServer, control: StandInEnclave? = nil) a
            FileManager.default.fileExists(atPath: (path as NSString).deletingLastPathComponent),
            !FileManager.default.fileExists(atPath: path) {
             await server?.close()
-            server = try? await TTRPCServer.bind(unixPath: path, handler: control ?? StandInEnclave())
+            server = try? await TTRPCServer.bind(unixPath: path, handler: control ?? StandInEnclave(readyMarker: readyMarker))
         }
         try await Task.sleep(for: .milliseconds(10))
     }

@@ -17,6 +17,8 @@ actor EnclaveLog {
 /// `sequence` milliseconds (sequence ≥ 1000: waits a minute); GetEvidence answers 10 000 bytes; Shutdown is counted.
 struct StandInEnclave: TTRPCServiceHandler {
     let log = EnclaveLog()
+    /// A file created each time Health answers READY (a scripted child can wait for it: the bridge has seen it ready).
+    var readyMarker: String?
 
     func handle(method: String, service: String, payload: [UInt8]) async -> Result<[UInt8], RPCError> {
         do {
@@ -25,6 +27,7 @@ struct StandInEnclave: TTRPCServiceHandler {
                 var response = Enclava_V1_HealthResponse()
                 response.state = .ready
                 response.backend = "stand-in"
+                if let readyMarker { FileManager.default.createFile(atPath: readyMarker, contents: nil) }
                 return .success(try response.serializedBytes())
             case .infer:
                 await self.log.inferArrived()
