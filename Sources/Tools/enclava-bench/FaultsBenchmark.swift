@@ -11,7 +11,7 @@ import Foundation
 /// 2. `SIGSTOP` the runtime: a client's request (3 s deadline) gets `DEADLINE_EXCEEDED`, and a `Health` probe
 ///    relayed by the bridge does not say ready (it times out); then `SIGCONT`, and requests are served again.
 /// 3. A client that sends requests with large answers (`GetEvidence`) and never reads: other clients are
-///    served meanwhile, and the bridge's memory stays bounded.
+///    served meanwhile, and the runtime grows by less than 256 MiB (the unread answers do not pile up).
 /// 4. `kill -9` the bridge: no process naming the image (the enclave) survives it.
 ///
 /// Usage: enclava-bench faults [--model-dir DIR] [--stuck-seconds N]
