@@ -56,9 +56,12 @@ demo: deps
 # model.onnx, then ours/onnxruntime per row; then one 128-token text through `enclava serve` + the runtime
 # (encrypted, attested) beside the in-process forward pass — the overhead — and the runtime's peak RSS beside
 # the model size. Release build, own scratch path. Each peer script alternates BENCH_ROUNDS rounds of ours and
-# theirs and compares each side's best round.
+# theirs and compares each side's best round. Last, 64 clients against a real serve for BENCH_LOAD_SECONDS per
+# model (latency, requests/s, errors, runtime RSS) and the fault scenarios (kill -9, SIGSTOP, a stuck reader).
 BENCH_SCRATCH ?= .build-bench
 BENCH_ROUNDS ?= 3
+# Seconds per model of `enclava-bench load` (64 clients, fraud detector and MiniLM); the issue's figure is 600.
+BENCH_LOAD_SECONDS ?= 20
 BENCH_MODEL ?= ../shared/models/all-MiniLM-L6-v2/model.onnx
 BENCH_SWIFT = ENCLAVA_ONLY=enclava-bench,enclava,enclava-runtime $(SWIFT)
 # The peers run from their own virtual environment (never the system Python), made and filled on first use; a
@@ -86,6 +89,8 @@ bench: deps bench-venv
 	  --bench "$$bin/enclava-bench" --model $(BENCH_MODEL) --rounds $(BENCH_ROUNDS) && \
 	"$$bin/enclava-bench" end-to-end --threads 1 && "$$bin/enclava-bench" end-to-end --threads 2
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" batching
+	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" load --clients 64 --duration $(BENCH_LOAD_SECONDS)
+	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" faults
 
 # ONNX operator conformance over ../shared/testdata/onnx-node: prints passed / failed / unsupported per case.
 conformance: deps

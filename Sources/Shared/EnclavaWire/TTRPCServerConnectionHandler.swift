@@ -96,6 +96,14 @@ final class TTRPCServerConnectionHandler: ChannelInboundHandler {
         return continuation
     }
 
+    /// Back-pressure: a peer that does not read its answers is not read from until it does. The in-flight
+    /// limits count a request only until it is answered, so without this a client that sends small requests
+    /// for large answers (GetEvidence) and never reads would grow this process's memory without bound.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        context.fireChannelWritabilityChanged()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         self.logger.warning("closing ttrpc connection: \(error)")
         context.close(promise: nil)

@@ -1,18 +1,25 @@
 import EnclavaAttestation
 import Foundation
 
-/// The served side of `enclava-bench end-to-end`, made with the real CLI beside this executable: a
-/// simulated platform in a temporary `ENCLAVA_HOME`, the MiniLM image packaged with `--asset-root` (the
-/// manifest's `[runtime] threads` set to the benchmark's), its policy, and `enclava serve` on a free port.
+/// The served side of `enclava-bench end-to-end`, `load` and `faults`, made with the real CLI beside this
+/// executable: a simulated platform in a temporary `ENCLAVA_HOME`, an image (MiniLM, the fraud detector…)
+/// packaged with `--asset-root` (the manifest's `[runtime] threads` set to the benchmark's when given), its
+/// policy, and `enclava serve` on a free port.
 final class ServedWorld {
     let directory: URL
     let port: Int
     let policy: AttestationPolicy
     let verifier: EvidenceVerifier
-    private let serve: Process
+    /// The packaged image `enclava serve` runs (the runtime's command line names it).
+    let imagePath: String
+    let serve: Process
     private let serveLog: URL
 
-    init(manifest: String, modelDirectory: String, threads: Int) throws {
+    /// - Parameters:
+    ///   - manifest: the manifest to package.
+    ///   - modelDirectory: its `--asset-root`.
+    ///   - threads: replaces the manifest's `threads =` line; `nil` keeps the manifest's.
+    init(manifest: String, modelDirectory: String, threads: Int?) throws {
         let bin = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             .deletingLastPathComponent()
         let enclava = bin.appendingPathComponent("enclava")
@@ -29,14 +36,16 @@ final class ServedWorld {
 
         let text = try String(contentsOfFile: manifest, encoding: .utf8)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasPrefix("threads =") ? "threads = \(threads)" : String(line)
+            if let threads, line.hasPrefix("threads =") { return "threads = \(threads)" }
+            return String(line)
         }
-        try lines.joined(separator: "\n").write(toFile: file("minilm.toml"), atomically: true, encoding: .utf8)
+        try lines.joined(separator: "\n").write(toFile: file("image.toml"), atomically: true, encoding: .utf8)
         let assetRoot = URL(fileURLWithPath: modelDirectory).standardizedFileURL.path
+        imagePath = file("image.eimg")
         for arguments in [["sim", "init"], ["keygen", "--out", file("signer.pem")],
-                          ["package", "--manifest", file("minilm.toml"), "--asset-root", assetRoot, "--signer", file("signer.pem"),
-                           "--out", file("minilm.eimg"), "--seal-for", "sim"],
-                          ["policy", "create", "--image", file("minilm.eimg"), "--allow-simulation", "--out", file("policy.json")]] {
+                          ["package", "--manifest", file("image.toml"), "--asset-root", assetRoot, "--signer", file("signer.pem"),
+                           "--out", file("image.eimg"), "--seal-for", "sim"],
+                          ["policy", "create", "--image", file("image.eimg"), "--allow-simulation", "--out", file("policy.json")]] {
             try Self.runToCompletion(enclava, arguments, environment: environment)
         }
         policy = try AttestationPolicy.load(path: file("policy.json"))
@@ -49,7 +58,7 @@ final class ServedWorld {
         let serve = Process()
         self.serve = serve
         serve.executableURL = enclava
-        serve.arguments = ["serve", "--image", file("minilm.eimg"), "--backend", "sim", "--listen", "127.0.0.1:\(port)"]
+        serve.arguments = ["serve", "--image", file("image.eimg"), "--backend", "sim", "--listen", "127.0.0.1:\(port)"]
         serve.environment = environment
         let log = try FileHandle(forWritingTo: serveLog)
         serve.standardError = log
@@ -66,14 +75,38 @@ final class ServedWorld {
         throw BenchError("enclava serve did not become ready in 300 s")
     }
 
-    /// VmHWM (peak resident set) and VmRSS of the `enclava-runtime` child of the bridge, in bytes.
-    func runtimePeakRSS() throws -> (hwm: Int, rss: Int) {
+    /// The process id of the `enclava-runtime` child of the bridge, if one runs.
+    func runtimePID() -> Int32? {
         let bridge = serve.processIdentifier
-        for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
                   let close = stat.lastIndex(of: ")") else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             guard fields.count > 2, Int32(fields[1]) == bridge, stat.contains("(enclava-runtim") else { continue }
+            return pid
+        }
+        return nil
+    }
+
+    /// The ids of every process whose command line mentions ``imagePath`` (the bridge and its enclave).
+    func processesNamingImage() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let pid = Int32(entry),
+                  let line = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+            let text = String(decoding: line.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            return text.contains(imagePath) ? pid : nil
+        }
+    }
+
+    /// The bridge's last log lines (for a failure report).
+    func logTail(_ count: Int = 1500) -> String {
+        String(((try? String(contentsOf: serveLog, encoding: .utf8)) ?? "").suffix(count))
+    }
+
+    /// VmHWM (peak resident set) and VmRSS of the `enclava-runtime` child of the bridge, in bytes.
+    func runtimePeakRSS() throws -> (hwm: Int, rss: Int) {
+        let bridge = serve.processIdentifier
+        if let pid = runtimePID() {
             let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
             func kilobytes(_ key: String) -> Int {
                 let line = status.split(separator: "\n").first { $0.hasPrefix(key) } ?? ""

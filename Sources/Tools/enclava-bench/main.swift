@@ -11,6 +11,8 @@
 // Usage: enclava-bench [--quick] [--sgemm-only | --rows-only] [--threads 1,2] [--shapes 128x384x384,...]
 //        enclava-bench --minilm-only [--model PATH] [--threads 1,2] [--minilm-shapes 1x16,1x128,...] [--profile]
 //        enclava-bench batching [--clients 16] [--requests 200] [--threads 1] [--max-batch 8]
+//        enclava-bench load [--clients 64] [--duration 600] [--models fraud,minilm] [--threads N]
+//        enclava-bench faults [--stuck-seconds 15]
 
 import EnclaveKernels
 import Foundation
@@ -19,6 +21,11 @@ import Foundation
 if CommandLine.arguments.dropFirst().first == "end-to-end" { EndToEndBenchmark.main(Array(CommandLine.arguments.dropFirst(2))) }
 // `enclava-bench batching …`: 16 concurrent sessions before and after issue 8's batching rule (BatchingBenchmark.swift).
 if CommandLine.arguments.dropFirst().first == "batching" { BatchingBenchmark.main(Array(CommandLine.arguments.dropFirst(2))) }
+
+// `enclava-bench load …`: many clients against a real `enclava serve` for a fixed time (LoadBenchmark.swift).
+if CommandLine.arguments.dropFirst().first == "load" { LoadBenchmark.main(Array(CommandLine.arguments.dropFirst(2))) }
+// `enclava-bench faults`: kill -9 / SIGSTOP / a client that stops reading, against a real serve (FaultsBenchmark.swift).
+if CommandLine.arguments.dropFirst().first == "faults" { FaultsBenchmark.main(Array(CommandLine.arguments.dropFirst(2))) }
 
 let options = BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
 print("# enclava-bench: cpu features: \(CPUFeatures.current); selected kernels: \(KernelSet.selected.isa)")
