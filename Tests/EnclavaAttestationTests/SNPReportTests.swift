@@ -251,7 +251,8 @@ struct RealReport: CustomTestStringConvertible, Sendable {
         report.measurement[0] ^= 1
         #expect(!report.isSignatureValid(for: key.publicKey))
         var p256 = report
-        #expect(throws: (any Error).self) { try p256.sign(with: ECDSAPrivateKey.generate(curve: .p256)) }
+        let wrongCurve = #expect(throws: CryptoError.self) { try p256.sign(with: ECDSAPrivateKey.generate(curve: .p256)) }
+        #expect(wrongCurve?.code == .invalidKey)
     }
 
     @Test func tcbVersionLayouts() {

@@ -52,11 +52,12 @@ import Testing
         let fixture = try PackagingFixture()
         let (first, _) = try fixture.packageSealed()
         let before = try fixture.folder.read("out.eimg")
-        #expect(throws: (any Error).self) {
+        let error = #expect(throws: ImageError.self) {
             try ImagePackager.package(manifestPath: fixture.manifestPath, signer: fixture.signer,
                                       outputPath: fixture.folder.file("out.eimg"),
                                       wrapping: .owner(keyOutputPath: fixture.folder.file("no/such/folder/out.key")), progress: nil)
         }
+        #expect(error?.code == .outputUnwritable, "\(String(describing: error))")
         #expect(try fixture.folder.read("out.eimg") == before)
         #expect(try EnclaveImage.open(path: first.outputPath).manifestDigest == first.manifestDigest)
         #expect(try fixture.folder.contents() == ["manifest.toml", "model.onnx", "out.eimg", "vocab.txt"])

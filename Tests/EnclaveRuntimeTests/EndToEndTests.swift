@@ -379,7 +379,8 @@ struct TamperingTransport: EnclaveTransport {
         await runtime.waitUntilStopped()
         await control.close()
         await client.close()
-        await #expect(throws: (any Error).self) { _ = try await TTRPCClient.connect(to: endpoint) }
+        let gone = await #expect(throws: RPCError.self) { _ = try await TTRPCClient.connect(to: endpoint) }
+        #expect(gone?.reason == "CONNECT_FAILED")
     }
 
     @Test func startupRefusesAnImageSealedForAnotherMeasurement() async throws {
