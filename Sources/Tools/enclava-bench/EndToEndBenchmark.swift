@@ -47,22 +47,12 @@ struct EndToEndBenchmark {
             default: refuse("unknown option \(argument)")
             }
         }
-        let done = DispatchSemaphore(value: 0)
-        let status = Box()
-        Task {
-            do {
-                try await bench.run()
-            } catch {
-                FileHandle.standardError.write(Data("enclava-bench end-to-end: \(error)\n".utf8))
-                status.value = 1
-            }
-            done.signal()
+        BenchMain.run("end-to-end") { [bench] in
+            try await bench.run()
+            return true
         }
-        done.wait()
-        exit(status.value)
     }
 
-    final class Box: @unchecked Sendable { var value: Int32 = 0 }
 
     func run() async throws {
         let model = modelDirectory + "/model.onnx"

@@ -40,19 +40,7 @@ struct FaultsBenchmark {
             default: refuse("unknown option \(argument)")
             }
         }
-        let done = DispatchSemaphore(value: 0)
-        let status = EndToEndBenchmark.Box()
-        Task {
-            do {
-                status.value = try await bench.run() ? 0 : 1
-            } catch {
-                FileHandle.standardError.write(Data("enclava-bench faults: \(error)\n".utf8))
-                status.value = 1
-            }
-            done.signal()
-        }
-        done.wait()
-        exit(status.value)
+        BenchMain.run("faults") { [bench] in try await bench.run() }
     }
 
     /// Runs every scenario against one served world; `true` when all passed.

@@ -49,19 +49,10 @@ struct LoadBenchmark {
             default: refuse("unknown option \(argument)")
             }
         }
-        let done = DispatchSemaphore(value: 0)
-        let status = EndToEndBenchmark.Box()
-        Task {
-            do {
-                try await bench.run()
-            } catch {
-                FileHandle.standardError.write(Data("enclava-bench load: \(error)\n".utf8))
-                status.value = 1
-            }
-            done.signal()
+        BenchMain.run("load") { [bench] in
+            try await bench.run()
+            return true
         }
-        done.wait()
-        exit(status.value)
     }
 
     func run() async throws {
