@@ -78,12 +78,14 @@ struct PackageCommand: AsyncParsableCommand {
                 throw CLIError("asset root \(assetRoot) is not a folder; pass the folder that holds the model's files")
             }
         }
+        // The model is parsed once: the check's report also gives the interface recorded in the header.
+        var interface: ImageModelInterface?
         let summary = try ImagePackager.package(manifestPath: manifest, signer: key, outputPath: out, wrapping: wrapping,
                                                 assetRoot: assetRoot,
                                                 checkAssets: { measured in
-                                                    try Self.checkRunnable(measured, progress: { if !quiet { CLI.note($0) } })
+                                                    interface = try Self.checkRunnable(measured, progress: { if !quiet { CLI.note($0) } })
                                                 },
-                                                describeModel: Self.modelInterface,
+                                                describeModel: { _ in interface },
                                                 progress: { if !quiet { CLI.note($0) } })
         guard !self.quiet else { return }
         print("wrote \(summary.outputPath) (\(summary.imageSize) bytes)")
@@ -100,8 +102,10 @@ extension PackageCommand {
     /// opset or operators (all of them listed), a malformed or hostile ONNX file, or — for a
     /// `sentence-embedding` pipeline — a model that is not a BERT-style encoder or a vocabulary the tokenizer
     /// refuses. The enclave checks all of this again when it loads the image.
-    static func checkRunnable(_ measured: ManifestMeasurement, progress: ((String) -> Void)?) throws {
-        guard let model = measured.assets.first(where: { $0.role == .model }) else { return }
+    /// - Returns: the model's inputs and outputs, for the signed header (nil without a model asset).
+    @discardableResult
+    static func checkRunnable(_ measured: ManifestMeasurement, progress: ((String) -> Void)?) throws -> ImageModelInterface? {
+        guard let model = measured.assets.first(where: { $0.role == .model }) else { return nil }
         progress?("checking \(model.name) against the enclave's executor")
         let bytes = try measuredBytes(model)
         let report: ModelSupport.Report
@@ -110,17 +114,18 @@ extension PackageCommand {
         } catch let error as InferenceError {
             throw CLIError("\(model.path): the enclave cannot run this model (\(error.code.rawValue)): \(error.message)")
         }
+        let interface = modelInterface(report)
         let rows = report.rowIndependence
         progress?(rows.isProven ? "batching: requests of different sessions may share a model run (rows proven independent)"
                                 : "batching: one session per model run (\(rows))")
         let pipeline = measured.manifest.pipeline
-        guard pipeline.kind == .sentenceEmbedding else { return }
+        guard pipeline.kind == .sentenceEmbedding else { return interface }
         let pooling = pipeline.pooling ?? Manifest.Pipeline.Defaults.pooling
         guard pooling == .mean else {
             throw CLIError("\(measured.manifestPath): [pipeline] pooling = \"\(pooling.rawValue)\" is not supported by the "
                            + "runtime yet; use pooling = \"mean\"")
         }
-        guard let tokenizer = measured.assets.first(where: { $0.role == .tokenizer }) else { return }
+        guard let tokenizer = measured.assets.first(where: { $0.role == .tokenizer }) else { return interface }
         guard let vocabulary = String(validating: try measuredBytes(tokenizer), as: UTF8.self) else {
             throw CLIError("\(tokenizer.path): the tokenizer vocabulary is not UTF-8 text; use the checkpoint's vocab.txt")
         }
@@ -140,12 +145,11 @@ extension PackageCommand {
         } catch let error as InferenceError {
             throw CLIError("\(measured.manifestPath): [pipeline] \(error.message)")
         }
+        return interface
     }
 
     /// The model's inputs and outputs as it declares them, for the signed header (`enclava inspect` shows them).
-    static func modelInterface(_ measured: ManifestMeasurement) throws -> ImageModelInterface? {
-        guard let model = measured.assets.first(where: { $0.role == .model }) else { return nil }
-        let report = try measuredBytes(model).withUnsafeBytes { try ModelSupport.check(onnx: $0) }
+    static func modelInterface(_ report: ModelSupport.Report) -> ImageModelInterface {
         func row(_ spec: TensorSpec) -> ImageModelInterface.Tensor {
             let dims = spec.shape.indices.map { spec.shape[$0].map(String.init) ?? spec.dimensionNames[$0] ?? "?" }
             return ImageModelInterface.Tensor(name: spec.name, dtype: "\(spec.dtype)", dims: spec.isRankKnown ? dims : nil)
