@@ -77,6 +77,9 @@ import Testing
         Case(name: "infer with a malformed input",
              arguments: ["infer", "--endpoint", "127.0.0.1:1", "--policy", "{POLICY}", "--input", "features=[[1,"],
              mentions: "features", output: nil),
+        Case(name: "infer with a text file over 64 MiB",
+             arguments: ["infer", "--endpoint", "127.0.0.1:1", "--policy", "{POLICY}", "--text", "@{W}/huge.txt"],
+             mentions: "huge.txt is larger than 64 MiB", output: nil),
         Case(name: "infer with a bad endpoint",
              arguments: ["infer", "--endpoint", "nowhere", "--policy", "{POLICY}", "--input", "features=[[1]]"],
              mentions: "nowhere", output: nil),
@@ -131,6 +134,12 @@ import Testing
         var payload = image
         payload[payload.count - 20] ^= 0x01  // inside the last asset's ciphertext: the header still verifies
         try Data(payload).write(to: work.appendingPathComponent("payload.eimg"))
+        // A sparse file one byte over the 64 MiB input cap (no disk space used).
+        let huge = work.appendingPathComponent("huge.txt")
+        FileManager.default.createFile(atPath: huge.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: huge)
+        try handle.truncate(atOffset: UInt64(64 << 20) + 1)
+        try handle.close()
         _ = try fixture.run(["keygen", "--out", work.appendingPathComponent("other.pem").path])
         return work
     }
