@@ -1,4 +1,6 @@
 import EnclavaCrypto
+import Foundation
+import Synchronization
 import EnclavaTesting
 import Testing
 
@@ -62,6 +64,35 @@ import Testing
 
     @Test func probeReportsFullProtection() {
         #expect(SecureMemory.probe() == .all)
+    }
+
+    /// Several in-process runtimes start at once in the test suite, each asking for OpenSSL's secure heap
+    /// while other threads make keys in it. OpenSSL's initialiser is not thread-safe (two threads inside
+    /// it lay out two heaps and the process aborts in mem_sec.c); every caller must get the one answer the
+    /// first call got, and keys made meanwhile must still work and be freed cleanly.
+    @Test func theOpenSSLSecureHeapIsSetUpOnceUnderConcurrentCallers() throws {
+        let threadCount = 16
+        let go = Atomic<Bool>(false)
+        let answers = Mutex<[SecureMemory.Protection]>([])
+        let threads = (0..<threadCount).map { index in
+            Thread {
+                while !go.load(ordering: .acquiring) {}
+                if index.isMultiple(of: 2) {
+                    let key = X25519PrivateKey()
+                    _ = try? key.sharedSecret(with: X25519PrivateKey().publicKey)
+                }
+                let answer = SecureMemory.enableOpenSSLSecureHeap()
+                let key = X25519PrivateKey()
+                _ = try? key.sharedSecret(with: X25519PrivateKey().publicKey)
+                answers.withLock { $0.append(answer) }
+            }
+        }
+        threads.forEach { $0.start() }
+        go.store(true, ordering: .releasing)
+        while answers.withLock({ $0.count }) < threadCount { Thread.sleep(forTimeInterval: 0.001) }
+        let all = answers.withLock { $0 }
+        #expect(Set(all).count == 1, "\(Set(all))")
+        #expect(SecureMemory.openSSLSecureHeap == all.first)
     }
 
     @Test func wipeZeroesAnOrdinaryBuffer() {

@@ -93,26 +93,31 @@ public enum SecureMemory {
     }
 
     /// Gives OpenSSL's own secure heap (`CRYPTO_secure_malloc_init`), which it uses for the private key
-    /// copies inside its `EVP_PKEY`s, `bytes` of locked, dump-excluded memory. Once per process.
+    /// copies inside its `EVP_PKEY`s, `bytes` of locked, dump-excluded memory. Once per process: the first
+    /// call sets the heap up and later calls (from any thread, at the same time or after) return what it
+    /// got. OpenSSL's own initialiser is not thread-safe — two threads inside it at once each lay out a
+    /// heap, and allocations made in the first are then freed into the second (an OpenSSL assertion,
+    /// `mem_sec.c: !TESTBIT(table, bit)`, aborts the process) — so every call goes through one lock.
     /// - Returns: ``Protection/locked`` and ``Protection/dumpExcluded`` when the heap is set up and locked,
     ///   ``Protection/dumpExcluded`` alone when it could not be locked, empty when it could not be set up.
     public static func enableOpenSSLSecureHeap(bytes: Int = 1 << 20) -> Protection {
-        if CRYPTO_secure_malloc_initialized() == 1, let known = openSSLSecureHeap { return known }
-        let protection: Protection = switch CRYPTO_secure_malloc_init(bytes, 32) {
-        case 1: [.locked, .dumpExcluded]
-        case 2: [.dumpExcluded]
-        default: []
+        openSSLHeap.withLock { known in
+            if let known { return known }
+            let protection: Protection = switch CRYPTO_secure_malloc_initialized() == 1 ? 0 : CRYPTO_secure_malloc_init(bytes, 32) {
+            case 1: [.locked, .dumpExcluded]
+            case 2: [.dumpExcluded]
+            default: []
+            }
+            known = protection
+            return protection
         }
-        openSSLHeapBits.store(protection.rawValue, ordering: .relaxed)
-        return protection
     }
 
     /// What protects OpenSSL's secure heap, or nil when ``enableOpenSSLSecureHeap(bytes:)`` was not called.
     public static var openSSLSecureHeap: Protection? {
-        let bits = openSSLHeapBits.load(ordering: .relaxed)
-        return bits < 0 ? nil : Protection(rawValue: bits)
+        openSSLHeap.withLock { $0 }
     }
-    private static let openSSLHeapBits = Atomic<Int>(-1)
+    private static let openSSLHeap = Mutex<Protection?>(nil)
 
     /// Zeroes `buffer` in a way the compiler may not elide (`OPENSSL_cleanse`), for the few plaintext
     /// copies that cannot live in ``SecureBytes`` (for example bytes a protobuf parser put in `Data`).
