@@ -76,6 +76,19 @@ func replacingLine(_ number: Int, with text: String, in manifest: String = fullM
         #expect(manifest.runtime.maxFrameBytes == 1024)
     }
 
+    /// `seal_to` enters the manifest digest only when given, so that earlier images keep their digests.
+    @Test func brokerReleaseAndSealTo() throws {
+        let plain = try Manifest.parse(replacingLine(23, with: "release = \"broker\""), sourceName: "manifest.toml")
+        #expect(plain.keys == Manifest.Keys(release: .broker))
+        #expect(plain.keys.effectiveSealTo == .measurement)
+        let signer = try Manifest.parse(replacingLine(23, with: "release = \"broker\"\nseal_to = \"signer\""), sourceName: "manifest.toml")
+        #expect(signer.keys == Manifest.Keys(release: .broker, sealTo: .signer))
+        let digests = [plain, signer].map { ManifestDigest.compute(manifest: $0, assets: []) }
+        #expect(digests[0] != digests[1])
+        let canonical = String(decoding: ManifestDigest.canonicalForm(of: plain, assets: []), as: UTF8.self)
+        #expect(canonical.contains("\"keys\":{\"release\":\"broker\"}"))
+    }
+
     struct BadLine: Sendable, CustomStringConvertible {
         let line: Int
         let replacement: String
@@ -112,7 +125,9 @@ func replacingLine(_ number: Int, with text: String, in manifest: String = fullM
         BadLine(line: 14, replacement: "max_text_bytes = 1048577", code: .outOfRange, message: "`max_text_bytes` must be 1…1048576, got 1048577"),
         BadLine(line: 13, replacement: "pooling = \"sum\"", code: .invalidValue, message: "`pooling` must be \"mean\" or \"cls\" or \"max\", got \"sum\""),
         BadLine(line: 14, replacement: "normalize = \"yes\"", code: .wrongType, message: "`normalize` must be true or false, got a string"),
-        BadLine(line: 23, replacement: "release = \"escrow\"", code: .invalidValue, message: "`release` must be \"owner\" or \"sealed\", got \"escrow\""),
+        BadLine(line: 23, replacement: "release = \"escrow\"", code: .invalidValue, message: "`release` must be \"owner\" or \"broker\" or \"sealed\", got \"escrow\""),
+        BadLine(line: 23, replacement: "release = \"broker\"\nseal_to = \"machine\"", code: .invalidValue,
+                message: "`seal_to` must be \"measurement\" or \"signer\", got \"machine\""),
         BadLine(line: 23, replacement: "relase = \"owner\"", code: .unknownKey, message: "unknown key `relase` in [keys]"),
         BadLine(line: 22, replacement: "[key]", code: .unknownKey, message: "unknown section `key`"),
         BadLine(line: 15, replacement: "[extra]", code: .unknownKey, message: "unknown section `extra`"),

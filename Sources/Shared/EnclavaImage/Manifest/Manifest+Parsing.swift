@@ -62,8 +62,9 @@ extension Manifest {
 
         var keys = Keys(release: .owner)
         if let keysTable = try r.section(root, "keys", required: false) {
-            try r.checkKeys(keysTable, section: "keys", allowed: ["release"], what: "key")
+            try r.checkKeys(keysTable, section: "keys", allowed: ["release", "seal_to"], what: "key")
             keys.release = try r.choice(keysTable, section: "keys", "release", required: false, as: KeyRelease.self) ?? .owner
+            keys.sealTo = try r.choice(keysTable, section: "keys", "seal_to", required: false, as: SealTo.self)
         }
         return Manifest(image: Image(name: name, version: version), model: Model(file: file, format: format),
                         pipeline: pipeline, runtime: runtime, keys: keys)

@@ -26,7 +26,8 @@
 /// max_frame_bytes = 4194304
 ///
 /// [keys]
-/// release = "owner"             # or "sealed"
+/// release = "owner"             # or "broker", or "sealed"
+/// seal_to = "measurement"       # after a release, reseal to: "measurement" or "signer" (SGX)
 /// ```
 ///
 /// Unknown sections and keys are errors, so that a typo never silently falls back to a default.
@@ -141,14 +142,36 @@ public struct Manifest: Sendable, Equatable {
     public enum KeyRelease: String, Sendable, Equatable, CaseIterable {
         /// The model owner provisions the key after verifying the enclave's evidence.
         case owner
+        /// The enclave asks a key broker (`enclava keybroker serve`), which checks its evidence against
+        /// the image's release policy (DESIGN.md §7).
+        case broker
         /// The key is sealed to a platform sealing key.
         case sealed
+    }
+
+    /// What the enclave seals a released key to for its next start (DESIGN.md §7, sealed restart).
+    public enum SealTo: String, Sendable, Equatable, CaseIterable {
+        /// The enclave's own measurement (SGX `_sgx_mrenclave`; the only choice on SEV-SNP and the simulator).
+        case measurement
+        /// The enclave's signer (SGX `_sgx_mrsigner`): a rebuilt enclave from the same signer opens it.
+        case signer
     }
 
     /// `[keys]`.
     public struct Keys: Sendable, Equatable {
         /// Key release mode (default `owner`).
         public var release: KeyRelease
+        /// `seal_to`, when given (nil means ``SealTo/measurement``).
+        public var sealTo: SealTo?
+
+        /// Creates a `[keys]` table.
+        public init(release: KeyRelease, sealTo: SealTo? = nil) {
+            self.release = release
+            self.sealTo = sealTo
+        }
+
+        /// What a released key is sealed to (``SealTo/measurement`` unless the manifest says otherwise).
+        public var effectiveSealTo: SealTo { sealTo ?? .measurement }
     }
 
     /// `[image]`.

@@ -49,6 +49,8 @@ public enum ManifestDigest {
         if let lowercase = manifest.pipeline.lowercase { pipeline.append(("lowercase", .bool(lowercase))) }
         if let maxTexts = manifest.pipeline.maxTexts { pipeline.append(("max_texts", .int(maxTexts))) }
         if let maxTextBytes = manifest.pipeline.maxTextBytes { pipeline.append(("max_text_bytes", .int(maxTextBytes))) }
+        var keys: [(String, CanonicalJSON)] = [("release", .string(manifest.keys.release.rawValue))]
+        if let sealTo = manifest.keys.sealTo { keys.append(("seal_to", .string(sealTo.rawValue))) }
         let runtime = manifest.runtime
         let json = CanonicalJSON.object([
             ("format", .string(canonicalFormat)),
@@ -59,7 +61,7 @@ public enum ManifestDigest {
                 ("threads", .int(runtime.threads)), ("max_batch", .int(runtime.maxBatch)),
                 ("max_queue", .int(runtime.maxQueue)), ("max_frame_bytes", .int(runtime.maxFrameBytes)),
             ])),
-            ("keys", .object([("release", .string(manifest.keys.release.rawValue))])),
+            ("keys", .object(keys)),
             ("assets", .array(assets.map { asset in
                 .object([("name", .string(asset.name)), ("role", .string(asset.role.rawValue)),
                          ("sha256", .string(Hex.encode(asset.sha256)))])
