@@ -108,7 +108,7 @@ var targets: [Target] = [
             path: "Sources/Testing/EnclavaTesting", swiftSettings: strict),
 
     // MARK: Tests (mirror Sources/)
-    .testTarget(name: "EnclavaWireTests", dependencies: ["EnclavaWire", nio, nioPosix, protobuf],
+    .testTarget(name: "EnclavaWireTests", dependencies: ["EnclavaWire", "EnclavaTesting", nio, nioPosix, protobuf],
                 path: "Tests/EnclavaWireTests"),
     .testTarget(name: "EnclavaCryptoTests", dependencies: ["EnclavaCrypto", "EnclavaTesting"],
                 path: "Tests/EnclavaCryptoTests", resources: [.copy("Vectors")]),

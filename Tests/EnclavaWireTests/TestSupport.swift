@@ -55,6 +55,7 @@ func connectRaw(_ endpoint: TTRPCEndpoint) async throws -> NIOAsyncChannel<ByteB
     switch endpoint {
     case .unix(let path): return try await bootstrap.connect(unixDomainSocketPath: path, channelInitializer: initializer)
     case .tcp(let host, let port): return try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
+    case .vsock, .hvsock: preconditionFailure("raw test connections are Unix or TCP only")
     }
 }
 

@@ -80,6 +80,24 @@ public final class TTRPCServer: Sendable {
         return TTRPCServer(serverChannel: channel, connections: connections, logger: logger)
     }
 
+    /// Binds a server to an AF_VSOCK port on any context ID (inside a confidential VM or Nitro enclave, where the
+    /// host reaches it as `vsock:CID:PORT`).
+    ///
+    /// - Parameters: as ``bind(host:port:handler:maxFrameBytes:maxInFlightBytes:group:logger:)``.
+    /// - Throws: the socket error if the kernel has no vsock transport or the port is taken.
+    public static func bind(vsockPort: UInt32, handler: some TTRPCServiceHandler,
+                            maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes,
+                            maxInFlightBytes: Int = WireLimits.defaultMaxInFlightBytes,
+                            group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                            logger: Logger = Logger(label: "enclava.ttrpc.server")) async throws -> TTRPCServer {
+        let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        let bootstrap = Self.bootstrap(group: group, handler: handler, maxFrameBytes: maxFrameBytes,
+                                       maxInFlightBytes: maxInFlightBytes, connections: connections, logger: logger)
+        let channel = try await bootstrap.bind(to: VsockAddress(cid: .any, port: .init(rawValue: vsockPort))).get()
+        logger.debug("ttrpc server listening", metadata: ["address": "vsock:\(vsockPort)"])
+        return TTRPCServer(serverChannel: channel, connections: connections, logger: logger)
+    }
+
     /// The number of open client connections.
     public var connectionCount: Int { self.connections.withLockedValue { $0.count } }
 

@@ -41,7 +41,7 @@ struct RuntimeCommand: AsyncParsableCommand {
 
     @OptionGroup var hardware: HardwareBackendOptions
 
-    @Option(help: "Where to listen, as unix:PATH.")
+    @Option(help: "Where to listen: unix:PATH (launched by `enclava serve`), vsock:PORT (inside a confidential VM or Nitro enclave, on any CID), or tcp:HOST:PORT (tests only: a TEE should not be reachable over the host's network).")
     var listen: String
 
     @Option(help: "The private control socket of the launching host, as unix:PATH: the only place Shutdown is accepted (without it, SIGTERM/SIGINT stop the runtime).")
@@ -110,7 +110,7 @@ struct RuntimeCommand: AsyncParsableCommand {
             options.signerFingerprint = try signerFingerprint.map(RuntimeOptions.parseSignerFingerprint)
             options.simFormat = try RuntimeOptions.SimFormat(parsing: simFormat)
             if let control {
-                guard let address = try? RuntimeOptions.ListenAddress(parsing: control) else {
+                guard let address = try? RuntimeOptions.ListenAddress(parsing: control), case .unix = address else {
                     fail("--control must be unix:PATH (e.g. unix:/tmp/enclava-control.sock), got `\(control)`")
                 }
                 options.control = address

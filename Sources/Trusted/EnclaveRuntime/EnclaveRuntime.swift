@@ -71,6 +71,9 @@ public actor EnclaveRuntime {
                                     group: group, logger: logger)
         await runtime.setServer(server)
         logger.info("listening", metadata: ["listen": "\(options.listen)"])
+        if case .tcp = options.listen {
+            logger.warning("--listen tcp: is for tests; inside a TEE listen on vsock:PORT (or unix:PATH under enclava serve)")
+        }
         if let control = options.control {
             let controlHandler = EnclaveRequestHandler(core: core, channel: .control) { [weak runtime] in
                 guard let runtime else { return }
@@ -154,6 +157,12 @@ public actor EnclaveRuntime {
             switch address {
             case .unix(let path):
                 return try await TTRPCServer.bind(unixPath: path, handler: handler, maxFrameBytes: maxFrameBytes,
+                                                  group: group, logger: logger)
+            case .vsock(let port):
+                return try await TTRPCServer.bind(vsockPort: port, handler: handler, maxFrameBytes: maxFrameBytes,
+                                                  group: group, logger: logger)
+            case .tcp(let host, let port):
+                return try await TTRPCServer.bind(host: host, port: port, handler: handler, maxFrameBytes: maxFrameBytes,
                                                   group: group, logger: logger)
             }
         } catch {

@@ -33,7 +33,7 @@ enum LockHeadroom {
     private static func processStatus() -> String? {
         guard let handle = FileHandle(forReadingAtPath: "/proc/self/status") else { return nil }
         defer { try? handle.close() }
-        return (try? handle.readToEnd()).map { String(decoding: $0 ?? Data(), as: UTF8.self) }
+        return (try? handle.readToEnd()).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The headroom for `limit` given the text of /proc/self/status (nil with `CAP_IPC_LOCK`).

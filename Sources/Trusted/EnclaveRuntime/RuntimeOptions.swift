@@ -22,21 +22,43 @@ public struct RuntimeOptions: Sendable {
 
     /// Where the runtime listens.
     public enum ListenAddress: Sendable, Equatable, CustomStringConvertible {
-        /// A Unix domain socket at this path.
+        /// A Unix domain socket at this path (a runtime launched by `enclava serve`, the control socket).
         case unix(path: String)
+        /// AF_VSOCK on any context ID (inside a confidential VM or Nitro enclave).
+        case vsock(port: UInt32)
+        /// TCP, for tests only: nothing inside a TEE should be reachable over a host's network.
+        case tcp(host: String, port: Int)
 
-        /// Parses `unix:PATH`.
-        /// - Throws: ``RuntimeError`` `.invalidOption`.
+        /// Parses `unix:PATH`, `vsock:PORT` or `tcp:HOST:PORT`.
+        /// - Throws: ``RuntimeError`` `.invalidOption` naming the accepted forms.
         public init(parsing text: String) throws {
-            guard text.hasPrefix("unix:"), text.count > 5 else {
-                throw RuntimeError(.invalidOption, "--listen must be unix:PATH (e.g. unix:/tmp/enclava.sock), got `\(text)`")
+            let forms = "unix:PATH, vsock:PORT or tcp:HOST:PORT (tests only)"
+            if text.hasPrefix("unix:"), text.count > 5 {
+                self = .unix(path: String(text.dropFirst(5)))
+            } else if text.hasPrefix("vsock:") {
+                guard let port = UInt32(text.dropFirst(6)), port != UInt32.max else {
+                    throw RuntimeError(.invalidOption, "--listen vsock:PORT needs a decimal port below 4294967295, got `\(text)`")
+                }
+                self = .vsock(port: port)
+            } else if text.hasPrefix("tcp:") {
+                let rest = text.dropFirst(4)
+                guard let colon = rest.lastIndex(of: ":"), colon > rest.startIndex,
+                      let port = Int(rest[rest.index(after: colon)...]), (0...65535).contains(port) else {
+                    throw RuntimeError(.invalidOption, "--listen tcp:HOST:PORT needs a host and a port 0…65535, got `\(text)`")
+                }
+                var host = rest[..<colon]
+                if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+                self = .tcp(host: String(host), port: port)
+            } else {
+                throw RuntimeError(.invalidOption, "--listen must be \(forms) (e.g. unix:/tmp/enclava.sock), got `\(text)`")
             }
-            self = .unix(path: String(text.dropFirst(5)))
         }
 
         public var description: String {
             switch self {
             case .unix(let path): "unix:\(path)"
+            case .vsock(let port): "vsock:\(port)"
+            case .tcp(let host, let port): host.contains(":") ? "tcp:[\(host)]:\(port)" : "tcp:\(host):\(port)"
             }
         }
     }
