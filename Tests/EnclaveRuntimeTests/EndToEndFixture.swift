@@ -5,7 +5,9 @@ import EnclavaImage
 import EnclavaWire
 import EnclavePlatform
 import Foundation
+import EnclavaTesting
 import Logging
+import Synchronization
 @testable import EnclaveRuntime
 
 /// The pieces every in-process end-to-end test shares, made once: a simulated platform initialised in a
@@ -60,10 +62,24 @@ final class EndToEndWorld: Sendable {
     var verifier: EvidenceVerifier { EvidenceVerifier(simulatedRoots: [simulated.ark]) }
 
     /// Starts a runtime on a fresh client socket, with its control socket at ``controlPath(of:)``.
+    /// How a test's client reaches the runtime.
+    enum Transport: String, CaseIterable, Sendable, CustomStringConvertible {
+        /// The runtime's Unix socket, directly (as `enclava serve` does).
+        case unix
+        /// Through a fake Firecracker-style VMM: `hvsock:VMM_SOCKET:1024` (issue 11).
+        case hvsock
+
+        var description: String { rawValue }
+    }
+
+    /// The guest port the fake VMM relays to the runtime.
+    static let guestPort: UInt32 = 1024
+
     func startRuntime(imagePath: String? = nil, engine: (any InferenceEngine)? = nil,
                       platform: (any TEEPlatform)? = nil,
-                      sessionLimits: SessionStateMachine.Limits = .init()) async throws -> (EnclaveRuntime, TTRPCEndpoint) {
-        let socket = directory + "/rt-\(UUID().uuidString.prefix(8)).sock"
+                      sessionLimits: SessionStateMachine.Limits = .init(), transport: Transport = .unix,
+                      socket chosenSocket: String? = nil) async throws -> (EnclaveRuntime, TTRPCEndpoint) {
+        let socket = chosenSocket ?? directory + "/rt-\(UUID().uuidString.prefix(8)).sock"
         var options = RuntimeOptions(listen: .unix(path: socket), imagePath: imagePath ?? self.imagePath,
                                      simHome: directory + "/home", allowUnlockedMemory: true, hardenProcess: false,
                                      sessionLimits: sessionLimits)
@@ -72,8 +88,27 @@ final class EndToEndWorld: Sendable {
         logger.logLevel = .warning
         let runtime = try await EnclaveRuntime.start(options: options, platform: platform ?? self.platform,
                                                      engine: engine, logger: logger)
-        return (runtime, .unix(socket))
+        switch transport {
+        case .unix:
+            return (runtime, .unix(socket))
+        case .hvsock:
+            return (runtime, try Self.vmm(relayingTo: socket))
+        }
     }
+
+    /// A fake VMM whose guest port ``guestPort`` is the runtime socket `socket` (one per socket, kept for the
+    /// rest of the test process, so that a restarted runtime on the same socket is reached through it again).
+    static func vmm(relayingTo socket: String) throws -> TTRPCEndpoint {
+        try muxers.withLock { muxers in
+            if let muxer = muxers[socket] { return .hvsock(path: muxer.path, port: guestPort) }
+            let muxer = try FakeHybridVsockMuxer(path: socket + ".vmm")
+            muxer.listen(port: guestPort, unixPath: socket)
+            muxers[socket] = muxer
+            return .hvsock(path: muxer.path, port: guestPort)
+        }
+    }
+
+    private static let muxers = Mutex<[String: FakeHybridVsockMuxer]>([:])
 }
 
 extension EndToEndWorld {
@@ -83,8 +118,11 @@ extension EndToEndWorld {
 
     /// The control endpoint of a runtime started on `endpoint`.
     static func control(of endpoint: TTRPCEndpoint) -> TTRPCEndpoint {
-        guard case .unix(let path) = endpoint else { return endpoint }
-        return .unix(controlPath(of: path))
+        switch endpoint {
+        case .unix(let path): .unix(controlPath(of: path))
+        case .hvsock(let vmm, _) where vmm.hasSuffix(".vmm"): .unix(controlPath(of: String(vmm.dropLast(4))))
+        default: endpoint
+        }
     }
 }
 

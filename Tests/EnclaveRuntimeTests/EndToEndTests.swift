@@ -60,8 +60,9 @@ struct TamperingTransport: EnclaveTransport {
         return nil
     }
 
-    @Test func goldenInferenceMatchesOnnxRuntime() async throws {
-        let (runtime, endpoint) = try await world.startRuntime()
+    @Test(arguments: EndToEndWorld.Transport.allCases)
+    func goldenInferenceMatchesOnnxRuntime(over transport: EndToEndWorld.Transport) async throws {
+        let (runtime, endpoint) = try await world.startRuntime(transport: transport)
         let session = try await connect(endpoint)
         #expect(session.verifiedEvidence.isSimulated)
         #expect(session.verifiedEvidence.measurement == world.platform.measurement)
@@ -90,8 +91,9 @@ struct TamperingTransport: EnclaveTransport {
         await runtime.shutdown()
     }
 
-    @Test func concurrentInferencesOnOneSessionStayInSequence() async throws {
-        let (runtime, endpoint) = try await world.startRuntime()
+    @Test(arguments: EndToEndWorld.Transport.allCases)
+    func concurrentInferencesOnOneSessionStayInSequence(over transport: EndToEndWorld.Transport) async throws {
+        let (runtime, endpoint) = try await world.startRuntime(transport: transport)
         let session = try await connect(endpoint)
         let golden = try Golden.load()
         let results = try await withThrowingTaskGroup(of: [String: Enclava_V1_Tensor].self) { group in
@@ -105,8 +107,9 @@ struct TamperingTransport: EnclaveTransport {
         await runtime.shutdown()
     }
 
-    @Test func aTamperedRequestFailsToDecryptAndPoisonsTheSession() async throws {
-        let (runtime, endpoint) = try await world.startRuntime()
+    @Test(arguments: EndToEndWorld.Transport.allCases)
+    func aTamperedRequestFailsToDecryptAndPoisonsTheSession(over transport: EndToEndWorld.Transport) async throws {
+        let (runtime, endpoint) = try await world.startRuntime(transport: transport)
         let session = try await connect(endpoint)
         let golden = try Golden.load()
         var payload = Enclava_V1_InferPayload()
@@ -129,8 +132,9 @@ struct TamperingTransport: EnclaveTransport {
         await runtime.shutdown()
     }
 
-    @Test func aTamperedResponseFailsToDecrypt() async throws {
-        let (runtime, endpoint) = try await world.startRuntime()
+    @Test(arguments: EndToEndWorld.Transport.allCases)
+    func aTamperedResponseFailsToDecrypt(over transport: EndToEndWorld.Transport) async throws {
+        let (runtime, endpoint) = try await world.startRuntime(transport: transport)
         let session = try await connect(endpoint)
         var payload = Enclava_V1_InferPayload()
         payload.inputs = try Golden.load().inputs
@@ -145,8 +149,9 @@ struct TamperingTransport: EnclaveTransport {
         await runtime.shutdown()
     }
 
-    @Test func aResponseForAnotherSequenceIsRefused() async throws {
-        let (runtime, endpoint) = try await world.startRuntime()
+    @Test(arguments: EndToEndWorld.Transport.allCases)
+    func aResponseForAnotherSequenceIsRefused(over transport: EndToEndWorld.Transport) async throws {
+        let (runtime, endpoint) = try await world.startRuntime(transport: transport)
         let session = try await connect(endpoint)
         var payload = Enclava_V1_InferPayload()
         payload.inputs = try Golden.load().inputs
@@ -229,8 +234,9 @@ struct TamperingTransport: EnclaveTransport {
         await runtime.shutdown()
     }
 
-    @Test func replayAndReorderAreRefused() async throws {
-        let (runtime, endpoint) = try await world.startRuntime()
+    @Test(arguments: EndToEndWorld.Transport.allCases)
+    func replayAndReorderAreRefused(over transport: EndToEndWorld.Transport) async throws {
+        let (runtime, endpoint) = try await world.startRuntime(transport: transport)
         let session = try await connect(endpoint)
         var payload = Enclava_V1_InferPayload()
         payload.inputs = try Golden.load().inputs
@@ -250,8 +256,9 @@ struct TamperingTransport: EnclaveTransport {
         await runtime.shutdown()
     }
 
-    @Test func aSubstitutedHPKEKeyIsRefused() async throws {
-        let (runtime, endpoint) = try await world.startRuntime()
+    @Test(arguments: EndToEndWorld.Transport.allCases)
+    func aSubstitutedHPKEKeyIsRefused(over transport: EndToEndWorld.Transport) async throws {
+        let (runtime, endpoint) = try await world.startRuntime(transport: transport)
         let attacker = X25519PrivateKey().publicKey
         let transport = TamperingTransport(inner: try await TTRPCClient.connect(to: endpoint)) { evidence in
             evidence.hpkePublicKey = Data(attacker)
@@ -264,8 +271,9 @@ struct TamperingTransport: EnclaveTransport {
         await runtime.shutdown()
     }
 
-    @Test func aWrongMeasurementOrManifestDigestIsRefused() async throws {
-        let (runtime, endpoint) = try await world.startRuntime()
+    @Test(arguments: EndToEndWorld.Transport.allCases)
+    func aWrongMeasurementOrManifestDigestIsRefused(over transport: EndToEndWorld.Transport) async throws {
+        let (runtime, endpoint) = try await world.startRuntime(transport: transport)
         let wrongMeasurement = await expectClient(.attestationFailed) {
             _ = try await ConfidentialSession.connect(to: endpoint, policy: world.policy(measurement: [UInt8](repeating: 0x11, count: 48)),
                                                       verifier: world.verifier)
@@ -277,6 +285,27 @@ struct TamperingTransport: EnclaveTransport {
         }
         #expect(wrongDigest?.attestationError?.code == .manifestDigestMismatch)
         await runtime.shutdown()
+    }
+
+    /// Issue 11: a guest that restarts behind the same VMM port. The old session dies with the old enclave (its
+    /// HPKE key is gone), the client sees UNAVAILABLE, and a new session through the same hvsock address works.
+    @Test func aRestartedGuestIsReachedAgainThroughTheSameVMMPort() async throws {
+        let socket = world.directory + "/restart-\(UUID().uuidString.prefix(8)).sock"
+        let (first, endpoint) = try await world.startRuntime(transport: .hvsock, socket: socket)
+        let golden = try Golden.load()
+        let session = try await connect(endpoint)
+        _ = try await session.infer(golden.inputs)
+        await first.shutdown()
+        let lost = await expectClient(.remote) { _ = try await session.infer(golden.inputs) }
+        #expect(lost?.rpcError?.code == .unavailable, "\(String(describing: lost))")
+        let (second, again) = try await world.startRuntime(transport: .hvsock, socket: socket)
+        #expect(again == endpoint)
+        let fresh = try await connect(again)
+        _ = try await fresh.infer(golden.inputs)
+        #expect(fresh.verifiedEvidence.hpkePublicKey != session.verifiedEvidence.hpkePublicKey)
+        await fresh.close()
+        await session.close()
+        await second.shutdown()
     }
 
     @Test func rawProtocolErrors() async throws {
