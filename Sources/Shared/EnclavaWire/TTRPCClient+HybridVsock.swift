@@ -1,5 +1,4 @@
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -9,8 +8,10 @@ extension TTRPCClient {
     /// all within `total`.
     /// - Throws: ``RPCError`` `UNAVAILABLE` (reason `CONNECT_FAILED`) naming the last failure and the attempts
     ///   made, at once for an answer that is not `OK <port>`.
-    static func connectHybridVsock(path: String, port: UInt32, endpoint: TTRPCEndpoint, maxFrameBytes: Int,
-                                   group: any EventLoopGroup, total: Duration, logger: Logger) async throws -> any Channel {
+    static func connectHybridVsock(_ endpoint: TTRPCEndpoint, group: any EventLoopGroup, total: Duration,
+                                   initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>,
+                                   logger: Logger) async throws -> any Channel {
+        guard case .hvsock(let path, _) = endpoint else { preconditionFailure("an hvsock endpoint") }
         let clock = ContinuousClock()
         let start = clock.now
         var lastFailure = "no attempt was made"
@@ -18,41 +19,17 @@ extension TTRPCClient {
         for slot in HybridVsock.attemptDeadlines(total: total) {
             attempts += 1
             let slotEnd = clock.now + slot
-            let promise = NIOLockedValueBox<EventLoopPromise<UInt32>?>(nil)
-            let bootstrap = Self.bootstrap(
-                group: group, connectTimeout: slot, maxFrameBytes: maxFrameBytes,
-                hybridVsock: (port, { channel in
-                    let made = channel.eventLoop.makePromise(of: UInt32.self)
-                    promise.withLockedValue { $0 = made }
-                    return made
-                }), logger: logger)
             do {
-                let channel = try await bootstrap.connect(unixDomainSocketPath: path).get()
-                guard let answer = promise.withLockedValue({ $0 }) else { preconditionFailure("the initializer made the promise") }
-                let wait = TimeAmount.nanoseconds(Self.nanoseconds(max(slotEnd - clock.now, .milliseconds(1))))
-                let timeout = channel.eventLoop.scheduleTask(in: wait) {
-                    answer.fail(HybridVsock.AttemptFailure.noAnswer)
-                    channel.close(promise: nil)
+                let channel = try await endpoint.connectChannel(on: group, timeout: .nanoseconds(Self.nanoseconds(slot)),
+                                                                initializer: initializer).get()
+                logger.debug("hybrid vsock connected", metadata: ["endpoint": "\(endpoint)", "attempts": "\(attempts)"])
+                return channel
+            } catch let failure as HybridVsock.AttemptFailure {
+                guard failure.isRetryable else {
+                    throw RPCError.unavailable("CONNECT_FAILED", "cannot connect to \(endpoint): \(failure)")
                 }
-                do {
-                    let hostPort = try await answer.futureResult.get()
-                    timeout.cancel()
-                    logger.debug("hybrid vsock connected", metadata: ["endpoint": "\(endpoint)", "host_port": "\(hostPort)",
-                                                                      "attempts": "\(attempts)"])
-                    return channel
-                } catch let failure as HybridVsock.AttemptFailure {
-                    timeout.cancel()
-                    try? await channel.close()
-                    guard failure.isRetryable else {
-                        throw RPCError.unavailable("CONNECT_FAILED", "cannot connect to \(endpoint): \(failure)")
-                    }
-                    lastFailure = failure.description
-                }
-            } catch let error as RPCError {
-                throw error
+                lastFailure = failure.description
             } catch {
-                // The initializer may have made the promise before the connect failed; nothing else completes it.
-                promise.withLockedValue { $0 }?.fail(HybridVsock.AttemptFailure.guestNotListening)
                 lastFailure = "the VMM socket: " + describeConnectFailure(error, .unix(path))
             }
             let rest = slotEnd - clock.now

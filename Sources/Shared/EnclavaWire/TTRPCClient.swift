@@ -42,25 +42,15 @@ public final class TTRPCClient: Sendable {
                                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                                connectTimeout: Duration = .seconds(10),
                                logger: Logger = Logger(label: "enclava.ttrpc.client")) async throws -> TTRPCClient {
+        let initializer = Self.pipeline(maxFrameBytes: maxFrameBytes, logger: logger)
         let channel: any Channel
-        switch endpoint {
-        case .hvsock(let path, let port):
-            channel = try await connectHybridVsock(path: path, port: port, endpoint: endpoint, maxFrameBytes: maxFrameBytes,
-                                                   group: group, total: connectTimeout, logger: logger)
-        default:
-            let bootstrap = Self.bootstrap(group: group, connectTimeout: connectTimeout, maxFrameBytes: maxFrameBytes,
-                                           hybridVsock: nil, logger: logger)
+        if case .hvsock = endpoint {
+            channel = try await connectHybridVsock(endpoint, group: group, total: connectTimeout, initializer: initializer,
+                                                   logger: logger)
+        } else {
             do {
-                switch endpoint {
-                case .unix(let path):
-                    channel = try await bootstrap.connect(unixDomainSocketPath: path).get()
-                case .tcp(let host, let port):
-                    channel = try await bootstrap.connect(host: host, port: port).get()
-                case .vsock(let cid, let port):
-                    channel = try await bootstrap.connect(to: VsockAddress(cid: .init(rawValue: cid), port: .init(rawValue: port))).get()
-                case .hvsock:
-                    preconditionFailure("handled above")
-                }
+                channel = try await endpoint.connectChannel(on: group, timeout: .nanoseconds(Self.nanoseconds(connectTimeout)),
+                                                            initializer: initializer).get()
             } catch {
                 throw RPCError.unavailable("CONNECT_FAILED", "cannot connect to \(endpoint): \(Self.describeConnectFailure(error, endpoint))")
             }
@@ -72,23 +62,16 @@ public final class TTRPCClient: Sendable {
         return TTRPCClient(channel: channel, handler: handler, maxFrameBytes: maxFrameBytes, endpoint: endpoint)
     }
 
-    /// The client pipeline: (hybrid vsock handshake,) frame decoder, encoder, ttrpc client handler.
-    static func bootstrap(group: any EventLoopGroup, connectTimeout: Duration, maxFrameBytes: Int,
-                                  hybridVsock: (port: UInt32, done: @Sendable (any Channel) -> EventLoopPromise<UInt32>)?,
-                                  logger: Logger) -> ClientBootstrap {
-        ClientBootstrap(group: group)
-            .connectTimeout(.nanoseconds(Self.nanoseconds(connectTimeout)))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    if let hybridVsock {
-                        try sync.addHandler(HybridVsockConnectHandler(port: hybridVsock.port, done: hybridVsock.done(channel)))
-                    }
-                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
-                    try sync.addHandler(MessageToByteHandler(FrameEncoder()))
-                    try sync.addHandler(TTRPCClientHandler(maxFrameBytes: maxFrameBytes, logger: logger))
-                }
+    /// The client pipeline: frame decoder, encoder, ttrpc client handler.
+    static func pipeline(maxFrameBytes: Int, logger: Logger) -> @Sendable (any Channel) -> EventLoopFuture<Void> {
+        { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let sync = channel.pipeline.syncOperations
+                try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
+                try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+                try sync.addHandler(TTRPCClientHandler(maxFrameBytes: maxFrameBytes, logger: logger))
             }
+        }
     }
 
     /// Calls a method of ``EnclaveService``.
