@@ -14,8 +14,14 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: "The bridge never holds a key: it relays ttrpc frames and sees only ciphertext. SIGTERM or SIGINT stops it gracefully."
     )
 
-    @Option(help: "The signed enclave image.")
-    var image: String
+    @Option(help: "The signed enclave image (without --enclave: the image to launch; with it: optional, for its frame limit and name).")
+    var image: String?
+
+    @Option(help: "Attach to an enclave launched by someone else (nitro-cli, QEMU, libvirt, Kata, Firecracker) instead of launching one: vsock:CID:PORT, hvsock:UDS_PATH:PORT (Firecracker / Cloud Hypervisor hybrid vsock) or unix:PATH. It is followed through restarts.")
+    var enclave: String?
+
+    @Option(name: .customLong("connect-timeout"), help: "With --enclave: seconds one connection to the enclave may take (hvsock retries a guest that is not listening yet within it).")
+    var connectTimeout: Int = 30
 
     @Option(help: "The TEE backend: sim (hardware backends arrive with the next issues).")
     var backend: String = "sim"
@@ -87,16 +93,28 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...65_536).contains(maxQueuedRequests) else {
             throw CLIError("--max-queued-requests must be 1…65536, got \(maxQueuedRequests)")
         }
-        try CLI.requireReadableFile(image, what: "image")
-        let opened = try EnclaveImage.open(path: image)
-        let pinnedSigner = try signerFingerprint.map { try CLI.signerFingerprint($0, image: opened) }
-        let runtimePath = try CLI.runtimePath(runtime)
+        let attached = try enclave.map(Self.attachEndpoint)
+        if attached != nil {
+            let launchOnly = [("--runtime", runtime != nil), ("--sim-home", simHome != nil), ("--allow-unlocked-memory", allowUnlockedMemory),
+                              ("--signer-fingerprint", signerFingerprint != nil), ("--sim-format", simFormat != "snp")]
+            if let (flag, _) = launchOnly.first(where: { $0.1 }) {
+                throw CLIError("\(flag) applies only when serve launches the enclave; with --enclave the enclave is launched by someone else")
+            }
+            guard (1...600).contains(connectTimeout) else { throw CLIError("--connect-timeout must be 1…600 seconds, got \(connectTimeout)") }
+        } else if image == nil {
+            throw CLIError("say which enclave to serve: --image X.eimg (launch it) or --enclave ADDRESS (attach to a running one)")
+        }
+        if let image { try CLI.requireReadableFile(image, what: "image") }
+        let opened = try image.map { try EnclaveImage.open(path: $0) }
+        let pinnedSigner = try signerFingerprint.map { fingerprint in try opened.map { try CLI.signerFingerprint(fingerprint, image: $0) } } ?? nil
+        let runtimePath = attached == nil ? try CLI.runtimePath(runtime) : ""
         let endpoint = try TTRPCEndpoint(parsing: listen)
         guard case .tcp(let host, let port) = endpoint else {
             throw CLIError("--listen takes HOST:PORT, e.g. 127.0.0.1:7000")
         }
         if let recordTraffic { try CLI.requireOutputFolder(recordTraffic) }
-        let oneFrame = opened.manifest.runtime.maxFrameBytes + WireLimits.headerByteCount
+        let maxFrameBytes = opened?.manifest.runtime.maxFrameBytes ?? WireLimits.defaultMaxFrameBytes
+        let oneFrame = maxFrameBytes + WireLimits.headerByteCount
         guard maxInflightBytes >= oneFrame else {
             throw CLIError("--max-inflight-bytes must hold at least one full frame of this image "
                            + "(\(oneFrame) bytes: its max_frame_bytes plus the 10-byte header), got \(maxInflightBytes)")
@@ -111,15 +129,20 @@ struct ServeCommand: AsyncParsableCommand {
         if format != .snp { extra += ["--sim-format", format.rawValue] }
         if allowUnlockedMemory { extra.append("--allow-unlocked-memory") }
         if let pinnedSigner { extra += ["--signer-fingerprint", pinnedSigner] }
-        let imagePath = URL(fileURLWithPath: image).standardizedFileURL.path
-        var configuration = HostBridgeConfiguration(
-            listenHost: host, listenPort: port,
-            enclave: .launch(.runtime(executablePath: runtimePath, imagePath: imagePath, backend: backend,
-                                      extraArguments: extra)))
+        let enclaveConfiguration: HostBridgeConfiguration.Enclave
+        if let attached {
+            enclaveConfiguration = .attach(endpoint: attached)
+        } else {
+            let imagePath = URL(fileURLWithPath: image ?? "").standardizedFileURL.path
+            enclaveConfiguration = .launch(.runtime(executablePath: runtimePath, imagePath: imagePath, backend: backend,
+                                                    extraArguments: extra))
+        }
+        var configuration = HostBridgeConfiguration(listenHost: host, listenPort: port, enclave: enclaveConfiguration)
+        configuration.connectTimeout = .seconds(connectTimeout)
         configuration.readyTimeout = .seconds(readyTimeout)
         configuration.shutdownGracePeriod = .seconds(shutdownGrace)
         configuration.logRequests = logRequests
-        configuration.maxFrameBytes = opened.manifest.runtime.maxFrameBytes
+        configuration.maxFrameBytes = maxFrameBytes
         configuration.maxConnections = maxConnections
         configuration.idleTimeout = .seconds(idleTimeout)
         configuration.maxInFlightBytesPerConnection = maxInflightBytes
@@ -130,8 +153,27 @@ struct ServeCommand: AsyncParsableCommand {
         try await bridge.start()
         let address = bridge.listeningPort.map { "\(host):\($0)" } ?? listen
         // The ready line goes to standard output (logs go to standard error), so a script can wait for it.
-        FileHandle.standardOutput.write(Data("enclava serve: ready on \(address) — \(opened.manifest.image.name) \(opened.manifest.image.version), backend \(backend) (\(format.rawValue) evidence)\n".utf8))
+        let serving = opened.map { "\($0.manifest.image.name) \($0.manifest.image.version)" } ?? "the enclave"
+        let how = attached.map { "attached to \($0)" } ?? "backend \(backend) (\(format.rawValue) evidence)"
+        FileHandle.standardOutput.write(Data("enclava serve: ready on \(address) — \(serving), \(how)\n".utf8))
         try await bridge.run()
         CLI.note("enclava serve: stopped")
+    }
+
+    /// Parses `--enclave`: `vsock:CID:PORT` (CID 3 or more), `hvsock:UDS_PATH:PORT` or `unix:PATH`.
+    static func attachEndpoint(_ text: String) throws -> TTRPCEndpoint {
+        let endpoint: TTRPCEndpoint
+        do { endpoint = try TTRPCEndpoint(parsing: text) } catch {
+            throw CLIError("--enclave `\(text)` is not vsock:CID:PORT, hvsock:UDS_PATH:PORT or unix:PATH")
+        }
+        switch endpoint {
+        case .vsock(let cid, _) where cid < 3:
+            throw CLIError("--enclave \(text): vsock CIDs 0, 1 and 2 are the hypervisor, local loopback and the host itself; "
+                           + "an enclave or VM has CID 3 or more (see `nitro-cli describe-enclaves` or QEMU's guest-cid)")
+        case .tcp:
+            throw CLIError("--enclave takes vsock:CID:PORT, hvsock:UDS_PATH:PORT or unix:PATH; an enclave is never reached over TCP")
+        default:
+            return endpoint
+        }
     }
 }

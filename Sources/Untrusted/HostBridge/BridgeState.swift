@@ -1,3 +1,4 @@
+import EnclavaWire
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -5,8 +6,8 @@ import NIOCore
 enum EnclaveAvailability: Sendable, Equatable {
     /// Not launched yet, or waiting for `Health` = ready.
     case starting
-    /// Ready at this socket path.
-    case ready(socketPath: String)
+    /// Ready at this endpoint (the private socket of a launched enclave, or the address of an attached one).
+    case ready(endpoint: TTRPCEndpoint)
     /// Dead or restarting, with the reason to give clients.
     case down(reason: String)
 }

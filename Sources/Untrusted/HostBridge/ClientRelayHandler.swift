@@ -148,13 +148,13 @@ final class ClientRelayHandler: ChannelInboundHandler {
             self.link = .connecting(queued: queued)
         case .idle:
             switch self.state.availability {
-            case .ready(let socketPath):
+            case .ready(let endpoint):
                 self.link = .connecting(queued: [frame])
                 // Connect once the current read burst has been admitted (bounded by the queue), never from
                 // inside it: a connect that completes at once must not re-enter this handler.
                 guard let context = self.context else { return }
                 let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                context.eventLoop.execute { bound.value.connect(socketPath) }
+                context.eventLoop.execute { bound.value.connect(endpoint) }
             case .starting:
                 self.fail(frame.streamID, .unavailable(BridgeReason.enclaveUnavailable, "the enclave is starting; retry shortly"))
             case .down(let reason):
@@ -171,23 +171,20 @@ final class ClientRelayHandler: ChannelInboundHandler {
         enclave.writeAndFlush(bytes, promise: nil)
     }
 
-    private func connect(_ socketPath: String) {
+    private func connect(_ endpoint: TTRPCEndpoint) {
         guard let context = self.context, case .connecting = self.link else { return }
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let maxFrameBytes = self.limits.maxFrameBytes
-        ClientBootstrap(group: context.eventLoop)
-            .connectTimeout(.seconds(5))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
-                    try sync.addHandler(EnclaveLinkHandler(client: bound))
-                }
+        let eventLoop = context.eventLoop
+        endpoint.connectChannel(on: eventLoop, timeout: .seconds(5)) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let sync = channel.pipeline.syncOperations
+                try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
+                try sync.addHandler(EnclaveLinkHandler(client: bound))
             }
-            .connect(unixDomainSocketPath: socketPath)
-            .whenComplete { result in
-                bound.value.linkResult(result)
-            }
+        }.hop(to: eventLoop).whenComplete { result in
+            bound.value.linkResult(result)
+        }
     }
 
     private func linkResult(_ result: Result<any Channel, any Error>) {

@@ -2,14 +2,14 @@ import EnclavaWire
 import Foundation
 
 extension EnclaveSupervisor {
-    /// Polls `Health` on `socketPath` until the enclave says it is ready.
+    /// Polls `Health` at `endpoint` until the enclave says it is ready.
     ///
     /// - Throws: ``HostBridgeError`` `enclaveExited` if the process dies first, `enclaveFailed` if it reports
     ///   `STATE_FAILED`, `readyTimeout` when the configured timeout passes; `CancellationError` if stopped.
-    func waitUntilReady(socketPath: String, process: EnclaveProcess?) async throws {
+    func waitUntilReady(endpoint: TTRPCEndpoint, process: EnclaveProcess?) async throws {
         let configuration = self.configuration
         let deadline = ContinuousClock.now + configuration.readyTimeout
-        var lastProblem = "its socket \(socketPath) did not appear"
+        var lastProblem = if case .unix(let path) = endpoint { "its socket \(path) did not appear" } else { "\(endpoint) did not answer" }
         while ContinuousClock.now < deadline {
             try Task.checkCancellation()
             if self.stopping { throw CancellationError() }
@@ -21,19 +21,10 @@ extension EnclaveSupervisor {
                 throw HostBridgeError(.enclaveExited, "the enclave \(how) before it was ready without saying why; run with "
                                          + "--log-level info to see its log", enclaveStderr: tail)
             }
-            if FileManager.default.fileExists(atPath: socketPath) {
+            let socketMissing = if case .unix(let path) = endpoint { !FileManager.default.fileExists(atPath: path) } else { false }
+            if !socketMissing {
                 do {
-                    let client = try await TTRPCClient.connect(to: .unix(socketPath), group: self.group,
-                                                               connectTimeout: .seconds(1))
-                    let health: Enclava_V1_HealthResponse
-                    do {
-                        health = try await client.call(.health, Enclava_V1_HealthRequest(), as: Enclava_V1_HealthResponse.self,
-                                                       timeout: .seconds(2))
-                    } catch {
-                        await client.close()
-                        throw error
-                    }
-                    await client.close()
+                    let health = try await self.health(at: endpoint)
                     switch health.state {
                     case .ready:
                         return
@@ -58,5 +49,20 @@ extension EnclaveSupervisor {
                              "the enclave was not ready within \(configuration.readyTimeout) (last: \(lastProblem)); "
                                  + "raise --ready-timeout or run with --log-level info to see the enclave's log",
                              enclaveStderr: process?.stderrTail ?? [])
+    }
+
+    /// One `Health` call on a fresh connection (an hvsock endpoint gets a second of retries for a guest that is
+    /// not listening yet).
+    func health(at endpoint: TTRPCEndpoint) async throws -> Enclava_V1_HealthResponse {
+        let client = try await TTRPCClient.connect(to: endpoint, group: self.group, connectTimeout: .seconds(1))
+        do {
+            let health = try await client.call(.health, Enclava_V1_HealthRequest(), as: Enclava_V1_HealthResponse.self,
+                                               timeout: .seconds(2))
+            await client.close()
+            return health
+        } catch {
+            await client.close()
+            throw error
+        }
     }
 }

@@ -10,14 +10,15 @@ import NIOCore
 /// launch has one (``EnclaveLaunchConfiguration/controlPlaceholder``); client connections never reach it.
 actor EnclaveSupervisor {
     let configuration: HostBridgeConfiguration
-    private let state: BridgeState
+    let state: BridgeState
     let group: any EventLoopGroup
-    private let logger: Logger
+    let logger: Logger
     private let onGiveUp: @Sendable (HostBridgeError) -> Void
 
     private var socketDirectory: String?
     private var socketPath: String?
     private var controlSocketPath: String?
+    var attachMonitor: Task<Void, Never>?
     private var process: EnclaveProcess?
     private var monitor: Task<Void, Never>?
     private(set) var stopping = false
@@ -49,11 +50,13 @@ actor EnclaveSupervisor {
     ///   with the enclave's last stderr lines.
     func start() async throws {
         switch self.configuration.enclave {
-        case .attach(let socketPath, _, let controlSocketPath):
-            self.socketPath = socketPath
-            self.controlSocketPath = controlSocketPath
-            try await self.waitUntilReady(socketPath: controlSocketPath ?? socketPath, process: nil)
-            self.state.availability = .ready(socketPath: socketPath)
+        case .attach(let endpoint, _, let controlEndpoint):
+            if case .unix(let path) = endpoint { self.socketPath = path }
+            if case .unix(let path) = controlEndpoint { self.controlSocketPath = path }
+            try await self.waitUntilReady(endpoint: controlEndpoint ?? endpoint, process: nil)
+            self.state.availability = .ready(endpoint: endpoint)
+            self.logger.info("the attached enclave is ready", metadata: ["enclave": "\(endpoint)"])
+            self.watchAttached(endpoint: endpoint, health: controlEndpoint ?? endpoint)
         case .launch(let launch):
             let directory = try Self.makePrivateDirectory(parent: launch.socketDirectoryParent)
             self.socketDirectory = directory
@@ -75,12 +78,12 @@ actor EnclaveSupervisor {
                                                 environment: launch.environment, logger: self.logger)
         self.process = process
         do {
-            try await self.waitUntilReady(socketPath: self.controlSocketPath ?? socketPath, process: process)
+            try await self.waitUntilReady(endpoint: .unix(self.controlSocketPath ?? socketPath), process: process)
         } catch {
             await self.terminate(process, grace: .zero)   // it never became ready: no Shutdown to wait for
             throw error
         }
-        self.state.availability = .ready(socketPath: socketPath)
+        self.state.availability = .ready(endpoint: .unix(socketPath))
         self.logger.info("the enclave is ready", metadata: ["pid": "\(process.pid)", "socket": "\(socketPath)"])
         return process
     }
@@ -149,22 +152,23 @@ actor EnclaveSupervisor {
     private func performStop() async {
         self.stopping = true
         self.monitor?.cancel()
+        self.attachMonitor?.cancel()
         self.state.availability = .down(reason: "the host bridge is shutting down")
         // Shutdown goes to the private control socket; a launched enclave without one gets SIGTERM instead.
-        let shutdownPath: String?
+        let shutdownEndpoint: TTRPCEndpoint?
         switch self.configuration.enclave {
         case .launch:
-            shutdownPath = (self.process.map { !$0.hasExited } ?? false) ? self.controlSocketPath : nil
-            if shutdownPath == nil, let process = self.process, !process.hasExited {
+            shutdownEndpoint = (self.process.map { !$0.hasExited } ?? false) ? self.controlSocketPath.map { .unix($0) } : nil
+            if shutdownEndpoint == nil, let process = self.process, !process.hasExited {
                 self.logger.info("the enclave has no control socket; stopping it with SIGTERM", metadata: ["pid": "\(process.pid)"])
                 process.send(signal: SIGTERM)
             }
-        case .attach(let socketPath, let send, let controlSocketPath):
-            shutdownPath = send ? (controlSocketPath ?? socketPath) : nil
+        case .attach(let endpoint, let send, let controlEndpoint):
+            shutdownEndpoint = send ? (controlEndpoint ?? endpoint) : nil
         }
-        if let shutdownPath {
+        if let shutdownEndpoint {
             do {
-                let client = try await TTRPCClient.connect(to: .unix(shutdownPath), group: self.group, connectTimeout: .seconds(2))
+                let client = try await TTRPCClient.connect(to: shutdownEndpoint, group: self.group, connectTimeout: .seconds(2))
                 _ = try await client.call(.shutdown, Enclava_V1_ShutdownRequest(), as: Enclava_V1_ShutdownResponse.self,
                                           timeout: .seconds(5))
                 await client.close()

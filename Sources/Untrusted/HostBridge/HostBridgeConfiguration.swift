@@ -7,10 +7,17 @@ public struct HostBridgeConfiguration: Sendable {
     public enum Enclave: Sendable {
         /// Launch the enclave as a child process on a private Unix socket, and restart it if it dies.
         case launch(EnclaveLaunchConfiguration)
-        /// Relay to an enclave that is already listening on `socketPath` (not launched, not restarted).
-        /// `sendShutdown` says whether the bridge sends `Shutdown` to it when the bridge stops, on
-        /// `controlSocketPath` (the enclave's private control socket) or, when that is nil, on `socketPath`.
-        case attach(socketPath: String, sendShutdown: Bool = false, controlSocketPath: String? = nil)
+        /// Relay to an enclave someone else launched (nitro-cli, QEMU, libvirt, Kata, Firecracker) that listens
+        /// at `endpoint` (`vsock:CID:PORT`, `hvsock:UDS_PATH:PORT`, `unix:PATH`). It is not launched or
+        /// restarted here: when it stops answering the bridge says so, polls it with a backoff and relays again
+        /// once it is ready. `sendShutdown` says whether the bridge sends `Shutdown` to it when the bridge stops,
+        /// on `controlEndpoint` (the enclave's private control socket) or, when that is nil, on `endpoint`.
+        case attach(endpoint: TTRPCEndpoint, sendShutdown: Bool = false, controlEndpoint: TTRPCEndpoint? = nil)
+
+        /// Attaches to an enclave listening on a Unix socket.
+        public static func attach(socketPath: String, sendShutdown: Bool = false, controlSocketPath: String? = nil) -> Enclave {
+            .attach(endpoint: .unix(socketPath), sendShutdown: sendShutdown, controlEndpoint: controlSocketPath.map { .unix($0) })
+        }
     }
 
     /// The TCP address clients connect to, e.g. `127.0.0.1`.
@@ -23,6 +30,13 @@ public struct HostBridgeConfiguration: Sendable {
     public var readyTimeout: Duration = .seconds(60)
     /// How often `Health` is polled while waiting for the enclave.
     public var healthPollInterval: Duration = .milliseconds(100)
+    /// How often an attached enclave that is serving is asked for `Health`, to notice a restart.
+    public var attachedHealthInterval: Duration = .seconds(1)
+    /// The longest wait between polls of an attached enclave that stopped answering.
+    public var attachedReconnectMaxDelay: Duration = .seconds(5)
+    /// How long one connection attempt to the enclave may take (for `hvsock:`, the retries with growing
+    /// deadlines happen within it; `--connect-timeout`).
+    public var connectTimeout: Duration = .seconds(30)
     /// Also start relaying when the enclave reports `STATE_WAITING_FOR_KEY` (owner key release).
     public var serveWhileWaitingForKey = false
     /// The largest frame payload relayed in either direction; larger ones are answered `RESOURCE_EXHAUSTED`.

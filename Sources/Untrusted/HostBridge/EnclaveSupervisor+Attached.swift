@@ -1,0 +1,49 @@
+import EnclavaWire
+import Logging
+
+extension EnclaveSupervisor {
+    /// Watches an attached enclave (one the bridge did not launch) after it first became ready: `Health` every
+    /// ``HostBridgeConfiguration/attachedHealthInterval``; when it stops answering (restarted by its VMM, its VM
+    /// rebooting), clients are told it is unavailable and it is polled with a delay doubling up to
+    /// ``HostBridgeConfiguration/attachedReconnectMaxDelay`` until it is ready again. One log line per change.
+    func watchAttached(endpoint: TTRPCEndpoint, health: TTRPCEndpoint) {
+        self.attachMonitor = Task { [weak self] in
+            await self?.monitorAttached(endpoint: endpoint, health: health)
+        }
+    }
+
+    private func monitorAttached(endpoint: TTRPCEndpoint, health healthEndpoint: TTRPCEndpoint) async {
+        let configuration = self.configuration
+        var serving = true
+        var delay = configuration.healthPollInterval
+        while !Task.isCancelled && !self.stopping {
+            var problem: String?
+            do {
+                let health = try await self.health(at: healthEndpoint)
+                let ready = health.state == .ready || (health.state == .waitingForKey && configuration.serveWhileWaitingForKey)
+                if !ready { problem = "it reports \(health.state)" + (health.message.isEmpty ? "" : ": \(health.message)") }
+            } catch {
+                problem = "\(error)"
+            }
+            guard !Task.isCancelled && !self.stopping else { return }
+            if let problem {
+                if serving {
+                    serving = false
+                    self.state.availability = (.down(reason: "the enclave at \(endpoint) is not answering"))
+                    self.logger.error("the attached enclave stopped answering; relaying again once it is ready",
+                                      metadata: ["enclave": "\(endpoint)", "problem": "\(problem)"])
+                }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, configuration.attachedReconnectMaxDelay)
+            } else {
+                if !serving {
+                    serving = true
+                    self.state.availability = (.ready(endpoint: endpoint))
+                    self.logger.notice("the attached enclave is ready again", metadata: ["enclave": "\(endpoint)"])
+                }
+                delay = configuration.healthPollInterval
+                try? await Task.sleep(for: configuration.attachedHealthInterval)
+            }
+        }
+    }
+}
