@@ -47,6 +47,7 @@ var targets: [Target] = [
     ),
     .target(name: "CEnclaveSystem", path: "CShims/CEnclaveSystem"),
     .target(name: "CSecureMemory", path: "CShims/CSecureMemory"),
+    .target(name: "CEnclaveEdge", path: "CShims/CEnclaveEdge", exclude: ["enclava_edge.edl"]),
     .target(
         name: "CEnclavaKernels",
         path: "CShims/CEnclavaKernels",
@@ -127,6 +128,7 @@ var targets: [Target] = [
     .testTarget(name: "EnclaveRuntimeTests",
                 dependencies: ["EnclaveRuntime", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage",
                                "EnclaveSealing", "EnclavePlatform", "EnclaveInference", "EnclavaClient", "EnclavaTesting",
+                               "CEnclaveEdge",
                                nio, nioPosix, logging, protobuf],
                 path: "Tests/EnclaveRuntimeTests"),
     .testTarget(name: "HostBridgeTests", dependencies: ["HostBridge", "EnclavaWire", "EnclavaTesting", nio, nioPosix, logging],
