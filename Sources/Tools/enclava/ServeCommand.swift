@@ -56,6 +56,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("signer-fingerprint"), help: "Launch only an image signed by the key with this SHA-256 fingerprint (64 hex digits, as `enclava inspect` prints); the enclave checks it again.")
     var signerFingerprint: String?
 
+    @Option(name: .customLong("state-dir"), help: "Keep each image's sealed state here (created 0700): after a key release the enclave leaves the model key sealed to its platform, and the next start opens it with no owner or broker (sealed restart).")
+    var stateDir: String?
+
     @Flag(name: .customLong("allow-unlocked-memory"), help: "Development only: run even if sealed memory cannot be locked in RAM.")
     var allowUnlockedMemory = false
 
@@ -96,6 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError("--listen takes HOST:PORT, e.g. 127.0.0.1:7000")
         }
         if let recordTraffic { try CLI.requireOutputFolder(recordTraffic) }
+        let stateDirectory = try stateDir.map { try SealedStateDirectory(path: $0, manifestDigest: opened.manifestDigest) }
         let oneFrame = opened.manifest.runtime.maxFrameBytes + WireLimits.headerByteCount
         guard maxInflightBytes >= oneFrame else {
             throw CLIError("--max-inflight-bytes must hold at least one full frame of this image "
@@ -111,6 +115,10 @@ struct ServeCommand: AsyncParsableCommand {
         if format != .snp { extra += ["--sim-format", format.rawValue] }
         if allowUnlockedMemory { extra.append("--allow-unlocked-memory") }
         if let pinnedSigner { extra += ["--signer-fingerprint", pinnedSigner] }
+        if let stateDirectory {
+            extra += ["--sealed-state", stateDirectory.statePath]
+            CLI.note(stateDirectory.note(keys: opened.manifest.keys))
+        }
         let imagePath = URL(fileURLWithPath: image).standardizedFileURL.path
         var configuration = HostBridgeConfiguration(
             listenHost: host, listenPort: port,
