@@ -152,6 +152,15 @@ struct NotASealedStateError: Error, Sendable {}
         var claimed = blob
         claimed.replaceSubrange(65..<73, with: newTCB)
         #expect(Self.code(Self.open(claimed, FakeKeySource(tcb: newTCB))) == .unsealFailed)
+
+        // Another image's blob with its manifest digest rewritten to this image's.
+        let otherDigest = SHA2.sha384(Array("other manifest".utf8))
+        var foreign = try SealedRestart.makeState(dek: SecureBytes.random(count: 32), manifestDigest: otherDigest,
+                                                  sealTo: .measurement, platform: FakeKeySource())
+        let digestAt = 8 + 2 + 1 + 4 + 49 + 9
+        #expect(Array(foreign[digestAt..<(digestAt + 48)]) == otherDigest)
+        foreign.replaceSubrange(digestAt..<(digestAt + 48), with: Self.digest)
+        #expect(Self.code(Self.open(foreign)) == .unsealFailed)
     }
 
     /// Every single-bit flip anywhere in the blob is refused; none yields a key.
