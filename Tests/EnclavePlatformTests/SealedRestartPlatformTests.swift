@@ -47,6 +47,31 @@ import Testing
         #expect(SealedRestart.openState(blob: blob, image: other, platform: runtime).failureCode == .otherImage)
     }
 
+    /// The two call points of the runtime, in order, across a restart: a first start finds no state and the key
+    /// is released (here: the owner's key file); the state is saved; the restarted runtime (a new platform object,
+    /// same build) opens it, and the key decrypts the image's model.
+    @Test func aRestartedSimRuntimeDecryptsTheModelWithTheKeyFromItsState() throws {
+        let folder = URL(fileURLWithPath: try PlatformTestData.temporaryDirectory("sealed-restart"))
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let image = try Self.image("restart-model", in: folder)
+        let statePath = folder.path + "/" + SealedStateFile.fileName(manifestDigest: image.manifestDigest)
+        let first = try Self.sim("runtime build 7")
+        guard case .absent = SealedRestart.openState(atPath: statePath, image: image, platform: first) else {
+            Issue.record("a first start has no state")
+            return
+        }
+        let released = try OwnerKeyFile.load(path: folder.appendingPathComponent("restart-model/owner.key").path)
+        try SealedRestart.saveState(dek: released, atPath: statePath, image: image, platform: first)
+
+        let restarted = SealedRestart.openState(atPath: statePath, image: image, platform: try Self.sim("runtime build 7"))
+        let dek = try #require(restarted.dek, "\(restarted.logLine)")
+        let model = try image.decryptAsset(try #require(image.asset(role: .model)), dek: dek)
+        #expect(model.unsafeCopyToArray() == Array("not really onnx restart-model".utf8))
+        // A rebuilt runtime on the same machine falls back to a release.
+        let rebuilt = SealedRestart.openState(atPath: statePath, image: image, platform: try Self.sim("runtime build 8"))
+        #expect(rebuilt.reason?.code == .otherEnclave && rebuilt.logLine.contains("falling back to a key release"))
+    }
+
     @Test func sealToSignerIsRefusedOnTheSimulatorAtStateCreation() throws {
         let folder = URL(fileURLWithPath: try PlatformTestData.temporaryDirectory("sealed-restart"))
         defer { try? FileManager.default.removeItem(at: folder) }
