@@ -60,6 +60,10 @@ struct RuntimeCommand: AsyncParsableCommand {
             help: "Refuse an image not signed by the key with this SHA-256 fingerprint (64 hex digits, as `enclava inspect` prints).")
     var signerFingerprint: String?
 
+    @Option(name: .customLong("sealed-state"),
+            help: "The image's sealed-state file: opened at start to restart without a key release, rewritten (atomically, 0600) after a release. `enclava serve --state-dir` passes it.")
+    var sealedState: String?
+
     @Flag(name: .customLong("allow-unlocked-memory"),
           help: "Development only, --backend sim only: run even if secrets cannot be locked in RAM (RLIMIT_MEMLOCK too small). Reported to clients in Health and every result.")
     var allowUnlockedMemory = false
@@ -109,6 +113,7 @@ struct RuntimeCommand: AsyncParsableCommand {
                                      allowUnlockedMemory: allowUnlockedMemory)
             options.signerFingerprint = try signerFingerprint.map(RuntimeOptions.parseSignerFingerprint)
             options.simFormat = try RuntimeOptions.SimFormat(parsing: simFormat)
+            options.sealedStatePath = try sealedState.map(RuntimeOptions.parseSealedStatePath)
             if let control {
                 guard let address = try? RuntimeOptions.ListenAddress(parsing: control), case .unix = address else {
                     fail("--control must be unix:PATH (e.g. unix:/tmp/enclava-control.sock), got `\(control)`")

@@ -62,6 +62,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("signer-fingerprint"), help: "Launch only an image signed by the key with this SHA-256 fingerprint (64 hex digits, as `enclava inspect` prints); the enclave checks it again.")
     var signerFingerprint: String?
 
+    @Option(name: .customLong("state-dir"), help: "Keep each image's sealed state here (created 0700): after a key release the enclave leaves the model key sealed to its platform, and the next start opens it with no owner or broker (sealed restart).")
+    var stateDir: String?
+
     @Flag(name: .customLong("allow-unlocked-memory"), help: "Development only: run even if sealed memory cannot be locked in RAM.")
     var allowUnlockedMemory = false
 
@@ -115,6 +118,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let recordTraffic { try CLI.requireOutputFolder(recordTraffic) }
         let maxFrameBytes = opened?.manifest.runtime.maxFrameBytes ?? WireLimits.defaultMaxFrameBytes
         let oneFrame = maxFrameBytes + WireLimits.headerByteCount
+        if stateDir != nil && attached != nil {
+            throw CLIError("--state-dir applies only when serve launches the enclave; an attached enclave keeps its sealed state with whoever launched it")
+        }
+        let stateDirectory = try stateDir.flatMap { path in try opened.map { try SealedStateDirectory(path: path, manifestDigest: $0.manifestDigest) } }
         guard maxInflightBytes >= oneFrame else {
             throw CLIError("--max-inflight-bytes must hold at least one full frame of this image "
                            + "(\(oneFrame) bytes: its max_frame_bytes plus the 10-byte header), got \(maxInflightBytes)")
@@ -129,6 +136,10 @@ struct ServeCommand: AsyncParsableCommand {
         if format != .snp { extra += ["--sim-format", format.rawValue] }
         if allowUnlockedMemory { extra.append("--allow-unlocked-memory") }
         if let pinnedSigner { extra += ["--signer-fingerprint", pinnedSigner] }
+        if let stateDirectory, let opened {
+            extra += ["--sealed-state", stateDirectory.statePath]
+            CLI.note(stateDirectory.note(keys: opened.manifest.keys))
+        }
         let enclaveConfiguration: HostBridgeConfiguration.Enclave
         if let attached {
             enclaveConfiguration = .attach(endpoint: attached)

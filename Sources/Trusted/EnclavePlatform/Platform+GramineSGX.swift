@@ -15,6 +15,12 @@ public struct GramineSGXPlatform: TEEPlatform {
     public let measurement: [UInt8]
     /// MRSIGNER (32 bytes), from the same quote.
     public let mrSigner: [UInt8]
+    /// ISVPRODID, from the same quote (with MRSIGNER, what `_sgx_mrsigner` keys are bound to).
+    public let isvProdID: UInt16
+    /// CPUSVN (16 bytes) and ISVSVN at start, from the same quote: the TCB EGETKEY mixes into sealing keys.
+    public let cpuSVN: [UInt8]
+    /// ISVSVN at start.
+    public let isvSVN: UInt16
     /// Which SGX key sealing keys come from.
     public let sealingPolicy: GramineAttestation.SealingKey
     let attestation: GramineAttestation
@@ -42,6 +48,9 @@ public struct GramineSGXPlatform: TEEPlatform {
         let (quote, _) = try Self.quote(attestation, reportData: SecureRandom.bytes(count: 64))
         measurement = quote.body.mrEnclave
         mrSigner = quote.body.mrSigner
+        isvProdID = quote.body.isvProdID
+        cpuSVN = quote.body.cpuSVN
+        isvSVN = quote.body.isvSVN
     }
 
     /// A DCAP quote over `reportData`.

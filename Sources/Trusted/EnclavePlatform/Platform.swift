@@ -1,11 +1,13 @@
 import EnclavaAttestation
 import EnclavaCrypto
+import EnclaveSealing
 
 /// What the enclave runtime needs from the TEE it runs in, whatever the backend (DESIGN.md §3):
 /// its own measurement, signed evidence over 64 bytes of report data, and sealing keys bound to it.
 ///
-/// One conforming type per backend, each in its own `Platform+<Backend>.swift` file.
-public protocol TEEPlatform: Sendable {
+/// One conforming type per backend, each in its own `Platform+<Backend>.swift` file; its sealed-state key
+/// (``SealedStateKeySource``, sealed restart) in `SealedStateKey+<Backend>.swift`.
+public protocol TEEPlatform: SealedStateKeySource {
     /// The backend name as the CLI spells it (`sim`, `sev-snp`, `tdx`, `sgx`, `trustzone`).
     var backend: String { get }
     /// The enclave's launch measurement as the evidence reports it (SEV-SNP MEASUREMENT and TDX MRTD:

@@ -82,6 +82,10 @@ public struct RuntimeOptions: Sendable {
     /// refuses an image signed by any other key. Nil accepts any signer whose signature verifies (logged as a
     /// warning). On hardware the launch command line is measured, so the pin becomes part of the measurement.
     public var signerFingerprint: String?
+    /// The image's sealed-state file (`--sealed-state PATH`, kept by `enclava serve --state-dir`): read at start to
+    /// open the model key with no owner or broker (``SealedRestart``), atomically rewritten after a release. Nil:
+    /// every start is a release.
+    public var sealedStatePath: String?
     /// Development only: keep sealed memory that cannot be `mlock`ed instead of refusing to start.
     public var allowUnlockedMemory: Bool
     /// Applies ``ProcessHardening`` (not dumpable, no core files). Tests that run the runtime inside the
@@ -122,6 +126,15 @@ extension RuntimeOptions {
                 + "fingerprint, as `enclava inspect IMAGE` prints it; got `\(text)`")
         }
         return hex
+    }
+
+    /// Parses a `--sealed-state` value: a file path (the file need not exist yet; its folder must).
+    /// - Throws: ``RuntimeError`` `.invalidOption` for an empty path or one naming a folder.
+    public static func parseSealedStatePath(_ text: String) throws -> String {
+        guard !text.isEmpty, !text.hasSuffix("/"), !text.hasSuffix("/."), !text.hasSuffix("/.."), text != ".", text != ".." else {
+            throw RuntimeError(.invalidOption, "--sealed-state must name a file (e.g. state/IMAGE.sealed), got `\(text)`")
+        }
+        return text
     }
 
     /// `$ENCLAVA_HOME`, or `~/.enclava`.

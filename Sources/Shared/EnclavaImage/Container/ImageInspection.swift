@@ -118,12 +118,16 @@ public struct ImageInspection: Codable, Sendable, Equatable {
     public var wrappings: [Wrapping]
     /// The embedded manifest (TOML).
     public var manifest: String
+    /// Whether and on which backends the image restarts from sealed state (nil only for values decoded from
+    /// an older `inspect --json`).
+    public var sealedRestart: SealedRestart?
 
     enum CodingKeys: String, CodingKey {
         case path, name, version, pipeline, model, assets, wrappings, manifest
         case formatVersion = "format_version", manifestDigest = "manifest_digest"
         case signerFingerprint = "signer_fingerprint", signatureAlgorithm = "signature_algorithm"
         case keyRelease = "key_release", fileSize = "file_size"
+        case sealedRestart = "sealed_restart"
     }
 
     /// A few aligned lines for humans.
@@ -152,6 +156,7 @@ public struct ImageInspection: Codable, Sendable, Equatable {
                 lines.append("key wrapping     \(wrapping.kind), key id \(wrapping.keyID ?? "?")")
             }
         }
+        lines += sealedRestart?.lines ?? []
         return lines.joined(separator: "\n")
     }
 }
@@ -159,7 +164,7 @@ public struct ImageInspection: Codable, Sendable, Equatable {
 extension EnclaveImage {
     /// The image's public description for `enclava inspect`.
     public func inspect() -> ImageInspection {
-        ImageInspection(
+        var inspection = ImageInspection(
             path: path, name: manifest.image.name, version: manifest.image.version, formatVersion: formatVersion,
             manifestDigest: Hex.encode(manifestDigest), signerFingerprint: signerFingerprint,
             signatureAlgorithm: signatureAlgorithm, pipeline: inspectedPipeline, model: modelInterface,
@@ -181,6 +186,8 @@ extension EnclaveImage {
                 }
             },
             manifest: manifestText)
+        inspection.sealedRestart = ImageInspection.SealedRestart(keys: manifest.keys)
+        return inspection
     }
 
     /// The pipeline as the runtime reads it: for a text pipeline every key, defaults filled in.
