@@ -124,13 +124,18 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.idleTimeout = .seconds(idleTimeout)
         configuration.maxInFlightBytesPerConnection = maxInflightBytes
         configuration.maxQueuedRequestsPerConnection = maxQueuedRequests
+        // An image whose key its owner releases (`enclava provision`) starts waiting for it: relay to it then too.
+        configuration.serveWhileWaitingForKey = true
         if let recordTraffic { configuration.trafficRecorder = try FileTrafficRecorder(path: recordTraffic) }
 
         let bridge = HostBridgeServer(configuration: configuration)
         try await bridge.start()
         let address = bridge.listeningPort.map { "\(host):\($0)" } ?? listen
         // The ready line goes to standard output (logs go to standard error), so a script can wait for it.
-        FileHandle.standardOutput.write(Data("enclava serve: ready on \(address) — \(opened.manifest.image.name) \(opened.manifest.image.version), backend \(backend) (\(format.rawValue) evidence)\n".utf8))
+        let waiting = await bridge.enclaveStartedWaitingForKey
+            ? "; the enclave is waiting for its model key: release it with `enclava provision --endpoint \(address) --policy POLICY --owner-key KEY`"
+            : ""
+        FileHandle.standardOutput.write(Data("enclava serve: ready on \(address) — \(opened.manifest.image.name) \(opened.manifest.image.version), backend \(backend) (\(format.rawValue) evidence)\(waiting)\n".utf8))
         try await bridge.run()
         CLI.note("enclava serve: stopped")
     }

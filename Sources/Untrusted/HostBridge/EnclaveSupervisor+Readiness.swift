@@ -2,11 +2,16 @@ import EnclavaWire
 import Foundation
 
 extension EnclaveSupervisor {
-    /// Polls `Health` on `socketPath` until the enclave says it is ready.
+    /// Polls `Health` on `socketPath` until the enclave says it is ready — or, with
+    /// ``HostBridgeConfiguration/serveWhileWaitingForKey``, that it waits for its model key (its owner then
+    /// reaches it through the bridge: GetEvidence, ProvisionKey and Health are relayed in that state, and the
+    /// enclave itself refuses sessions until it is ready).
     ///
+    /// - Returns: the state it reported (`STATE_READY` or `STATE_WAITING_FOR_KEY`).
     /// - Throws: ``HostBridgeError`` `enclaveExited` if the process dies first, `enclaveFailed` if it reports
     ///   `STATE_FAILED`, `readyTimeout` when the configured timeout passes; `CancellationError` if stopped.
-    func waitUntilReady(socketPath: String, process: EnclaveProcess?) async throws {
+    @discardableResult
+    func waitUntilReady(socketPath: String, process: EnclaveProcess?) async throws -> Enclava_V1_HealthResponse.State {
         let configuration = self.configuration
         let deadline = ContinuousClock.now + configuration.readyTimeout
         var lastProblem = "its socket \(socketPath) did not appear"
@@ -36,13 +41,15 @@ extension EnclaveSupervisor {
                     await client.close()
                     switch health.state {
                     case .ready:
-                        return
+                        return .ready
                     case .waitingForKey where configuration.serveWhileWaitingForKey:
-                        return
+                        return .waitingForKey
                     case .failed:
                         throw HostBridgeError(.enclaveFailed,
                                              "the enclave reported FAILED: \(health.message.isEmpty ? "no reason given" : health.message)",
                                              enclaveStderr: process?.stderrTail ?? [])
+                    case .waitingForKey:
+                        lastProblem = "it waits for its model key, and the bridge was not configured to relay in that state"
                     default:
                         lastProblem = "it reported \(health.state)"
                     }
