@@ -1,6 +1,6 @@
 import EnclavaWire
 import Foundation
-import HostBridge
+@testable import HostBridge
 import Testing
 
 /// An enclave waiting for its model key (owner release, DESIGN.md §7) behind the bridge.
@@ -23,21 +23,25 @@ import Testing
         await setup.stop()
     }
 
-    /// Without it, the bridge does not start, and its error says why.
-    @Test func withoutItTheReadyTimeoutNamesTheWait() async throws {
-        var enclave = StandInEnclave()
-        enclave.healthState = .waitingForKey
-        let path = temporaryPath("enclave")
-        let server = try await TTRPCServer.bind(unixPath: path, handler: enclave)
-        var configuration = HostBridgeConfiguration(listenPort: 0, enclave: .attach(socketPath: path))
-        configuration.handleSignals = false
-        configuration.readyTimeout = .seconds(10)   // room for a first Health poll on a loaded machine
-        let bridge = HostBridgeServer(configuration: configuration)
-        let error = await #expect(throws: HostBridgeError.self) { try await bridge.start() }
-        await server.close()
-        try? FileManager.default.removeItem(atPath: path)
-        #expect(error?.code == .readyTimeout)
-        #expect(error?.message.contains("waits for its model key") == true, "\(String(describing: error))")
+    /// What each Health answer means while the bridge waits for its enclave: without
+    /// `serveWhileWaitingForKey` a waiting enclave is not ready, and the timeout would say why.
+    @Test func eachHealthStateHasItsReadiness() {
+        func health(_ state: Enclava_V1_HealthResponse.State, _ message: String = "") -> Enclava_V1_HealthResponse {
+            var response = Enclava_V1_HealthResponse()
+            response.state = state
+            response.message = message
+            return response
+        }
+        #expect(EnclaveReadiness(health(.ready), serveWhileWaitingForKey: false) == .ready)
+        #expect(EnclaveReadiness(health(.waitingForKey), serveWhileWaitingForKey: true) == .waitingForKey)
+        guard case .notYet(let problem) = EnclaveReadiness(health(.waitingForKey), serveWhileWaitingForKey: false) else {
+            Issue.record("a waiting enclave counted as ready without serveWhileWaitingForKey")
+            return
+        }
+        #expect(problem.contains("waits for its model key"))
+        #expect(EnclaveReadiness(health(.failed, "bad image"), serveWhileWaitingForKey: true) == .failed(message: "bad image"))
+        #expect(EnclaveReadiness(health(.failed), serveWhileWaitingForKey: true) == .failed(message: "no reason given"))
+        #expect(EnclaveReadiness(health(.loading), serveWhileWaitingForKey: true) == .notYet(problem: "it reported loading"))
     }
 
     /// An enclave that is simply ready is not reported as waiting.

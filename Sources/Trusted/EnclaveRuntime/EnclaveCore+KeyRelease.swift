@@ -16,7 +16,8 @@ extension EnclaveCore {
 
     /// DEK → decrypt → load → ready, the one path every ``KeySource`` ends in: starting | waiting-for-key →
     /// loading (Health answers meanwhile; the model is loaded off the actor) → ready, or → failed with the
-    /// loader's one-line reason.
+    /// loader's one-line reason. A key that arrived from outside the enclave (owner, broker) must have passed
+    /// ``ModelActivation/checkKey`` first; a key unsealed from the image's own sealed wrapping needs no check.
     /// - Parameters:
     ///   - dek: the image's data-encryption key; this call's copies are wiped when it returns.
     ///   - activation: how the image is decrypted and loaded.

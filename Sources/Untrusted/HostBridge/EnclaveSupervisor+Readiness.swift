@@ -39,19 +39,16 @@ extension EnclaveSupervisor {
                         throw error
                     }
                     await client.close()
-                    switch health.state {
+                    switch EnclaveReadiness(health, serveWhileWaitingForKey: configuration.serveWhileWaitingForKey) {
                     case .ready:
                         return .ready
-                    case .waitingForKey where configuration.serveWhileWaitingForKey:
-                        return .waitingForKey
-                    case .failed:
-                        throw HostBridgeError(.enclaveFailed,
-                                             "the enclave reported FAILED: \(health.message.isEmpty ? "no reason given" : health.message)",
-                                             enclaveStderr: process?.stderrTail ?? [])
                     case .waitingForKey:
-                        lastProblem = "it waits for its model key, and the bridge was not configured to relay in that state"
-                    default:
-                        lastProblem = "it reported \(health.state)"
+                        return .waitingForKey
+                    case .failed(let message):
+                        throw HostBridgeError(.enclaveFailed, "the enclave reported FAILED: \(message)",
+                                             enclaveStderr: process?.stderrTail ?? [])
+                    case .notYet(let problem):
+                        lastProblem = problem
                     }
                 } catch let error as HostBridgeError {
                     throw error
