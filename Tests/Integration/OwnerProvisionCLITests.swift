@@ -230,5 +230,10 @@ import Testing
         let owned = try packageOwnerImage(in: owner)
         let run = try fixture.run(["run", "--sim", "--image", owned.image.path, "--input", "features=[[1,2,3,4,5,6,7,8]]"])
         #expect(run.status != 0 && run.stderr.contains("enclava provision"), "\(run.stderr)")
+        // release = "owner" sealed for the simulator anyway: allowed (local testing), and said plainly.
+        let simSealed = try fixture.run(["package", "--manifest", owner.appendingPathComponent("manifest.toml").path,
+                                         "--asset-root", fixture.demoDir.path, "--signer", fixture.signer.path,
+                                         "--out", owner.appendingPathComponent("sim.eimg").path, "--seal-for", "sim"])
+        #expect(simSealed.status == 0 && simSealed.stdout.contains("release = \"owner\" does not apply"), "\(simSealed.stdout)")
     }
 }
