@@ -76,7 +76,9 @@ else
 fi
 "$enclava" inspect "$work/fraud.eimg"
 
-step "3/$total pin what the client (and the owner) will accept: this image, this runtime, $format evidence, simulation allowed"
+who="the client"
+[ "$keys" = owner ] && who="the owner and the client"
+step "3/$total pin what $who will accept: this image, this runtime, $format evidence, simulation allowed"
 "$enclava" policy create --image "$work/fraud.eimg" --allow-simulation --sim-format "$format" --out "$work/policy.json"
 
 step "4/$total launch the host bridge and the enclave (it will answer with $evidence)"
