@@ -1,3 +1,4 @@
+import EnclavaImage
 import EnclavaTesting
 import Foundation
 import Testing
@@ -179,6 +180,40 @@ import Testing
         let session = try infer(port: port, policy: owned.policy)
         #expect(session.stdout.contains("WAITING_FOR_KEY"), "the replay changed the enclave: \(session.stdout)")
         #expect(try provision(port: port, policy: owned.policy, key: owned.key).status == 0)
+    }
+
+    /// The right key for a model that cannot load (`enclava package` would refuse it; the library packager does
+    /// not check): `enclava provision` gets MODEL_LOAD_FAILED, and the `enclava-runtime` process exits non-zero
+    /// with the reason, as a failed start would.
+    @Test func aModelThatFailsToLoadAfterTheKeyEndsTheRuntimeProcess() throws {
+        let folder = try TestPaths.makeTemporaryDirectory(prefix: "enclava-owner")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "[image]\nname = \"broken\"\nversion = \"1\"\n[model]\nfile = \"model.onnx\"\n[keys]\nrelease = \"owner\"\n"
+            .write(to: folder.appendingPathComponent("manifest.toml"), atomically: true, encoding: .utf8)
+        try Data("not an onnx model".utf8).write(to: folder.appendingPathComponent("model.onnx"))
+        let image = folder.appendingPathComponent("broken.eimg")
+        let key = folder.appendingPathComponent("broken.key")
+        let policy = folder.appendingPathComponent("broken-policy.json")
+        _ = try ImagePackager.package(manifestPath: folder.appendingPathComponent("manifest.toml").path,
+                                      signer: try SignerKey.load(path: fixture.signer.path), outputPath: image.path,
+                                      wrapping: .owner(keyOutputPath: key.path))
+        try fixture.expectSuccess(["policy", "create", "--image", image.path, "--allow-simulation", "--out", policy.path])
+        let socket = folder.appendingPathComponent("enclave.sock").path
+        let runtime = TestProcess(fixture.runtime, ["--backend", "sim", "--listen", "unix:\(socket)", "--image", image.path,
+                                                    "--sim-home", fixture.home.path], environment: fixture.environment)
+        try runtime.start()
+        defer { if runtime.process.isRunning { runtime.signal(SIGKILL) }; _ = runtime.wait(timeout: 30) }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && (try? RawSocket(unixPath: socket)) == nil {
+            try #require(runtime.process.isRunning, "runtime exited: \(runtime.stderrSoFar)")
+            usleep(100_000)
+        }
+        let provisioned = try fixture.run(["provision", "--endpoint", "unix:\(socket)", "--policy", policy.path,
+                                           "--owner-key", key.path])
+        #expect(provisioned.status != 0 && provisioned.stderr.contains("MODEL_LOAD_FAILED"), "\(provisioned.stderr)")
+        let exited = runtime.wait(timeout: 60)
+        #expect(exited.status == 1, "\(exited.stderr)")
+        #expect(exited.stderr.contains("enclava-runtime: cannot load the model model.onnx"), "\(exited.stderr)")
     }
 
     /// Key files the CLI refuses before connecting, each with its own message.
