@@ -25,6 +25,8 @@ extension EnclaveRuntime {
                    engine: (any InferenceEngine)?) async throws {
         let manifest = image.manifest
         logger.info("key source", metadata: ["source": "\(source.rawValue)", "release": "\(manifest.keys.release.rawValue)"])
+        // ISSUE 10 (sealed state): a DEK this platform sealed after an earlier release is tried here, before
+        // `source`, falling back to it when the blob no longer opens; it ends in `core.activate` like the others.
         switch source {
         case .sealedInImage:
             let activation = makeActivation(image: image, options: options, engine: engine, stopsOnFailure: false)
@@ -50,8 +52,6 @@ extension EnclaveRuntime {
                           metadata: ["model": "\(manifest.image.name)"])
         case .broker:
             try Self.refuseUnsupported(source)
-        // ISSUE 10 (sealed state): a DEK this platform sealed after an earlier release is tried before `source`
-        // (in `start`), falling back to it when the blob no longer opens; it ends in `core.activate` like the others.
         }
     }
 

@@ -17,7 +17,7 @@ import EnclavaImage
 ///   bridge; it waits in `waiting-for-key` like ``owner`` and hands the broker's DEK, after
 ///   ``ModelActivation/checkKey``, to the same activation. Replace the refusal in `EnclaveRuntime.start`.
 /// * **sealed state** — a DEK this platform sealed after an earlier release (`enclava serve --state-dir`): tried in
-///   ``choose(for:)``'s caller before the image's own source, falling back to it when the blob no longer opens.
+///   `EnclaveRuntime.obtainKey` before the image's own source, falling back to it when the blob no longer opens.
 public enum KeySource: String, Sendable, Equatable, CaseIterable {
     /// The DEK is sealed in the image header to this platform and runtime measurement.
     case sealedInImage = "sealed-in-image"
