@@ -44,11 +44,14 @@ test: deps
 
 # The end-to-end demo (debug build: the demo model is tiny, and it shares the build with `make test`).
 # SIM_FORMAT picks the evidence the simulated enclave produces: snp (default), tdx or sgx.
+# KEYS picks how the enclave gets the model key: sealed (default: sealed for the simulator when packaged) or
+# owner (the owner keeps it and releases it with `enclava provision` after verifying the enclave).
 SIM_FORMAT ?= snp
+KEYS ?= sealed
 demo: deps
 	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --product enclava
 	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --product enclava-runtime
-	@bash Manifests/demo.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)" --sim-format "$(SIM_FORMAT)"
+	@bash Manifests/demo.sh "$$($(SWIFT) build -c $(CONFIG) --show-bin-path)" --sim-format "$(SIM_FORMAT)" --keys "$(KEYS)"
 
 # Benchmarks, not tests (nothing asserts a time). SGEMM GFLOP/s per kernel variant (1 and 2 threads) on
 # the BERT shapes beside numpy's OpenBLAS, then ours/OpenBLAS per shape; then MiniLM forward latency at

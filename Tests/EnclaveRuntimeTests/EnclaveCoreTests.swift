@@ -240,9 +240,10 @@ func readyCore(engine: any InferenceEngine = EchoEngine(), threads: Int = 1, max
         await core.stop()
     }
 
-    /// ProvisionKey is refused in this release, each kind of garbage with its own stable reason, and none of
-    /// them changes anything: the evidence it names is not used up, sessions and health stay as they were.
-    @Test func provisionKeyGarbageIsRefusedWithoutEffect() async throws {
+    /// A ready enclave (its key was sealed in the image, or released already) refuses every ProvisionKey first,
+    /// whatever it carries, and none of them changes anything: the evidence it names is not used up, sessions and
+    /// health stay as they were. (The refusals of a waiting enclave are in `ProvisionKeyTests`.)
+    @Test func provisionKeyOnAReadyEnclaveIsRefusedWithoutEffect() async throws {
         let core = await readyCore()
         let connection = TTRPCConnectionID.next()
         var nonce = Enclava_V1_GetEvidenceRequest()
@@ -260,16 +261,11 @@ func readyCore(engine: any InferenceEngine = EchoEngine(), threads: Int = 1, max
             guard case .failure(let error) = await core.provisionKey(request, connection: on) else { return nil }
             return error
         }
-        let unknown = await provision(digest: SecureRandom.bytes(count: 48), enc: 32, key: 48)
-        #expect(unknown?.code == .failedPrecondition && unknown?.reason == RuntimeReason.unknownEvidence)
-        let otherConnection = await provision(digest: digest, enc: 32, key: 48, on: TTRPCConnectionID.next())
-        #expect(otherConnection?.reason == RuntimeReason.unknownEvidence)
-        let badEnc = await provision(digest: digest, enc: 7, key: 48)
-        #expect(badEnc?.code == .invalidArgument && badEnc?.reason == RuntimeReason.invalidEncapsulatedKey)
-        let noKey = await provision(digest: digest, enc: 32, key: 0)
-        #expect(noKey?.reason == RuntimeReason.invalidEncapsulatedKey)
-        let sealedGarbage = await provision(digest: digest, enc: 32, key: 48)
-        #expect(sealedGarbage?.code == .unimplemented && sealedGarbage?.reason == RuntimeReason.notImplemented)
+        for (digest, enc, key) in [(SecureRandom.bytes(count: 48), 32, 48), (digest, 32, 48), (digest, 7, 48), (digest, 32, 0)] {
+            let refusal = await provision(digest: digest, enc: enc, key: key)
+            #expect(refusal?.code == .failedPrecondition && refusal?.reason == RuntimeReason.notWaitingForKey)
+            #expect(refusal?.message.contains("it is ready") == true)
+        }
         let malformed = await EnclaveRequestHandler(core: core, channel: .client)
             .handle(method: "ProvisionKey", service: EnclaveService.name, payload: [0xFF, 0xFF, 0x07], connection: connection)
         #expect(malformed.failureReason == RuntimeReason.malformedRequest)

@@ -339,12 +339,12 @@ struct TamperingTransport: EnclaveTransport {
         } catch let error as RPCError {
             #expect(error.code == .notFound && error.reason == "SESSION_NOT_FOUND")
         }
-        // ProvisionKey naming no evidence issued on this connection is refused without effect.
+        // ProvisionKey to an enclave whose key was sealed in its image is refused without effect.
         do {
             _ = try await client.call(.provisionKey, Enclava_V1_ProvisionKeyRequest(), as: Enclava_V1_ProvisionKeyResponse.self)
             Issue.record("ProvisionKey answered OK")
         } catch let error as RPCError {
-            #expect(error.code == .failedPrecondition && error.reason == "UNKNOWN_EVIDENCE")
+            #expect(error.code == .failedPrecondition && error.reason == "NOT_WAITING_FOR_KEY")
         }
         // Health says ready, with no secrets.
         let health = try await client.call(.health, Enclava_V1_HealthRequest(), as: Enclava_V1_HealthResponse.self)

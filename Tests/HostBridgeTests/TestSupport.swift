@@ -13,21 +13,28 @@ actor EnclaveLog {
     func inferArrived() { self.inferArrivals += 1 }
 }
 
-/// An in-process stand-in for `enclava-runtime`: Health = READY; Infer echoes the ciphertext reversed after
-/// `sequence` milliseconds (sequence ≥ 1000: waits a minute); GetEvidence answers 10 000 bytes; Shutdown is counted.
+/// An in-process stand-in for `enclava-runtime`: Health = READY (or ``healthState``); Infer echoes the ciphertext
+/// reversed after `sequence` milliseconds (sequence ≥ 1000: waits a minute); GetEvidence answers 10 000 bytes;
+/// ProvisionKey answers READY; Shutdown is counted.
 struct StandInEnclave: TTRPCServiceHandler {
     let log = EnclaveLog()
     /// A file created each time Health answers READY (a scripted child can wait for it: the bridge has seen it ready).
     var readyMarker: String?
+    /// What Health reports.
+    var healthState: Enclava_V1_HealthResponse.State = .ready
 
     func handle(method: String, service: String, payload: [UInt8]) async -> Result<[UInt8], RPCError> {
         do {
             switch EnclaveService.Method(rawValue: method) {
             case .health:
                 var response = Enclava_V1_HealthResponse()
-                response.state = .ready
+                response.state = self.healthState
                 response.backend = "stand-in"
                 if let readyMarker { FileManager.default.createFile(atPath: readyMarker, contents: nil) }
+                return .success(try response.serializedBytes())
+            case .provisionKey:
+                var response = Enclava_V1_ProvisionKeyResponse()
+                response.state = .ready
                 return .success(try response.serializedBytes())
             case .infer:
                 await self.log.inferArrived()
@@ -121,8 +128,8 @@ struct AttachedBridge {
 
     static func start(maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes, recorder: (any TrafficRecorder)? = nil,
                       sendShutdown: Bool = true, logger: Logger = Logger(label: "enclava.host-bridge.test"),
+                      enclave: StandInEnclave = StandInEnclave(),
                       configure: (inout HostBridgeConfiguration) -> Void = { _ in }) async throws -> AttachedBridge {
-        let enclave = StandInEnclave()
         let path = temporaryPath("enclave")
         let server = try await TTRPCServer.bind(unixPath: path, handler: enclave)
         var configuration = HostBridgeConfiguration(listenPort: 0, enclave: .attach(socketPath: path, sendShutdown: sendShutdown))

@@ -78,13 +78,8 @@ public actor ConfidentialSession {
     public static func connect(using transport: any EnclaveTransport, policy: AttestationPolicy,
                                verifier: EvidenceVerifier = EvidenceVerifier(), at time: Date = Date(),
                                timeout: Duration = .seconds(60)) async throws -> ConfidentialSession {
-        let nonce = SecureRandom.bytes(count: 32)
-        var evidenceRequest = Enclava_V1_GetEvidenceRequest()
-        evidenceRequest.nonce = Data(nonce)
-        let answer = try await call(transport, .getEvidence, evidenceRequest,
-                                    as: Enclava_V1_GetEvidenceResponse.self, timeout: timeout)
-        let verified = try verify(answer, nonce: nonce, policy: policy, verifier: verifier, at: time)
-
+        let (verified, answer) = try await attest(using: transport, policy: policy, verifier: verifier, at: time,
+                                                  timeout: timeout)
         let info = SessionKeySchedule.info(evidenceDigest: verified.evidenceDigest)
         let sender: HPKE.Sender
         let schedule: SessionKeySchedule
@@ -119,6 +114,19 @@ public actor ConfidentialSession {
 
     /// The sequence number the next request will carry.
     public var nextRequestSequence: UInt64 { nextSequence }
+
+    /// Sends a fresh 32-byte nonce with GetEvidence and verifies the answer against `policy`: the one attestation
+    /// step of every client that sends the enclave anything (a session, or the owner's key in ``KeyProvisioner``).
+    /// - Throws: ``ClientError`` `remote` or `attestationFailed`/`invalidEvidenceResponse`.
+    static func attest(using transport: any EnclaveTransport, policy: AttestationPolicy, verifier: EvidenceVerifier,
+                       at time: Date, timeout: Duration) async throws -> (VerifiedEvidence, Enclava_V1_GetEvidenceResponse) {
+        let nonce = SecureRandom.bytes(count: 32)
+        var evidenceRequest = Enclava_V1_GetEvidenceRequest()
+        evidenceRequest.nonce = Data(nonce)
+        let answer = try await call(transport, .getEvidence, evidenceRequest,
+                                    as: Enclava_V1_GetEvidenceResponse.self, timeout: timeout)
+        return (try verify(answer, nonce: nonce, policy: policy, verifier: verifier, at: time), answer)
+    }
 
     static func verify(_ answer: Enclava_V1_GetEvidenceResponse, nonce: [UInt8], policy: AttestationPolicy,
                        verifier: EvidenceVerifier, at time: Date) throws -> VerifiedEvidence {

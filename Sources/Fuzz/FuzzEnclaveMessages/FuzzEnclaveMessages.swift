@@ -11,11 +11,12 @@ private let messageTypes: [any SwiftProtobuf.Message.Type] = [
     Enclava_V1_ProvisionKeyRequest.self, Enclava_V1_HealthRequest.self, Enclava_V1_ShutdownRequest.self,
     Enclava_V1_InferPayload.self, Enclava_V1_InferResult.self,
     Enclava_V1_GetEvidenceResponse.self, Enclava_V1_OpenSessionResponse.self, Enclava_V1_InferResponse.self,
-    Enclava_V1_HealthResponse.self,
+    Enclava_V1_HealthResponse.self, Enclava_V1_ProvisionKeyResponse.self,
 ]
 
 /// libFuzzer entry for every enclava.v1 message: byte 0 picks the message (the six requests the enclave
-/// parses, the decrypted `InferPayload` and `InferResult`, and the four responses the client parses), the
+/// parses — `ProvisionKeyRequest` among them —, the decrypted `InferPayload` and `InferResult`, and the five
+/// responses the client and `enclava provision` parse), the
 /// rest is its protobuf encoding. A message that parses must serialize and parse back to itself. An
 /// `InferPayload` then goes through the enclave's tensor checks and conversion
 /// (``TensorConversion/hostInputs(_:limits:)``, default and tight limits) and each accepted tensor back to
@@ -109,10 +110,14 @@ private func writeSeeds(_ folder: String) throws {
     evidenceResponse.backend = "sim"
     var health = Enclava_V1_HealthResponse()
     health.modelName = "fraud-detector"
+    health.state = .waitingForKey
+    var provisioned = Enclava_V1_ProvisionKeyResponse()
+    provisioned.state = .ready
+    provisioned.modelName = "fraud-detector"
     let seeds: [(Int, any SwiftProtobuf.Message)] = [
         (0, evidence), (1, open), (2, infer), (3, provision), (4, Enclava_V1_HealthRequest()),
         (5, Enclava_V1_ShutdownRequest()), (6, payload), (6, texts), (7, result), (7, refused),
-        (8, evidenceResponse), (11, health),
+        (8, evidenceResponse), (11, health), (12, provisioned),
     ]
     for (index, (selector, message)) in seeds.enumerated() {
         let bytes: [UInt8] = [UInt8(selector)] + (try message.serializedBytes() as [UInt8])

@@ -166,6 +166,8 @@ struct RuntimeCommand: AsyncParsableCommand {
         signals.cancel()
         // The launcher removes the socket folder itself (and reuses it for a restart) unless it is gone.
         if started.parentGone { ParentLifeline.removeSockets(sockets) }
+        // A model that failed to load after its key was released ends the process like a failed start.
+        if let failure = await runtime.exitFailure { fail(failure.message) }
     }
 
     /// Prints one line to stderr and exits non-zero.

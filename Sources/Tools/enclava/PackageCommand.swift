@@ -54,6 +54,7 @@ struct PackageCommand: AsyncParsableCommand {
             throw CLIError("\(out) already exists; choose another path or pass --force to replace it")
         }
         let key = try SignerKey.load(path: signer)
+        let release = Self.declaredRelease(manifestPath: manifest)
         let wrapping: KeyWrappingRequest
         switch (sealFor, ownerKeyOut) {
         case (.some, .some):
@@ -61,6 +62,7 @@ struct PackageCommand: AsyncParsableCommand {
         case (.none, .none):
             throw CLIError("say who can unlock the model: --seal-for sim (local testing) or --owner-key-out FILE")
         case (.some(.sim), .none):
+            try Self.checkSealable(release: release, manifestPath: manifest)
             let runtimePath = try CLI.runtimePath(runtime)
             let measurement = try CLI.runtimeMeasurement(runtimePath)
             let platform = try SimulatedPlatform.load(home: CLI.simHome(simHome))
@@ -92,12 +94,48 @@ struct PackageCommand: AsyncParsableCommand {
         print("  image            \(summary.name) \(summary.version)")
         print("  manifest digest  \(summary.manifestDigestHex)")
         print("  signer           sha256:\(summary.signerFingerprint)")
-        if let ownerKeyPath = summary.ownerKeyPath { print("  owner key        \(ownerKeyPath) (keep it secret)") }
-        if sealFor == .sim { print("  key release      sealed to the simulated platform and this runtime's measurement") }
+        if let ownerKeyPath = summary.ownerKeyPath {
+            print("  owner key        \(ownerKeyPath) (keep it secret)")
+            print("  key release      \(Self.releaseNote(release: release, ownerKeyPath: ownerKeyPath))")
+        }
+        if sealFor == .sim {
+            print("  key release      sealed to the simulated platform and this runtime's measurement")
+            if release == .owner {
+                print("                   (the manifest's release = \"owner\" does not apply: this image starts without "
+                      + "`enclava provision`; package with --owner-key-out FILE to hold the key yourself)")
+            }
+        }
     }
 }
 
 extension PackageCommand {
+    /// `[keys] release` of the manifest at `manifestPath` (nil when it does not parse: packaging reports that
+    /// itself, with its line).
+    static func declaredRelease(manifestPath: String) -> Manifest.KeyRelease? {
+        (try? Manifest.load(path: manifestPath))?.manifest.keys.release
+    }
+
+    /// `--seal-for` makes an image that starts on its own, which contradicts `release = "broker"`: the broker
+    /// would never be asked. Refused before anything is written.
+    static func checkSealable(release: Manifest.KeyRelease?, manifestPath: String) throws {
+        guard release == .broker else { return }
+        throw CLIError("\(manifestPath): [keys] release = \"broker\": the key broker releases this image's key, so it "
+                       + "cannot be sealed for the simulator; package it with --owner-key-out FILE and give that key to the "
+                       + "broker, or set release = \"sealed\" to test it locally with --seal-for sim")
+    }
+
+    /// What happens to an owner-held key next, by `[keys] release`.
+    static func releaseNote(release: Manifest.KeyRelease?, ownerKeyPath: String) -> String {
+        switch release {
+        case .broker:
+            "held by the owner: give it to the key broker (`enclava keybroker add --owner-key \(ownerKeyPath)`), which "
+                + "releases it to enclaves its policy accepts"
+        default:
+            "held by the owner: the enclave starts waiting for it; release it with `enclava provision --owner-key "
+                + "\(ownerKeyPath)` after `enclava serve`"
+        }
+    }
+
     /// Refuses, before anything is written, an image the runtime could not load: a model with an unsupported
     /// opset or operators (all of them listed), a malformed or hostile ONNX file, or — for a
     /// `sentence-embedding` pipeline — a model that is not a BERT-style encoder or a vocabulary the tokenizer

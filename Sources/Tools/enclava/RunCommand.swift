@@ -50,6 +50,11 @@ struct RunCommand: AsyncParsableCommand {
         guard (0...600).contains(shutdownGrace) else { throw CLIError("--shutdown-grace must be 0…600 seconds, got \(shutdownGrace)") }
         try CLI.requireReadableFile(image, what: "image")
         let opened = try EnclaveImage.open(path: image)
+        guard opened.keyWrappings.contains(where: { $0.kind == "sealed" }) else {
+            throw CLIError("\(image): its model key is held by its owner, so the enclave would wait for it; `enclava run` "
+                           + "needs an image packaged with --seal-for sim. Run this one with `enclava serve` and release its "
+                           + "key with `enclava provision`")
+        }
         let inputs = try options.tensors()
         let texts = try options.allTexts()
         let format: SimulatedPlatform.EvidenceFormat

@@ -158,6 +158,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.idleTimeout = .seconds(idleTimeout)
         configuration.maxInFlightBytesPerConnection = maxInflightBytes
         configuration.maxQueuedRequestsPerConnection = maxQueuedRequests
+        // An image whose key its owner releases (`enclava provision`) starts waiting for it: relay to it then too.
+        configuration.serveWhileWaitingForKey = true
         if let recordTraffic { configuration.trafficRecorder = try FileTrafficRecorder(path: recordTraffic) }
 
         let bridge = HostBridgeServer(configuration: configuration)
@@ -166,7 +168,10 @@ struct ServeCommand: AsyncParsableCommand {
         // The ready line goes to standard output (logs go to standard error), so a script can wait for it.
         let serving = opened.map { "\($0.manifest.image.name) \($0.manifest.image.version)" } ?? "the enclave"
         let how = attached.map { "attached to \($0)" } ?? "backend \(backend) (\(format.rawValue) evidence)"
-        FileHandle.standardOutput.write(Data("enclava serve: ready on \(address) — \(serving), \(how)\n".utf8))
+        let waiting = await bridge.enclaveStartedWaitingForKey
+            ? "; the enclave is waiting for its model key: release it with `enclava provision --endpoint \(address) --policy POLICY --owner-key KEY`"
+            : ""
+        FileHandle.standardOutput.write(Data("enclava serve: ready on \(address) — \(serving), \(how)\(waiting)\n".utf8))
         try await bridge.run()
         CLI.note("enclava serve: stopped")
     }

@@ -58,12 +58,16 @@ public actor EnclaveCore {
     public static let nonceByteCount = 32
 
     private let platform: any TEEPlatform
-    private var health = HealthStateMachine()
-    private var sessions: SessionStateMachine
+    /// The enclave's HPKE key (sessions and `ProvisionKey` are sealed to its public half).
+    let hpkeKey: X25519PrivateKey
+    var health = HealthStateMachine()
+    var sessions: SessionStateMachine
     private var serving: Serving?
     private var queue: InferenceQueue<InferenceJob>?
-    private var modelName = ""
+    var modelName = ""
     private var allowUnlockedMemory = false
+    /// While waiting for the model key: how a released key is checked and loaded (``awaitKey(_:)``).
+    var pendingActivation: ModelActivation?
 
     /// Creates the core in `starting` with a fresh HPKE key (generated here, at start; it never leaves
     /// the enclave).
@@ -74,6 +78,7 @@ public actor EnclaveCore {
     public init(platform: any TEEPlatform, hpkeKey: X25519PrivateKey = X25519PrivateKey(),
                 sessionLimits: SessionStateMachine.Limits = .init()) {
         self.platform = platform
+        self.hpkeKey = hpkeKey
         self.sessions = SessionStateMachine(privateKey: hpkeKey, limits: sessionLimits)
     }
 
@@ -113,9 +118,10 @@ public actor EnclaveCore {
         allowUnlockedMemory = allowed
     }
 
-    /// starting | loading → failed, with a one-line reason (never a secret).
+    /// starting | waiting-for-key | loading → failed, with a one-line reason (never a secret).
     public func failed(_ reason: String) {
         health.failed(reason)
+        pendingActivation = nil
     }
 
     /// → stopping: refuses new requests, lets queued ones finish, stops the workers and forgets sessions.
@@ -149,17 +155,26 @@ public actor EnclaveCore {
     }
 
     /// GetEvidence: evidence whose report data binds the nonce, the manifest digest and the HPKE key; its
-    /// digest is remembered for `connection` (within its quota) until a session is opened with it there.
+    /// digest is remembered for `connection` (within its quota) until a session is opened or a key is
+    /// provisioned with it there. Served when ready and while waiting for the model key (so that its owner can
+    /// verify the enclave before releasing the key).
     public func getEvidence(_ request: Enclava_V1_GetEvidenceRequest,
                             connection: TTRPCConnectionID = .inProcess) -> Result<Enclava_V1_GetEvidenceResponse, RPCError> {
-        guard health.isServing, let serving else { return .failure(health.notServingError) }
+        let image: (manifestDigest: [UInt8], modelName: String)
+        if health.isServing, let serving {
+            image = (serving.manifestDigest, serving.modelName)
+        } else if health.isWaitingForKey, let pendingActivation {
+            image = (pendingActivation.manifestDigest, pendingActivation.modelName)
+        } else {
+            return .failure(health.notServingError)
+        }
         guard request.nonce.count == Self.nonceByteCount else {
             return .failure(RPCError(.invalidArgument, reason: RuntimeReason.invalidNonce,
                                      message: "the nonce is \(request.nonce.count) bytes; send exactly 32 fresh random bytes"))
         }
         if let refusal = sessions.evidenceRefusal(for: connection) { return .failure(refusal.rpcError) }
         let publicKey = sessions.publicKey
-        let reportData = ReportData.make(nonce: [UInt8](request.nonce), manifestDigest: serving.manifestDigest,
+        let reportData = ReportData.make(nonce: [UInt8](request.nonce), manifestDigest: image.manifestDigest,
                                          hpkePublicKey: publicKey)
         let evidence: Evidence
         do {
@@ -176,10 +191,10 @@ public actor EnclaveCore {
         response.evidence = Data(evidence.blob)
         response.certificates = evidence.certificates.map { Data($0) }
         if let collateral = evidence.collateral?.quote { response.collateral = Data(collateral.dcapQVLJSON) }
-        response.manifestDigest = Data(serving.manifestDigest)
+        response.manifestDigest = Data(image.manifestDigest)
         response.hpkePublicKey = Data(publicKey)
         response.backend = platform.backend
-        response.modelName = serving.modelName
+        response.modelName = image.modelName
         return .success(response)
     }
 
@@ -229,27 +244,6 @@ public actor EnclaveCore {
             let error = rejection.rpcError
             return { .failure(error) }
         }
-    }
-
-    /// ProvisionKey: refused, without any effect, in this release. A key is considered only when it is
-    /// sealed to evidence this enclave issued on `connection` (DESIGN.md §2, §7), so anything else is refused
-    /// first with its own reason; the owner key release itself arrives in a later release.
-    public func provisionKey(_ request: Enclava_V1_ProvisionKeyRequest,
-                             connection: TTRPCConnectionID = .inProcess) -> Result<Enclava_V1_ProvisionKeyResponse, RPCError> {
-        guard health.state != .stopping else { return .failure(health.notServingError) }
-        guard sessions.hasIssued(evidenceDigest: [UInt8](request.evidenceDigest), to: connection) else {
-            return .failure(RPCError(.failedPrecondition, reason: RuntimeReason.unknownEvidence,
-                                     message: "ProvisionKey must name evidence this enclave issued on this connection "
-                                         + "(call GetEvidence first, verify it, and seal the key to its HPKE key); nothing was changed"))
-        }
-        guard request.enc.count == SessionStateMachine.encapsulatedKeyByteCount, !request.sealedKey.isEmpty else {
-            return .failure(RPCError(.invalidArgument, reason: RuntimeReason.invalidEncapsulatedKey,
-                                     message: "ProvisionKey needs a 32-byte HPKE enc and a non-empty sealed key "
-                                         + "(got \(request.enc.count) and \(request.sealedKey.count) bytes); nothing was changed"))
-        }
-        return .failure(RPCError(.unimplemented, reason: RuntimeReason.notImplemented,
-                                 message: "owner key release (ProvisionKey) arrives in a later release; nothing was "
-                                     + "changed; package the image with --seal-for sim for now"))
     }
 
     /// Forgets the sessions and unused evidence of a connection that closed.

@@ -9,8 +9,10 @@ import NIOPosix
 
 /// The running enclave: platform, image, sealed model, ttrpc server and execution loop (DESIGN.md §5).
 ///
-/// ``start(options:platform:engine:group:logger:)`` brings it from `starting` through `loading` to `ready`
-/// or throws a ``RuntimeError`` whose message is the one line the process prints before it exits non-zero.
+/// ``start(options:platform:engine:group:logger:)`` brings it from `starting` through `loading` to `ready` —
+/// or, when the image's key is released after start (``KeySource/owner``), to `waiting-for-key` — or throws a
+/// ``RuntimeError`` whose message is the one line the process prints before it exits non-zero. A model that
+/// fails to load after its key was released stops the runtime with ``exitFailure`` set.
 /// Clients reach it on `options.listen`; the host that launched it controls it on `options.control` (a
 /// second, private socket: the only place Shutdown is accepted). A Shutdown call there answers, refuses new
 /// requests, finishes the ones in flight, closes both servers and resumes ``waitUntilStopped()``.
@@ -19,12 +21,15 @@ public actor EnclaveRuntime {
     public nonisolated let core: EnclaveCore
     /// Where the server listens.
     public nonisolated let listenAddress: RuntimeOptions.ListenAddress
-    private let logger: Logger
+    let logger: Logger
     private var server: TTRPCServer?
     private var controlServer: TTRPCServer?
     private var stopping = false
     private var stopped = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// Why the runtime stopped on its own after start (a model that failed to load after its key was released);
+    /// nil after a requested stop. The process exits non-zero with this message.
+    public private(set) var exitFailure: RuntimeError?
 
     private init(core: EnclaveCore, listenAddress: RuntimeOptions.ListenAddress, logger: Logger) {
         self.core = core
@@ -64,6 +69,8 @@ public actor EnclaveRuntime {
         if options.signerFingerprint == nil {
             logger.warning("no --signer-fingerprint given: any signer whose signature verifies is accepted")
         }
+        let keySource = try KeySource.choose(for: image)
+        try refuseUnsupported(keySource)
 
         let runtime = EnclaveRuntime(core: core, listenAddress: options.listen, logger: logger)
         let handler = EnclaveRequestHandler(core: core, channel: .client)
@@ -95,23 +102,7 @@ public actor EnclaveRuntime {
             logger.info("control socket listening", metadata: ["control": "\(control)"])
         }
 
-        await core.beginLoading(modelName: manifest.image.name)
-        do {
-            var serving = try ModelLoader.load(image: image, platform: platform,
-                                               lockPolicy: options.memoryLockPolicy,
-                                               tensorLimits: options.tensorLimits, logger: logger)
-            if let engine { serving = serving.replacing(engine: engine) }
-            await core.loaded(serving)
-        } catch {
-            let message = (error as? RuntimeError)?.message ?? "\(error)"
-            await core.failed(message)
-            logger.error("startup failed", metadata: ["reason": "\(message)"])
-            await runtime.shutdown(delay: .zero)
-            throw error
-        }
-        logger.info("ready", metadata: ["model": "\(manifest.image.name)", "pipeline": "\(manifest.pipeline.kind.rawValue)",
-                                        "threads": "\(manifest.runtime.threads)",
-                                        "max_queue": "\(manifest.runtime.maxQueue)"])
+        try await runtime.obtainKey(from: keySource, image: image, platform: platform, options: options, engine: engine)
         return runtime
     }
 
@@ -141,6 +132,11 @@ public actor EnclaveRuntime {
     public func waitUntilStopped() async {
         if stopped { return }
         await withCheckedContinuation { waiters.append($0) }
+    }
+
+    /// Records why the runtime stops on its own (see ``exitFailure``).
+    func setExitFailure(_ failure: RuntimeError) {
+        if exitFailure == nil { exitFailure = failure }
     }
 
     private func setServer(_ server: TTRPCServer) {

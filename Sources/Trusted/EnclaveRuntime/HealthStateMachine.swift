@@ -1,6 +1,8 @@
 import EnclavaWire
 
-/// The enclave's life cycle as Health reports it: starting → loading → ready | failed, then stopping.
+/// The enclave's life cycle as Health reports it: starting → [waiting-for-key →] loading → ready | failed, then
+/// stopping. An image whose key is released after start (its owner's `ProvisionKey`, DESIGN.md §7) waits in
+/// `waitingForKey`: GetEvidence and ProvisionKey are served there, sessions are not.
 ///
 /// Transitions that do not follow this order are ignored (and reported as `false`), so a late failure
 /// cannot turn a stopping enclave back into a ready one.
@@ -9,6 +11,8 @@ public struct HealthStateMachine: Sendable, Equatable {
     public enum State: Sendable, Equatable {
         /// The process is up; nothing is loaded.
         case starting
+        /// The image is open and its signature verified; the model key has not been released yet.
+        case waitingForKey
         /// The image is being opened, unsealed and decrypted.
         case loading
         /// Serving requests.
@@ -28,10 +32,21 @@ public struct HealthStateMachine: Sendable, Equatable {
     /// Whether requests other than Health and Shutdown are served.
     public var isServing: Bool { state == .ready }
 
-    /// starting → loading.
+    /// Whether the enclave waits for its model key (GetEvidence and ProvisionKey are served).
+    public var isWaitingForKey: Bool { state == .waitingForKey }
+
+    /// starting → waitingForKey.
+    @discardableResult
+    public mutating func awaitKey() -> Bool {
+        guard state == .starting else { return false }
+        state = .waitingForKey
+        return true
+    }
+
+    /// starting | waitingForKey → loading.
     @discardableResult
     public mutating func beginLoading() -> Bool {
-        guard state == .starting else { return false }
+        guard state == .starting || state == .waitingForKey else { return false }
         state = .loading
         return true
     }
@@ -44,11 +59,11 @@ public struct HealthStateMachine: Sendable, Equatable {
         return true
     }
 
-    /// starting | loading → failed(reason).
+    /// starting | waitingForKey | loading → failed(reason).
     @discardableResult
     public mutating func failed(_ reason: String) -> Bool {
         switch state {
-        case .starting, .loading:
+        case .starting, .waitingForKey, .loading:
             let oneLine = reason.split(whereSeparator: \.isNewline).joined(separator: " ")
             state = .failed(reason: oneLine)
             return true
@@ -69,12 +84,16 @@ public struct HealthStateMachine: Sendable, Equatable {
     public var wireState: (state: Enclava_V1_HealthResponse.State, message: String) {
         switch state {
         case .starting: (.starting, "")
+        case .waitingForKey: (.waitingForKey, Self.waitingForKeyMessage)
         case .loading: (.loading, "")
         case .ready: (.ready, "")
         case .failed(let reason): (.failed, reason)
         case .stopping: (.failed, "shutting down")
         }
     }
+
+    /// Health's one-line message while the enclave waits for its key.
+    public static let waitingForKeyMessage = "waiting for the model key (the owner releases it with `enclava provision`)"
 
     /// The error every non-Health request gets when the enclave is not serving.
     public var notServingError: RPCError {
@@ -85,6 +104,10 @@ public struct HealthStateMachine: Sendable, Equatable {
         case .failed(let reason):
             RPCError(.unavailable, reason: RuntimeReason.notReady,
                      message: "the enclave failed to start: \(reason)")
+        case .waitingForKey:
+            RPCError(.failedPrecondition, reason: RuntimeReason.waitingForKey,
+                     message: "the enclave is waiting for the model key: its owner releases it with `enclava provision` "
+                         + "(GetEvidence, then ProvisionKey); retry when Health says ready")
         default:
             RPCError(.unavailable, reason: RuntimeReason.notReady,
                      message: "the enclave is still loading its model; retry when Health says ready")

@@ -5,9 +5,10 @@ import EnclavePlatform
 import EnclaveSealing
 import Logging
 
-/// Startup steps that turn an `.eimg` into a servable model (DESIGN.md §4, §5): verify the image
-/// signature, unseal the data-encryption key with the platform sealing key, decrypt the model into sealed
-/// memory and load it. Every failure is a ``RuntimeError`` whose message is one line with the fix.
+/// Startup steps that turn an `.eimg` into a servable model (DESIGN.md §4, §5, §7): verify the image
+/// signature, obtain the data-encryption key (unsealed with the platform sealing key, or released later — see
+/// ``KeySource``), decrypt the model into sealed memory and load it. Every failure is a ``RuntimeError`` whose
+/// message is one line with the fix.
 enum ModelLoader {
     /// Opens an image, verifies its header signature and, when a fingerprint is pinned, that the signer is the
     /// pinned key.
@@ -27,13 +28,12 @@ enum ModelLoader {
         return image
     }
 
-    /// Unseals, decrypts and loads the model of a verified image, and for a `sentence-embedding` pipeline
-    /// its tokenizer. `[runtime] threads` is both the number of worker threads and the number of threads each
-    /// model run splits its weight products across (see `Manifests/README.md`).
-    static func load(image: EnclaveImage, platform: any TEEPlatform, lockPolicy: MemoryLockPolicy,
+    /// Decrypts and loads the model of a verified image with its data-encryption key, and for a
+    /// `sentence-embedding` pipeline its tokenizer. `[runtime] threads` is both the number of worker threads and
+    /// the number of threads each model run splits its weight products across (see `Manifests/README.md`).
+    static func load(image: EnclaveImage, dek: SecureBytes, lockPolicy: MemoryLockPolicy,
                      tensorLimits: TensorLimits, logger: Logger) throws -> EnclaveCore.Serving {
         let manifest = image.manifest
-        let dek = try unsealDEK(image: image, platform: platform)
         guard let asset = image.assets.first(where: { $0.role == .model }) else {
             throw RuntimeError(.modelInvalid, "the image has no model asset; repackage it")
         }
@@ -84,14 +84,10 @@ enum ModelLoader {
         }
     }
 
-    /// Finds the sealed key wrapping and opens it with `platform.sealingKey(purpose:)`.
+    /// ``KeySource/sealedInImage``: finds the sealed key wrapping and opens it with `platform.sealingKey(purpose:)`.
     static func unsealDEK(image: EnclaveImage, platform: any TEEPlatform) throws -> SecureBytes {
         let sealed = image.keyWrappings.first { if case .sealed = $0 { true } else { false } }
         guard let wrapping = sealed else {
-            if image.manifest.keys.release == .owner || image.keyWrappings.contains(where: { $0.kind == "owner" }) {
-                throw RuntimeError(.ownerKeyRelease, "the image's key is released by its owner (ProvisionKey), which "
-                                   + "arrives in a later release; package it with `enclava package --seal-for sim`")
-            }
             throw RuntimeError(.noSealedKey, "the image carries no sealed key; package it with `enclava package --seal-for sim`")
         }
         let sealingKey: SecureBytes

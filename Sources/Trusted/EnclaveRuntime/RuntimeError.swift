@@ -13,8 +13,8 @@ public struct RuntimeError: Error, CustomStringConvertible, Sendable, Equatable 
         case imageInvalid = "IMAGE_INVALID"
         /// The image is signed by another key than the one pinned with `--signer-fingerprint`.
         case wrongSigner = "WRONG_SIGNER"
-        /// The image's key is released by its owner (not supported yet).
-        case ownerKeyRelease = "OWNER_KEY_RELEASE"
+        /// The image's key is released by a source this runtime cannot use yet (a key broker).
+        case keyReleaseUnsupported = "KEY_RELEASE_UNSUPPORTED"
         /// The image carries no key sealed for this platform.
         case noSealedKey = "NO_SEALED_KEY"
         /// The sealed key does not open: the image was sealed for another measurement or platform.

@@ -45,8 +45,19 @@ public enum RuntimeReason {
     public static let malformedRequest = "MALFORMED_REQUEST"
     /// A method or service this enclave does not serve.
     public static let unknownMethod = "UNKNOWN_METHOD"
-    /// ProvisionKey in this release (refused without effect, after its evidence binding and shape checks).
-    public static let notImplemented = "NOT_IMPLEMENTED"
+    /// OpenSession, Infer: the enclave waits for its model key (`enclava provision`); retry when Health says ready.
+    public static let waitingForKey = "WAITING_FOR_KEY"
+    /// ProvisionKey: the enclave is not waiting for a key (it is ready, loading a key already, or its image
+    /// key is sealed); nothing was changed.
+    public static let notWaitingForKey = "NOT_WAITING_FOR_KEY"
+    /// ProvisionKey: the sealed key does not open with this enclave's key for the evidence and image it names
+    /// (sealed to other evidence, another enclave, another image, or altered); nothing was changed.
+    public static let keyUnsealingFailed = "KEY_UNSEALING_FAILED"
+    /// ProvisionKey: the key opened but is not this image's key (the signed header's key commitment differs);
+    /// nothing was decrypted, the evidence is used up and the enclave still waits for its key.
+    public static let keyMismatch = "KEY_MISMATCH"
+    /// ProvisionKey: the key matched, but the model could not be decrypted or loaded; the enclave failed.
+    public static let modelLoadFailed = "MODEL_LOAD_FAILED"
     /// An internal failure (encryption of a response, …); the message says what.
     public static let internalError = "INTERNAL"
 

@@ -131,6 +131,18 @@ public struct SessionStateMachine: Sendable {
         holdings[connection]?.evidence.contains(evidenceDigest) == true
     }
 
+    /// Uses up evidence issued on `connection` (a `ProvisionKey` that opened with it): it can neither open a
+    /// session nor carry a key afterwards.
+    /// - Returns: whether it was issued there and unused.
+    @discardableResult
+    public mutating func useEvidence(digest: [UInt8], connection: TTRPCConnectionID = .inProcess) -> Bool {
+        guard hasIssued(evidenceDigest: digest, to: connection) else { return false }
+        holdings[connection]?.evidence.removeAll { $0 == digest }
+        if holdings[connection]?.isEmpty == true { holdings.removeValue(forKey: connection) }
+        issuedCount -= 1
+        return true
+    }
+
     /// Opens a session whose HPKE `info` binds it to the given evidence. On success the evidence is used up.
     /// - Parameters:
     ///   - enc: the client's HPKE encapsulated key (32 bytes).

@@ -2,11 +2,16 @@ import EnclavaWire
 import Foundation
 
 extension EnclaveSupervisor {
-    /// Polls `Health` at `endpoint` until the enclave says it is ready.
+    /// Polls `Health` at `endpoint` until the enclave says it is ready — or, with
+    /// ``HostBridgeConfiguration/serveWhileWaitingForKey``, that it waits for its model key (its owner then
+    /// reaches it through the bridge: GetEvidence, ProvisionKey and Health are relayed in that state, and the
+    /// enclave itself refuses sessions until it is ready).
     ///
+    /// - Returns: the state it reported (`STATE_READY` or `STATE_WAITING_FOR_KEY`).
     /// - Throws: ``HostBridgeError`` `enclaveExited` if the process dies first, `enclaveFailed` if it reports
     ///   `STATE_FAILED`, `readyTimeout` when the configured timeout passes; `CancellationError` if stopped.
-    func waitUntilReady(endpoint: TTRPCEndpoint, process: EnclaveProcess?) async throws {
+    @discardableResult
+    func waitUntilReady(endpoint: TTRPCEndpoint, process: EnclaveProcess?) async throws -> Enclava_V1_HealthResponse.State {
         let configuration = self.configuration
         let deadline = ContinuousClock.now + configuration.readyTimeout
         var lastProblem = if case .unix(let path) = endpoint { "its socket \(path) did not appear" } else { "\(endpoint) did not answer" }
@@ -25,17 +30,16 @@ extension EnclaveSupervisor {
             if !socketMissing {
                 do {
                     let health = try await self.health(at: endpoint)
-                    switch health.state {
+                    switch EnclaveReadiness(health, serveWhileWaitingForKey: configuration.serveWhileWaitingForKey) {
                     case .ready:
-                        return
-                    case .waitingForKey where configuration.serveWhileWaitingForKey:
-                        return
-                    case .failed:
-                        throw HostBridgeError(.enclaveFailed,
-                                             "the enclave reported FAILED: \(health.message.isEmpty ? "no reason given" : health.message)",
+                        return .ready
+                    case .waitingForKey:
+                        return .waitingForKey
+                    case .failed(let message):
+                        throw HostBridgeError(.enclaveFailed, "the enclave reported FAILED: \(message)",
                                              enclaveStderr: process?.stderrTail ?? [])
-                    default:
-                        lastProblem = "it reported \(health.state)"
+                    case .notYet(let problem):
+                        lastProblem = problem
                     }
                 } catch let error as HostBridgeError {
                     throw error

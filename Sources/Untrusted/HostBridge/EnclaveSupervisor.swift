@@ -23,6 +23,8 @@ actor EnclaveSupervisor {
     private var monitor: Task<Void, Never>?
     private(set) var stopping = false
     private(set) var restartCount = 0
+    /// Whether the enclave reported `STATE_WAITING_FOR_KEY` (rather than ready) when it was last (re)started.
+    private(set) var startedWaitingForKey = false
     private var consecutiveFailures = 0
     private var stopTask: Task<Void, Never>?
 
@@ -53,7 +55,8 @@ actor EnclaveSupervisor {
         case .attach(let endpoint, _, let controlEndpoint):
             if case .unix(let path) = endpoint { self.socketPath = path }
             if case .unix(let path) = controlEndpoint { self.controlSocketPath = path }
-            try await self.waitUntilReady(endpoint: controlEndpoint ?? endpoint, process: nil)
+            let reported = try await self.waitUntilReady(endpoint: controlEndpoint ?? endpoint, process: nil)
+            self.startedWaitingForKey = reported == .waitingForKey
             self.state.availability = .ready(endpoint: endpoint)
             self.logger.info("the attached enclave is ready", metadata: ["enclave": "\(endpoint)"])
             self.watchAttached(endpoint: endpoint, health: controlEndpoint ?? endpoint)
@@ -77,14 +80,21 @@ actor EnclaveSupervisor {
         let process = try await EnclaveProcess.launch(executablePath: launch.executablePath, arguments: arguments,
                                                 environment: launch.environment, logger: self.logger)
         self.process = process
+        let reported: Enclava_V1_HealthResponse.State
         do {
-            try await self.waitUntilReady(endpoint: .unix(self.controlSocketPath ?? socketPath), process: process)
+            reported = try await self.waitUntilReady(endpoint: .unix(self.controlSocketPath ?? socketPath), process: process)
         } catch {
             await self.terminate(process, grace: .zero)   // it never became ready: no Shutdown to wait for
             throw error
         }
+        self.startedWaitingForKey = reported == .waitingForKey
         self.state.availability = .ready(endpoint: .unix(socketPath))
-        self.logger.info("the enclave is ready", metadata: ["pid": "\(process.pid)", "socket": "\(socketPath)"])
+        if reported == .waitingForKey {
+            self.logger.notice("the enclave is waiting for its model key: relaying GetEvidence, ProvisionKey and Health to it (its owner runs `enclava provision`)",
+                               metadata: ["pid": "\(process.pid)", "socket": "\(socketPath)"])
+        } else {
+            self.logger.info("the enclave is ready", metadata: ["pid": "\(process.pid)", "socket": "\(socketPath)"])
+        }
         return process
     }
 

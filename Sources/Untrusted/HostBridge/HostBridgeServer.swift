@@ -69,6 +69,10 @@ public final class HostBridgeServer: Sendable {
     /// The process id of the launched enclave, while it runs.
     public var enclaveProcessID: Int32? { get async { await self.supervisor.enclaveProcessID } }
 
+    /// Whether the enclave waited for its model key (`STATE_WAITING_FOR_KEY`) rather than being ready when it was
+    /// last (re)started; only with ``HostBridgeConfiguration/serveWhileWaitingForKey``.
+    public var enclaveStartedWaitingForKey: Bool { get async { await self.supervisor.startedWaitingForKey } }
+
     /// How many times the enclave was restarted after dying.
     public var enclaveRestartCount: Int { get async { await self.supervisor.restartCount } }
 

@@ -292,15 +292,21 @@ public nonisolated struct Enclava_V1_Tensor: Sendable {
   public init() {}
 }
 
+/// The model owner's data-encryption key (`enclava provision`, DESIGN.md §7), HPKE-sealed to the key bound in
+/// evidence this enclave issued on the same connection: info = "enclava/v1 owner provision" ‖ evidence_digest,
+/// AAD = the manifest digest. Accepted once, only while the enclave waits for its key.
 public nonisolated struct Enclava_V1_ProvisionKeyRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// HPKE encapsulated key (32 bytes)
   public var enc: Data = Data()
 
+  /// the 32-byte key sealed (48 bytes with the tag)
   public var sealedKey: Data = Data()
 
+  /// SHA-384 of the evidence blob it is sealed to
   public var evidenceDigest: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -308,10 +314,16 @@ public nonisolated struct Enclava_V1_ProvisionKeyRequest: Sendable {
   public init() {}
 }
 
+/// Answered once the key opened, matched the image's key commitment and the model was loaded.
 public nonisolated struct Enclava_V1_ProvisionKeyResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
+
+  /// the enclave's state now (STATE_READY)
+  public var state: Enclava_V1_HealthResponse.State = .unspecified
+
+  public var modelName: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -850,18 +862,34 @@ nonisolated extension Enclava_V1_ProvisionKeyRequest: SwiftProtobuf.Message, Swi
 
 nonisolated extension Enclava_V1_ProvisionKeyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ProvisionKeyResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}state\0\u{3}model_name\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.modelName) }()
+      default: break
+      }
+    }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 1)
+    }
+    if !self.modelName.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelName, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Enclava_V1_ProvisionKeyResponse, rhs: Enclava_V1_ProvisionKeyResponse) -> Bool {
+    if lhs.state != rhs.state {return false}
+    if lhs.modelName != rhs.modelName {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

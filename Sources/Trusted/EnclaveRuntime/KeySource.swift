@@ -1,0 +1,48 @@
+import EnclavaImage
+
+/// Where the runtime obtains an image's data-encryption key (DEK) at start (DESIGN.md §7).
+///
+/// Obtaining the DEK is the only step that differs between sources; every source ends in the same
+/// ``ModelActivation`` (DEK → decrypt into sealed memory → load → ready), through
+/// ``EnclaveCore/activate(dek:with:)``:
+///
+/// | source | how the DEK arrives | state until then |
+/// |---|---|---|
+/// | ``sealedInImage`` | unsealed at start with the platform sealing key (`enclava package --seal-for sim`) | `loading` |
+/// | ``owner`` | the owner's `ProvisionKey` after verifying this enclave's evidence (`enclava provision`) | `waiting-for-key` |
+/// | ``broker`` | not yet: the enclave asks a key broker itself (refused at start with `KEY_RELEASE_UNSUPPORTED`) | — |
+///
+/// Plug-in points (issue 10), each ending in ``EnclaveCore/activate(dek:with:)`` like the others:
+/// * **broker** — the enclave runs request → challenge → attestation → response with the key broker through the
+///   bridge; it waits in `waiting-for-key` like ``owner`` and hands the broker's DEK, after
+///   ``ModelActivation/checkKey``, to the same activation. Replace the refusal in `EnclaveRuntime.start`.
+/// * **sealed state** — a DEK this platform sealed after an earlier release (`enclava serve --state-dir`): tried in
+///   `EnclaveRuntime.obtainKey` before the image's own source, falling back to it when the blob no longer opens.
+public enum KeySource: String, Sendable, Equatable, CaseIterable {
+    /// The DEK is sealed in the image header to this platform and runtime measurement.
+    case sealedInImage = "sealed-in-image"
+    /// The model owner releases the DEK with `ProvisionKey` (`[keys] release = "owner"`, or `"sealed"` on its
+    /// first start when the image carries only the owner's key commitment).
+    case owner
+    /// A key broker releases the DEK to the enclave (`[keys] release = "broker"`).
+    case broker
+
+    /// The source for a verified image: a key sealed in the image wins (it needs no one in the loop, and its
+    /// wrapping is covered by the header signature); otherwise the manifest's `[keys] release`.
+    /// - Throws: ``RuntimeError`` `.noSealedKey` when the image carries neither a sealed key nor an owner key
+    ///   commitment, so no released key could ever be checked.
+    public static func choose(for image: EnclaveImage) throws -> KeySource {
+        if image.keyWrappings.contains(where: { if case .sealed = $0 { true } else { false } }) { return .sealedInImage }
+        guard image.keyWrappings.contains(where: { if case .owner = $0 { true } else { false } }) else {
+            throw RuntimeError(.noSealedKey, "the image carries neither a sealed key nor an owner key commitment; "
+                               + "package it with `enclava package --seal-for sim` or `--owner-key-out FILE`")
+        }
+        switch image.manifest.keys.release {
+        case .owner, .sealed: return .owner
+        case .broker: return .broker
+        }
+    }
+
+    /// Whether the enclave starts in `waiting-for-key` (the DEK arrives after start).
+    public var waitsForKey: Bool { self != .sealedInImage }
+}
