@@ -1,0 +1,141 @@
+import EnclavaCrypto
+import EnclavaTesting
+import EnclavaWire
+import EnclaveInference
+import Foundation
+import Testing
+@testable import EnclaveRuntime
+
+/// all-MiniLM-L6-v2 as a sentence-embedding image serves it (../shared/models), loaded once.
+enum MiniLMServing {
+    static let folder = TestPaths.shared().appendingPathComponent("models/all-MiniLM-L6-v2")
+    static let vocabulary: Result<String, any Error> = Result {
+        try String(contentsOf: folder.appendingPathComponent("vocab.txt"), encoding: .utf8)
+    }
+    static let pipeline: Result<SentenceEmbeddingPipeline, any Error> = Result {
+        let model = try InferenceModel(onnx: [UInt8](try Data(contentsOf: folder.appendingPathComponent("model.onnx"))),
+                                       memoryLockPolicy: .allowUnlocked)
+        return try SentenceEmbeddingPipeline(model: model, tokenizer: WordPieceTokenizer(vocabulary: vocabulary.get()),
+                                             maxSequenceLength: 128, maxBatch: 8)
+    }
+
+    /// An enclave core serving MiniLM's texts in-process.
+    static func readyCore() async throws -> EnclaveCore {
+        let core = EnclaveCore(platform: FakePlatform())
+        await core.beginLoading(modelName: "minilm")
+        await core.loaded(.init(engine: EchoEngine(), manifestDigest: SHA2.sha384([2]), modelName: "minilm", threads: 1,
+                                maxQueue: 4, texts: TextServing(engine: try pipeline.get(),
+                                                                limits: TextLimits(maxTexts: 8, maxTextBytes: 16384))))
+        return core
+    }
+}
+
+/// DESIGN.md §5 for sentence-embedding requests: the texts are read where they were decrypted, tokenized in
+/// locked memory, and the ids, mask and embeddings are locked memory too — after a served text request
+/// nothing of it is left in unlocked memory.
+@Suite struct TextMemoryProtectionTests {
+    /// Appends `bytes` to `secure` (the source is not secret, or is itself locked).
+    static func append(_ secure: inout SecureBytes, _ bytes: UnsafeRawBufferPointer) { secure.append(contentsOf: bytes) }
+
+    /// The adversary's view of swap after a text request: neither a marker word that is not in the vocabulary
+    /// (as sent, upper case, and as the tokenizer lower-cases it, in bytes and in scalars), nor a phrase of
+    /// vocabulary words, nor the token ids they become (int64 and int32), nor the embedding, is anywhere in
+    /// the process's unlocked memory — live or freed. The test builds every one of these only in locked memory.
+    @Test func aServedTextRequestLeavesNoPlaintextInUnlockedMemory() async throws {
+        let pipeline = try MiniLMServing.pipeline.get()
+        // 24 random capital letters: no vocabulary word, so it splits into several pieces.
+        var marker = SecureBytes.random(count: 24)
+        var lowered = SecureBytes(count: 24)
+        var scalars = SecureBytes(count: 96)
+        marker.withUnsafeMutableBytes { raw in
+            for index in raw.indices { raw[index] = 0x41 + raw[index] % 26 }
+            lowered.withUnsafeMutableBytes { low in
+                scalars.withUnsafeMutableBytes { wide in
+                    for index in raw.indices {
+                        low[index] = raw[index] | 0x20
+                        wide.storeBytes(of: UInt32(raw[index] | 0x20).littleEndian, toByteOffset: index * 4, as: UInt32.self)
+                    }
+                }
+            }
+        }
+        // Eight whole vocabulary words in random order (each word is in the vocabulary file; the phrase is not).
+        let words = try MiniLMServing.vocabulary.get().split(separator: "\n")
+            .filter { $0.count >= 5 && $0.utf8.allSatisfy { (0x61...0x7A).contains($0) } }
+        var text = marker
+        for _ in 0..<8 {
+            var word = " " + words[Int(SecureRandom.bytes(count: 2).withUnsafeBytes { $0.load(as: UInt16.self) }) % words.count]
+            word.withUTF8 { Self.append(&text, UnsafeRawBufferPointer($0)) }
+        }
+        let phrase = text.slice(25..<text.count)
+        try #require(text.count < 128)
+
+        // What the tokenizer makes of the text (computed here, in locked memory): its ids without [CLS]/[SEP].
+        let batch = pipeline.tokenizer.encodeBatch(TextBatch(bytes: text, ranges: [0..<text.count]), maxLength: 128)
+        let tokens = batch.sequenceLength - 2
+        try #require(tokens >= 8 + 3, "the marker should split into several pieces")
+        let ids64 = batch.inputIDBytes.extracting(8..<(8 + tokens * 8)).secureBytes
+        var ids32 = SecureBytes(count: tokens * 4)
+        ids32.withUnsafeMutableBytes { out in
+            ids64.withUnsafeBytes { wide in
+                for index in 0..<tokens {
+                    out.storeBytes(of: UInt32(truncatingIfNeeded: wide.load(fromByteOffset: index * 8, as: UInt64.self)),
+                                   toByteOffset: index * 4, as: UInt32.self)
+                }
+            }
+        }
+
+        // The payload, by hand, in locked memory: `texts` (field 2) = the text.
+        var plaintext = SecureBytes(count: 0)
+        [0x12, UInt8(text.count)].withUnsafeBytes { Self.append(&plaintext, $0) }
+        plaintext.append(text)
+
+        let core = try await MiniLMServing.readyCore()
+        var client = try await ManualClient.open(core)
+        var request = Enclava_V1_InferRequest()
+        request.sessionID = Data(client.sessionID)
+        request.sequence = 0
+        request.ciphertext = Data(try client.sender.seal(plaintext, aad: SessionKeySchedule.requestAAD(
+            sessionID: client.sessionID, sequence: 0)))
+        let response = try await core.infer(request).get()
+        let opened = try client.schedule.openResponse([UInt8](response.ciphertext), sessionID: client.sessionID, sequence: 0)
+        var result = try Enclava_V1_InferResult(secureBytes: opened)
+        #expect(!result.hasError, "\(result.error)")
+        guard var output = result.outputs.removeValue(forKey: "embeddings") else {
+            Issue.record("no embeddings in the result")
+            return
+        }
+        let embedding = output.data.withUnsafeBytes { SecureBytes(copying: $0) }
+        PlaintextWipe.wipe(&output.data)  // the client's own parse copy
+        #expect(output.shape == [1, 384] && embedding.count == 384 * 4)
+        await core.stop()
+
+        let map = try ProcessMemoryMap()
+        let needles: [(String, SecureBytes)] = [("marker", marker), ("lower-cased marker", lowered),
+                                                ("marker scalars", scalars), ("phrase", phrase), ("int64 ids", ids64),
+                                                ("int32 ids", ids32), ("embedding", embedding.slice(0..<64))]
+        for (name, needle) in needles {
+            let found = needle.withUnsafeBytes { map.unlockedMappings(containing: $0) }
+            #expect(found.isEmpty, "\(name) found in unlocked memory at mappings \(found.map { String($0, radix: 16) })")
+        }
+        // The scanner can fail: an ordinary copy of the marker is found.
+        var copy = marker.unsafeCopyToArray()
+        let control = try ProcessMemoryMap()
+        #expect(!copy.withUnsafeBytes { control.unlockedMappings(containing: $0) }.isEmpty, "the scanner must find an ordinary copy")
+        copy.withUnsafeMutableBytes { SecureMemory.wipe($0) }
+    }
+
+    /// The embeddings a text request returns are built in locked memory, and match the tokenizer + encoder
+    /// run on the same texts.
+    @Test func embeddingsAreBuiltInLockedMemory() throws {
+        let pipeline = try MiniLMServing.pipeline.get()
+        let texts = TextBatch(copying: ["A patient record: blood pressure 140/90.", "Wire transfer of $9,950."])
+        let outputs = try pipeline.embed(texts: texts)
+        let embeddings = try #require(outputs["embeddings"])
+        #expect(embeddings.shape == [2, 384])
+        #expect(embeddings.data.secureBytes.memoryProtection == .all)
+        let map = try ProcessMemoryMap()
+        let mapping = try #require(embeddings.data.withUnsafeBytes { map.mapping(containing: $0.baseAddress!) })
+        #expect(mapping.isSecretMemory, "VmFlags \(mapping.flags.sorted()), Locked \(mapping.lockedKiB) kB")
+        #expect(embeddings == (try pipeline.embed(["A patient record: blood pressure 140/90.", "Wire transfer of $9,950."])))
+    }
+}
