@@ -3,6 +3,7 @@ import EnclavaTesting
 import EnclavaWire
 import EnclaveInference
 import Foundation
+import Synchronization
 import Testing
 @testable import EnclaveRuntime
 
@@ -19,14 +20,35 @@ enum MiniLMServing {
                                              maxSequenceLength: 128, maxBatch: 8)
     }
 
-    /// An enclave core serving MiniLM's texts in-process.
-    static func readyCore() async throws -> EnclaveCore {
+    /// An enclave core serving texts in-process with `engine` (MiniLM's pipeline unless given).
+    static func readyCore(engine: (any TextEngine)? = nil) async throws -> EnclaveCore {
         let core = EnclaveCore(platform: FakePlatform())
         await core.beginLoading(modelName: "minilm")
         await core.loaded(.init(engine: EchoEngine(), manifestDigest: SHA2.sha384([2]), modelName: "minilm", threads: 1,
-                                maxQueue: 4, texts: TextServing(engine: try pipeline.get(),
+                                maxQueue: 4, texts: TextServing(engine: try engine ?? pipeline.get(),
                                                                 limits: TextLimits(maxTexts: 8, maxTextBytes: 16384))))
         return core
+    }
+}
+
+/// MiniLM's pipeline that, once it has embedded a request's texts — while the request is still being served,
+/// its job and decrypted payload alive — scans unlocked memory for `needles` and records the names found.
+struct ScanningTextEngine: TextEngine {
+    final class Findings: Sendable {
+        let names = Mutex<[String]>([])
+    }
+
+    let pipeline: SentenceEmbeddingPipeline
+    let needles: [(name: String, bytes: SecureBytes)]
+    let findings = Findings()
+
+    func embed(texts: TextBatch) throws -> [String: HostTensor] {
+        let outputs = try pipeline.embed(texts: texts)
+        let map = try ProcessMemoryMap()
+        for needle in needles where !needle.bytes.withUnsafeBytes({ map.unlockedMappings(containing: $0) }).isEmpty {
+            findings.names.withLock { $0.append(needle.name) }
+        }
+        return outputs
     }
 }
 
@@ -37,10 +59,11 @@ enum MiniLMServing {
     /// Appends `bytes` to `secure` (the source is not secret, or is itself locked).
     static func append(_ secure: inout SecureBytes, _ bytes: UnsafeRawBufferPointer) { secure.append(contentsOf: bytes) }
 
-    /// The adversary's view of swap after a text request: neither a marker word that is not in the vocabulary
+    /// The adversary's view of swap during and after a text request: neither a marker word that is not in the vocabulary
     /// (as sent, upper case, and as the tokenizer lower-cases it, in bytes and in scalars), nor a phrase of
     /// vocabulary words, nor the token ids they become (int64 and int32), nor the embedding, is anywhere in
-    /// the process's unlocked memory — live or freed. The test builds every one of these only in locked memory.
+    /// the process's unlocked memory — while the request is being served (after the encoder ran, its job and
+    /// payload still alive) and after it was answered. The test builds every one of these only in locked memory.
     @Test func aServedTextRequestLeavesNoPlaintextInUnlockedMemory() async throws {
         let pipeline = try MiniLMServing.pipeline.get()
         // 24 random capital letters: no vocabulary word, so it splits into several pieces.
@@ -98,7 +121,10 @@ enum MiniLMServing {
         header.withUnsafeBytes { Self.append(&plaintext, $0) }
         plaintext.append(text)
 
-        let core = try await MiniLMServing.readyCore()
+        let scanning = ScanningTextEngine(pipeline: pipeline, needles: [("marker", marker), ("lower-cased marker", lowered),
+                                                                        ("marker scalars", scalars), ("phrase", phrase),
+                                                                        ("int64 ids", ids64), ("int32 ids", ids32)])
+        let core = try await MiniLMServing.readyCore(engine: scanning)
         var client = try await ManualClient.open(core)
         var request = Enclava_V1_InferRequest()
         request.sessionID = Data(client.sessionID)
@@ -117,6 +143,7 @@ enum MiniLMServing {
         PlaintextWipe.wipe(&output.data)  // the client's own parse copy
         #expect(output.shape == [1, 384] && embedding.count == 384 * 4)
         await core.stop()
+        #expect(scanning.findings.names.withLock { $0 }.isEmpty, "found while the request was served: \(scanning.findings.names.withLock { $0 })")
 
         let map = try ProcessMemoryMap()
         let needles: [(String, SecureBytes)] = [("marker", marker), ("lower-cased marker", lowered),
