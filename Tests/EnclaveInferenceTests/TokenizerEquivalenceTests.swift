@@ -105,6 +105,26 @@ struct TokenizerEquivalenceTests {
         #expect(Array("héllo 北京 😀".utf8).withUnsafeBytes { UTF8Scalars.firstIllFormedOffset($0) } == nil)
     }
 
+    /// Scratch for a text's ids is sized by the text (at most 8 ids per byte), not by `max_sequence_length`:
+    /// 1024 one-byte texts lock 8 ids each, not 8190.
+    @Test func idScratchFollowsTheTextLength() throws {
+        #expect(WordPieceTokenizer.idCapacity(bytes: 1, limit: 8190) == 8)
+        #expect(WordPieceTokenizer.idCapacity(bytes: 10_000, limit: 254) == 254)
+        #expect(WordPieceTokenizer.idCapacity(bytes: .max, limit: 5) == 5)
+        #expect(WordPieceTokenizer.idCapacity(bytes: 3, limit: -1) == 0)
+        // Eight ids from one byte's worth of scalars is reachable: U+0130 lower-cases to i + U+0307, and
+        // punctuation gives one id per scalar; the batch still matches the reference.
+        let tokenizer = try WordPieceTokenizer(vocabulary: Self.vocabularyText)
+        let texts = ["!", "a", "\u{130}", "?!?!", ".", "\u{1F82}\u{1F82}"]
+        let batch = tokenizer.encodeBatch(texts, maxLength: 64)
+        let reference = try ReferenceWordPiece(vocabulary: Self.vocabularyText)
+        let width = batch.sequenceLength
+        for (row, text) in texts.enumerated() {
+            let want = reference.encode(text, maxLength: 64)
+            #expect(Array(batch.inputIDs[(row * width)..<(row * width + want.count)]) == want.map(Int64.init))
+        }
+    }
+
     /// The batch the model sees is built in locked memory from texts in locked memory.
     @Test func batchTensorsAreSecretMemory() throws {
         let tokenizer = try WordPieceTokenizer(vocabulary: Self.vocabularyText)

@@ -62,15 +62,21 @@ public struct WordPieceTokenizer: Sendable {
     public func encodeBatch(_ texts: TextBatch, maxLength: Int) -> TokenizedBatch {
         let rows = texts.count
         let limit = max(maxLength - 2, 0)
+        // Each text's ids go to its own stretch of the scratch, as long as it can need: a batch of many short
+        // texts must not lock `rows × max_sequence_length` ids.
+        var starts: [Int] = [0]
+        starts.reserveCapacity(rows + 1)
+        for index in 0..<rows { starts.append(starts[index] + Self.idCapacity(bytes: texts.byteCount(at: index), limit: limit)) }
         let workspaceBytes = TokenizerWorkspace.byteCount(maxCharactersPerWord: maxCharactersPerWord)
-        var scratch = SecureBytes(count: workspaceBytes + (rows * limit + rows) * 4)
+        var scratch = SecureBytes(count: workspaceBytes + (starts[rows] + rows) * 4)
         return scratch.withUnsafeMutableBytes { raw in
             let workspace = TokenizerWorkspace(carving: raw, maxCharactersPerWord: maxCharactersPerWord)
-            let bodies = (raw.baseAddress! + workspaceBytes).bindMemory(to: Int32.self, capacity: rows * limit + rows)
-            let counts = bodies + rows * limit
+            let bodies = (raw.baseAddress! + workspaceBytes).bindMemory(to: Int32.self, capacity: starts[rows] + rows)
+            let counts = bodies + starts[rows]
             var longest = 0
             texts.forEachText { index, text in
-                let count = tokenize(utf8: text, limit: limit, workspace: workspace, into: bodies + index * limit)
+                let count = tokenize(utf8: text, limit: starts[index + 1] - starts[index], workspace: workspace,
+                                     into: bodies + starts[index])
                 counts[index] = Int32(count)
                 longest = max(longest, count + 2)
             }
@@ -85,7 +91,7 @@ public struct WordPieceTokenizer: Sendable {
                         let count = Int(counts[row])
                         let start = row * longest
                         put(classifierID, ids, start)
-                        for index in 0..<count { put(bodies[row * limit + index], ids, start + 1 + index) }
+                        for index in 0..<count { put(bodies[starts[row] + index], ids, start + 1 + index) }
                         put(separatorID, ids, start + 1 + count)
                         for index in (count + 2)..<longest { put(paddingID, ids, start + index) }
                         for index in 0..<(count + 2) { put(1, mask, start + index) }
@@ -108,8 +114,7 @@ public struct WordPieceTokenizer: Sendable {
     public func tokenIDs(_ text: String, limit: Int = .max) -> [Int32] {
         var text = text
         return text.withUTF8 { utf8 in
-            // Each byte is at most one scalar, which normalises to at most 8, each at most one id.
-            let capacity = min(max(limit, 0), utf8.count * 8)
+            let capacity = Self.idCapacity(bytes: utf8.count, limit: limit)
             let workspaceBytes = TokenizerWorkspace.byteCount(maxCharactersPerWord: maxCharactersPerWord)
             var scratch = SecureBytes(count: workspaceBytes + capacity * 4)
             return scratch.withUnsafeMutableBytes { raw in
@@ -125,6 +130,12 @@ public struct WordPieceTokenizer: Sendable {
     /// array: for tests and tools.
     public func encode(_ text: String, maxLength: Int) -> [Int32] {
         [classifierID] + tokenIDs(text, limit: max(maxLength - 2, 0)) + [separatorID]
+    }
+
+    /// The most ids `bytes` bytes of UTF-8 can give, up to `limit`: each byte starts at most one scalar, which
+    /// lower-cases to at most two and decomposes to at most four each, and every id takes at least one of them.
+    static func idCapacity(bytes: Int, limit: Int) -> Int {
+        min(max(limit, 0), bytes.multipliedReportingOverflow(by: 8).overflow ? Int.max : bytes * 8)
     }
 
     /// Writes the first `limit` token ids of the UTF-8 `text` to `output` and returns how many there are.
