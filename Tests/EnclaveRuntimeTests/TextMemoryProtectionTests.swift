@@ -109,6 +109,19 @@ struct ScanningTextEngine: TextEngine {
             }
         }
 
+        try await Self.serve(text, needles: [("marker", marker), ("lower-cased marker", lowered), ("marker scalars", scalars),
+                                             ("phrase", phrase), ("int64 ids", ids64), ("int32 ids", ids32)])
+        // The scanner can fail: an ordinary copy of the marker is found.
+        var copy = marker.unsafeCopyToArray()
+        let control = try ProcessMemoryMap()
+        #expect(!copy.withUnsafeBytes { control.unlockedMappings(containing: $0) }.isEmpty, "the scanner must find an ordinary copy")
+        copy.withUnsafeMutableBytes { SecureMemory.wipe($0) }
+    }
+
+    /// Serves `text` as one request to an in-process MiniLM enclave through an encrypted session, and checks
+    /// that no needle is in unlocked memory while the request is served nor after it was answered (the
+    /// embedding it returns is added to the needles after).
+    static func serve(_ text: SecureBytes, needles: [(name: String, bytes: SecureBytes)]) async throws {
         // The payload, by hand, in locked memory: `texts` (field 2) = the text.
         var plaintext = SecureBytes(count: 0)
         var header: [UInt8] = [0x12]
@@ -121,9 +134,7 @@ struct ScanningTextEngine: TextEngine {
         header.withUnsafeBytes { Self.append(&plaintext, $0) }
         plaintext.append(text)
 
-        let scanning = ScanningTextEngine(pipeline: pipeline, needles: [("marker", marker), ("lower-cased marker", lowered),
-                                                                        ("marker scalars", scalars), ("phrase", phrase),
-                                                                        ("int64 ids", ids64), ("int32 ids", ids32)])
+        let scanning = ScanningTextEngine(pipeline: try MiniLMServing.pipeline.get(), needles: needles)
         let core = try await MiniLMServing.readyCore(engine: scanning)
         var client = try await ManualClient.open(core)
         var request = Enclava_V1_InferRequest()
@@ -146,18 +157,53 @@ struct ScanningTextEngine: TextEngine {
         #expect(scanning.findings.names.withLock { $0 }.isEmpty, "found while the request was served: \(scanning.findings.names.withLock { $0 })")
 
         let map = try ProcessMemoryMap()
-        let needles: [(String, SecureBytes)] = [("marker", marker), ("lower-cased marker", lowered),
-                                                ("marker scalars", scalars), ("phrase", phrase), ("int64 ids", ids64),
-                                                ("int32 ids", ids32), ("embedding", embedding.slice(0..<64))]
-        for (name, needle) in needles {
+        for (name, needle) in needles + [("embedding", embedding.slice(0..<64))] {
             let found = needle.withUnsafeBytes { map.unlockedMappings(containing: $0) }
             #expect(found.isEmpty, "\(name) found in unlocked memory at mappings \(found.map { String($0, radix: 16) })")
         }
-        // The scanner can fail: an ordinary copy of the marker is found.
-        var copy = marker.unsafeCopyToArray()
-        let control = try ProcessMemoryMap()
-        #expect(!copy.withUnsafeBytes { control.unlockedMappings(containing: $0) }.isEmpty, "the scanner must find an ordinary copy")
-        copy.withUnsafeMutableBytes { SecureMemory.wipe($0) }
+    }
+
+    /// The same for a text of accented capitals (À…Ý, precomposed, two UTF-8 bytes each), which the tokenizer
+    /// lower-cases, decomposes and strips scalar by scalar: neither the text as sent, nor its lower-cased
+    /// accented form, nor its stripped form (bytes or scalars) is left in unlocked memory.
+    @Test func anAccentedTextLeavesNoPlaintextInUnlockedMemory() async throws {
+        // Capital with accent → its base letter (U+00C0…U+00DD; Ð, ×, Ø have no accent to strip).
+        let table: [(UInt8, UInt8)] = [(0xC0, 0x61), (0xC1, 0x61), (0xC2, 0x61), (0xC3, 0x61), (0xC4, 0x61), (0xC5, 0x61),
+                                       (0xC7, 0x63), (0xC8, 0x65), (0xC9, 0x65), (0xCA, 0x65), (0xCB, 0x65), (0xCC, 0x69),
+                                       (0xCD, 0x69), (0xCE, 0x69), (0xCF, 0x69), (0xD1, 0x6E), (0xD2, 0x6F), (0xD3, 0x6F),
+                                       (0xD4, 0x6F), (0xD5, 0x6F), (0xD6, 0x6F), (0xD9, 0x75), (0xDA, 0x75), (0xDB, 0x75),
+                                       (0xDC, 0x75), (0xDD, 0x79)]
+        let choices = SecureBytes.random(count: 16)
+        var sent = SecureBytes(count: 32), lowered = SecureBytes(count: 32)
+        var stripped = SecureBytes(count: 16), strippedScalars = SecureBytes(count: 64)
+        choices.withUnsafeBytes { choices in
+            sent.withUnsafeMutableBytes { sent in
+                lowered.withUnsafeMutableBytes { lowered in
+                    stripped.withUnsafeMutableBytes { stripped in
+                        strippedScalars.withUnsafeMutableBytes { wide in
+                            for index in 0..<16 {
+                                let (capital, base) = table[Int(choices[index]) % table.count]
+                                sent[2 * index] = 0xC3
+                                sent[2 * index + 1] = 0x80 | (capital & 0x3F)
+                                lowered[2 * index] = 0xC3
+                                lowered[2 * index + 1] = 0x80 | ((capital + 0x20) & 0x3F)
+                                stripped[index] = base
+                                wide.storeBytes(of: UInt32(base).littleEndian, toByteOffset: index * 4, as: UInt32.self)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var text = sent
+        let words = try MiniLMServing.vocabulary.get().split(separator: "\n")
+            .filter { $0.count >= 5 && $0.utf8.allSatisfy { (0x61...0x7A).contains($0) } }
+        for _ in 0..<300 {
+            var word = " " + words[Int(SecureRandom.bytes(count: 2).withUnsafeBytes { $0.load(as: UInt16.self) }) % words.count]
+            word.withUTF8 { Self.append(&text, UnsafeRawBufferPointer($0)) }
+        }
+        try await Self.serve(text, needles: [("accented marker", sent), ("lower-cased accented marker", lowered),
+                                             ("stripped marker", stripped), ("stripped marker scalars", strippedScalars)])
     }
 
     /// The embeddings a text request returns are built in locked memory, and match the tokenizer + encoder
