@@ -9,23 +9,23 @@ import EnclaveInference
 /// at most `keepTexts` ranges are kept (the rest are only counted, so a payload of a million empty texts
 /// costs no memory). Unknown fields are skipped by wire type; groups (wire types 3 and 4) and the undefined
 /// wire types 6 and 7 are refused. Each malformation is its own ``PayloadFormatError``.
-struct InferPayloadReader {
+public struct InferPayloadReader {
     /// What a payload holds.
-    struct Contents: Equatable {
+    public struct Contents: Equatable, Sendable {
         /// The first `keepTexts` texts, as ranges of the payload.
-        var texts: [Range<Int>] = []
+        public var texts: [Range<Int>] = []
         /// All texts in the payload.
-        var textCount = 0
+        public var textCount = 0
         /// The alphabetically first name in `inputs`, when there are any (a text pipeline refuses tensors
         /// naming it; names are the client's labels, not its data).
-        var firstInputName: String?
+        public var firstInputName: String?
     }
 
     /// Reads `payload`.
     /// - Parameter keepTexts: how many text ranges to keep (the pipeline's `max_texts`; one more shows it
     ///   was exceeded, and ``Contents/textCount`` says by how much).
     /// - Throws: ``PayloadFormatError`` naming what is malformed and where.
-    static func read(_ payload: UnsafeRawBufferPointer, keepTexts: Int) throws(PayloadFormatError) -> Contents {
+    public static func read(_ payload: UnsafeRawBufferPointer, keepTexts: Int) throws(PayloadFormatError) -> Contents {
         var contents = Contents()
         var cursor = ProtobufCursor(payload, range: 0..<payload.count)
         while let (number, wireType, at) = try cursor.nextField() {
@@ -85,8 +85,9 @@ struct InferPayloadReader {
 }
 
 /// Why a decrypted payload is not an `enclava.v1.InferPayload`: a stable code, the byte offset and a sentence.
-struct PayloadFormatError: Error, Equatable {
-    enum Code: String, Sendable {
+public struct PayloadFormatError: Error, Equatable, Sendable {
+    /// Stable codes.
+    public enum Code: String, Sendable {
         /// A varint runs past the end of its message.
         case truncatedVarint = "TRUNCATED_VARINT"
         /// A varint is longer than 10 bytes or overflows 64 bits; a tag overflows 32 bits.
@@ -103,13 +104,14 @@ struct PayloadFormatError: Error, Equatable {
         case invalidUTF8 = "INVALID_UTF8"
     }
 
-    let code: Code
+    /// What kind of malformation.
+    public let code: Code
     /// Offset in the payload.
-    let offset: Int
+    public let offset: Int
     /// What is wrong, for the client.
-    let detail: String
+    public let detail: String
     /// The offending input (`texts[i]`), when there is one.
-    let input: String?
+    public let input: String?
 
     init(_ code: Code, at offset: Int, _ detail: String, input: String? = nil) {
         self.code = code
@@ -119,7 +121,7 @@ struct PayloadFormatError: Error, Equatable {
     }
 
     /// The sentence sent back in the encrypted result.
-    var message: String {
+    public var message: String {
         "the decrypted request is not an enclava.v1.InferPayload: \(detail) (at byte \(offset)); send a payload "
             + "that the enclava client library encodes"
     }
