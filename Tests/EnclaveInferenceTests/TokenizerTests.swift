@@ -93,14 +93,27 @@ struct TokenizerTests {
     @Test func preTokenizerStopsWhenAsked() throws {
         let pre = BertPreTokenizer(lowercase: true, stripAccents: true, splitChineseCharacters: true)
         let text = String(repeating: "Word, 北 ", count: 250_000)
-        var seen: [[Unicode.Scalar]] = []
-        let given = pre.forEachWord(in: text) { word in
-            seen.append(word)
-            return seen.count < 3
-        }
+        let (given, seen) = Self.words(pre, text, stopAfter: 3)
         #expect(given == 3)
         #expect(seen.map { String(String.UnicodeScalarView($0)) } == ["word", ",", "北"])
-        #expect(pre.words("Hello, 北京 Wörld") == ["hello", ",", "北", "京", "world"].map { Array($0.unicodeScalars) })
+        #expect(Self.words(pre, "Hello, 北京 Wörld").words == ["hello", ",", "北", "京", "world"].map { Array($0.unicodeScalars) })
+    }
+
+    /// The words `pre` gives for `text` (each as its stored scalars), up to `stopAfter` of them.
+    static func words(_ pre: BertPreTokenizer, _ text: String, stopAfter: Int = .max) -> (given: Int, words: [[Unicode.Scalar]]) {
+        var scratch = TensorBytes(count: TokenizerWorkspace.byteCount(maxCharactersPerWord: 100))
+        var text = text
+        return scratch.withUnsafeMutableBytes { raw in
+            let workspace = TokenizerWorkspace(carving: raw, maxCharactersPerWord: 100)
+            var seen: [[Unicode.Scalar]] = []
+            let given = text.withUTF8 { utf8 in
+                pre.forEachWord(utf8: UnsafeRawBufferPointer(utf8), in: workspace) { word in
+                    seen.append(word.scalars.map { Unicode.Scalar($0)! })
+                    return seen.count < stopAfter
+                }
+            }
+            return (given, seen)
+        }
     }
 
     @Test func vocabularyWithoutSpecialTokensIsRefused() {

@@ -17,7 +17,8 @@ private let messageTypes: [any SwiftProtobuf.Message.Type] = [
 /// libFuzzer entry for every enclava.v1 message: byte 0 picks the message (the six requests the enclave
 /// parses — `ProvisionKeyRequest` among them —, the decrypted `InferPayload` and `InferResult`, and the five
 /// responses the client and `enclava provision` parse), the
-/// rest is its protobuf encoding. A message that parses must serialize and parse back to itself. An
+/// rest is its protobuf encoding. An `InferPayload` body also goes through the enclave's in-place reader
+/// (``InferPayloadReader``), which must agree with SwiftProtobuf where both accept it. A message that parses must serialize and parse back to itself. An
 /// `InferPayload` then goes through the enclave's tensor checks and conversion
 /// (``TensorConversion/hostInputs(_:limits:)``, default and tight limits) and each accepted tensor back to
 /// the wire; an `InferResult` goes through what the CLI prints (``TensorJSON``).
@@ -28,11 +29,28 @@ public func fuzzEnclaveMessages(_ data: UnsafePointer<UInt8>?, _ size: Int) -> C
     guard let selector = bytes.first else { return 0 }
     let body = Array(bytes.dropFirst())
     let type = messageTypes[Int(selector) % messageTypes.count]
+    if type is Enclava_V1_InferPayload.Type { readInPlace(body) }
     guard let message = try? type.init(serializedBytes: body) else { return 0 }
     roundTrip(message)
     if let payload = message as? Enclava_V1_InferPayload { convert(payload) }
     if let result = message as? Enclava_V1_InferResult { show(result) }
     return 0
+}
+
+/// The enclave's in-place reader of decrypted payloads (a text pipeline's texts never reach SwiftProtobuf):
+/// whatever it accepts that SwiftProtobuf also parses has the same texts and the same first input name.
+private func readInPlace(_ body: [UInt8]) {
+    let read = body.withUnsafeBytes { raw in
+        Result { () throws(PayloadFormatError) in try InferPayloadReader.read(raw, keepTexts: 4) }
+    }
+    guard case .success(let contents) = read else { return }
+    precondition(contents.texts.count == min(contents.textCount, 4), "the reader kept the wrong number of texts")
+    guard let parsed = try? Enclava_V1_InferPayload(serializedBytes: body) else { return }
+    precondition(contents.textCount == parsed.texts.count, "the reader counted \(contents.textCount) texts, SwiftProtobuf \(parsed.texts.count)")
+    for (range, text) in zip(contents.texts, parsed.texts) {
+        precondition(body[range].elementsEqual(text.utf8), "the reader found another text than SwiftProtobuf")
+    }
+    precondition(contents.firstInputName == parsed.inputs.keys.min(), "the reader found another first input name")
 }
 
 /// A parsed message serializes, and parses back equal.

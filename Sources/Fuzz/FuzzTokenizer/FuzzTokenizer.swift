@@ -17,7 +17,8 @@ private let tokenizers: [WordPieceTokenizer] = {
 
 /// libFuzzer entry for the WordPiece tokenizer as a text pipeline runs it on a request's texts: the input as
 /// UTF-8 text (when it is valid) and decoded lossily, encoded with `[CLS]`/`[SEP]` at a few `maxLength`s (the
-/// result must fit and be framed), with and without a limit, and as a batch. Then the input as a vocabulary
+/// result must fit and be framed), with and without a limit, and as a batch — and the raw bytes read in place
+/// as a served request's text is (the same ids as their lossily decoded `String`). Then the input as a vocabulary
 /// file (an image asset), which must be refused with an error or give a tokenizer that encodes.
 /// Built only by `make fuzz` (ENCLAVA_FUZZ=1, `-sanitize=fuzzer -parse-as-library`).
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -42,6 +43,9 @@ public func fuzzTokenizer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         }
         let batch = tokenizer.encodeBatch(texts + ["a"], maxLength: 32)
         precondition(batch.inputIDs.count == batch.batchSize * batch.sequenceLength, "the batch is not rectangular")
+        // The bytes as a served request gives them: read in place, ill-formed sequences dropped like U+FFFD.
+        let inPlace = tokenizer.encodeBatch(TextBatch(bytes: TensorBytes(bytes).secureBytes, ranges: [0..<bytes.count]), maxLength: 32)
+        precondition(inPlace == tokenizer.encodeBatch([texts[0]], maxLength: 32), "bytes read in place tokenize unlike their String")
     }
     if let vocabulary = try? WordPieceTokenizer(vocabulary: texts[0]) {
         _ = vocabulary.encode("the quick brown fox [UNK] ##s", maxLength: 16)

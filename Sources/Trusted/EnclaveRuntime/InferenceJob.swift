@@ -12,8 +12,9 @@ struct InferenceJob: Sendable {
     enum Prepared: Sendable {
         /// Valid inputs; `batchKey` is nil when the request cannot share a batch.
         case inputs([String: HostTensor], rows: Int, batchKey: [String]?)
-        /// Valid texts for a text pipeline (each request runs as one batch of its own texts).
-        case texts([String])
+        /// Valid texts for a text pipeline, as ranges of the decrypted payload in secure memory (each request
+        /// runs as one batch of its own texts).
+        case texts(TextBatch)
         /// Refused before reaching the model.
         case refused(Enclava_V1_ErrorInfo)
     }
@@ -31,6 +32,20 @@ struct InferenceJob: Sendable {
     /// - Parameter textLimits: nil for a tensor pipeline (texts are refused); the caps on texts for a text
     ///   pipeline (tensors are refused).
     static func prepare(_ plaintext: SecureBytes, limits: TensorLimits, textLimits: TextLimits? = nil) -> Prepared {
+        // Read in place first: texts must not reach SwiftProtobuf, which would copy them into `String`s.
+        let read = plaintext.withUnsafeBytes { bytes in
+            Result { () throws(PayloadFormatError) in try InferPayloadReader.read(bytes, keepTexts: (textLimits?.maxTexts ?? 0) + 1) }
+        }
+        let contents: InferPayloadReader.Contents
+        switch read {
+        case .success(let read): contents = read
+        case .failure(let error): return .refused(errorInfo(RuntimeReason.malformedPayload, error.message, input: error.input))
+        }
+        if let textLimits { return prepareTexts(contents, plaintext: plaintext, limits: textLimits) }
+        guard contents.textCount == 0 else {
+            return .refused(errorInfo(RuntimeReason.textsNotSupported,
+                                      "this enclave runs a tensor pipeline; send named tensors, not texts", input: "texts"))
+        }
         var payload: Enclava_V1_InferPayload
         do {
             payload = try Enclava_V1_InferPayload(secureBytes: plaintext)
@@ -39,20 +54,6 @@ struct InferenceJob: Sendable {
         }
         // SwiftProtobuf parses tensor bytes into ordinary `Data`; they are wiped once copied into secure memory.
         defer { PlaintextWipe.wipeTensors(of: &payload) }
-        if let textLimits {
-            // A text pipeline answers texts only: its encoder's raw token states are not part of its contract.
-            if let name = payload.inputs.keys.sorted().first {
-                return .refused(errorInfo(RuntimeReason.tensorsNotSupported,
-                                          "this enclave runs a sentence-embedding pipeline; send texts (--text), not tensors",
-                                          input: name))
-            }
-            if let rejection = textLimits.rejection(of: payload.texts) { return .refused(rejection.errorInfo) }
-            return .texts(payload.texts)
-        }
-        guard payload.texts.isEmpty else {
-            return .refused(errorInfo(RuntimeReason.textsNotSupported,
-                                      "this enclave runs a tensor pipeline; send named tensors, not texts", input: "texts"))
-        }
         let inputs: [String: HostTensor]
         do {
             inputs = try TensorConversion.hostInputs(payload.inputs, limits: limits)

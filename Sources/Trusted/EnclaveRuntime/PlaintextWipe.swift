@@ -10,8 +10,8 @@ import Foundation
 ///
 /// Tensors of 14 bytes or less are the exception: `Data` keeps them inline in the message, so a result's
 /// small outputs are copies, zeroed in place once the result is serialized (``wipeInlineTensors(of:)``).
-/// What this cannot reach: input names, texts (Swift `String`s, immutable, and copied by the tokenizer),
-/// and whatever the compiler leaves in stack frames and registers — see README "Sealed memory".
+/// What this cannot reach: input names and whatever the compiler leaves in stack frames and registers — see
+/// README "Sealed memory". (Texts never reach SwiftProtobuf: ``InferPayloadReader`` reads them in place.)
 enum PlaintextWipe {
     /// The most bytes `Data` keeps inline (in the value itself) on 64-bit platforms.
     static let inlineCapacity = 14

@@ -32,33 +32,34 @@ public struct TextLimits: Sendable, Equatable {
 
 /// What a text pipeline runs: texts in, named outputs out (`embeddings`, `[texts, hidden]` float32).
 public protocol TextEngine: Sendable {
-    /// Embeds a batch of texts.
+    /// Embeds a batch of texts, read where they lie in the decrypted request's secure memory.
     /// - Throws: an error naming the input when the texts do not fit the model.
-    func embed(texts: [String]) throws -> [String: HostTensor]
+    func embed(texts: TextBatch) throws -> [String: HostTensor]
 }
 
 extension SentenceEmbeddingPipeline: TextEngine {
-    /// `{"embeddings": [texts.count, hidden]}`.
-    public func embed(texts: [String]) throws -> [String: HostTensor] {
+    /// `{"embeddings": [texts.count, hidden]}`, in secure memory.
+    public func embed(texts: TextBatch) throws -> [String: HostTensor] {
         ["embeddings": try embed(texts)]
     }
 }
 
 extension TextLimits {
     /// Checks the texts of a request against the limits.
+    /// - Parameter total: how many texts the request has (`texts` may keep only the first few).
     /// - Returns: nil when they fit, else the refusal (INVALID_ARGUMENT naming the offending input).
-    func rejection(of texts: [String]) -> TensorRejection? {
-        guard !texts.isEmpty else {
+    func rejection(of texts: TextBatch, total: Int) -> TensorRejection? {
+        guard total > 0 else {
             return TensorRejection(input: "texts", "input `texts`: the request has no texts; send 1…\(maxTexts) texts",
                                    reason: RuntimeReason.invalidArgument)
         }
-        guard texts.count <= maxTexts else {
-            return TensorRejection(input: "texts", "input `texts`: the request has \(texts.count) texts; this image accepts at most "
+        guard total <= maxTexts, texts.count == total else {
+            return TensorRejection(input: "texts", "input `texts`: the request has \(total) texts; this image accepts at most "
                                    + "\(maxTexts) per request ([pipeline] max_texts); split it into several requests",
                                    reason: RuntimeReason.invalidArgument)
         }
-        for (index, text) in texts.enumerated() where text.utf8.count > maxTextBytes {
-            return TensorRejection(input: "texts[\(index)]", "input `texts[\(index)]`: the text is \(text.utf8.count) bytes; this image accepts "
+        for index in 0..<texts.count where texts.byteCount(at: index) > maxTextBytes {
+            return TensorRejection(input: "texts[\(index)]", "input `texts[\(index)]`: the text is \(texts.byteCount(at: index)) bytes; this image accepts "
                                    + "at most \(maxTextBytes) bytes per text ([pipeline] max_text_bytes); shorten it",
                                    reason: RuntimeReason.invalidArgument)
         }

@@ -46,54 +46,74 @@ public final class SentenceEmbeddingPipeline: Sendable {
         self.usesTokenTypes = names.contains("token_type_ids")
     }
 
-    /// One embedding per text, as a float32 tensor `[texts.count, hidden]`.
+    /// One embedding per text, as a float32 tensor `[texts.count, hidden]` in secure memory. The texts are
+    /// tokenized in place and every intermediate — ids, mask, hidden states, the pooled sums — is locked
+    /// memory, zeroized when released (DESIGN.md §5).
     /// - Throws: ``InferenceError`` `invalidArgument` for an empty batch or more than ``maxBatch`` texts,
     ///   and whatever the model throws.
+    public func embed(_ texts: TextBatch) throws -> HostTensor {
+        guard texts.count > 0, texts.count <= maxBatch else {
+            throw InferenceError(.invalidArgument, "send 1…\(maxBatch) texts, got \(texts.count)", inputName: "text")
+        }
+        return try run(tokenizer.encodeBatch(texts, maxLength: maxSequenceLength))
+    }
+
+    /// One embedding per `String` (tests and tools: the texts are copied into secure memory first).
+    /// - Throws: as ``embed(_:)-(TextBatch)``.
     public func embed(_ texts: [String]) throws -> HostTensor {
         guard !texts.isEmpty, texts.count <= maxBatch else {
             throw InferenceError(.invalidArgument, "send 1…\(maxBatch) texts, got \(texts.count)", inputName: "text")
         }
-        return try run(tokenizer.encodeBatch(texts, maxLength: maxSequenceLength))
+        return try embed(TextBatch(copying: texts))
     }
 
     /// The encoder, pooling and normalisation over an already tokenized batch.
     func run(_ batch: TokenizedBatch) throws -> HostTensor {
         var inputs = batch.tensors
         if !usesTokenTypes { inputs["token_type_ids"] = nil }
-        guard let hidden = try model.run(inputs)[outputName], hidden.shape.count == 3,
+        guard let hidden = try model.run(inputs)[outputName], hidden.dtype == .float32, hidden.shape.count == 3,
               hidden.shape[0] == batch.batchSize, hidden.shape[1] == batch.sequenceLength,
-              var states = hidden.float32Values else {
+              hidden.shape[2] >= 0, hidden.data.count == batch.batchSize * batch.sequenceLength * hidden.shape[2] * 4 else {
             throw InferenceError(.invalidArgument, "the model's output is not [batch, sequence, hidden]")
         }
         let width = hidden.shape[2]
-        var pooled = Self.pool(states, mask: batch.attentionMask, batch: batch.batchSize,
+        let pooled = Self.pool(hidden.data, mask: batch.attentionMaskBytes, batch: batch.batchSize,
                                sequence: batch.sequenceLength, width: width, normalize: normalize)
-        let embeddings = HostTensor(float32: pooled, shape: [batch.batchSize, width])
-        // The decoded copies of the hidden states and embeddings are plaintext outside secure memory: wipe them.
-        states.withUnsafeMutableBytes { SecureMemory.wipe($0) }
-        pooled.withUnsafeMutableBytes { SecureMemory.wipe($0) }
-        return embeddings
+        return HostTensor(dtype: .float32, shape: [batch.batchSize, width], data: pooled)
     }
 
-    /// Mean over the positions where `mask` is 1 (sum / max(count, 1e-9)), then (optionally) `x / max(‖x‖, 1e-12)`.
-    static func pool(_ states: [Float], mask: [Int64], batch: Int, sequence: Int, width: Int, normalize: Bool) -> [Float] {
-        var result = [Float](repeating: 0, count: batch * width)
-        for b in 0..<batch {
-            var count: Float = 0
-            for s in 0..<sequence where mask[b * sequence + s] != 0 {
-                count += 1
-                let row = (b * sequence + s) * width
-                for d in 0..<width { result[b * width + d] += states[row + d] }
+    /// Mean over the positions where `mask` (int64) is 1 (sum / max(count, 1e-9)), then (optionally)
+    /// `x / max(‖x‖, 1e-12)`, from the float32 `states` `[batch, sequence, width]` straight into secure memory.
+    static func pool(_ states: TensorBytes, mask: TensorBytes, batch: Int, sequence: Int, width: Int, normalize: Bool) -> TensorBytes {
+        var pooled = TensorBytes(count: batch * width * 4)
+        pooled.withUnsafeMutableBytes { raw in
+            let result = raw.bindMemory(to: Float.self)
+            states.withUnsafeBytes { states in
+                mask.withUnsafeBytes { mask in
+                    func state(_ index: Int) -> Float {
+                        Float(bitPattern: UInt32(littleEndian: states.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)))
+                    }
+                    for b in 0..<batch {
+                        var count: Float = 0
+                        for s in 0..<sequence where mask.loadUnaligned(fromByteOffset: (b * sequence + s) * 8, as: Int64.self) != 0 {
+                            count += 1
+                            let row = (b * sequence + s) * width
+                            for d in 0..<width { result[b * width + d] += state(row + d) }
+                        }
+                        let scale = 1 / max(count, 1e-9)
+                        for d in 0..<width { result[b * width + d] *= scale }
+                        if normalize {
+                            var norm: Float = 0
+                            for d in 0..<width { norm += result[b * width + d] * result[b * width + d] }
+                            let inverse = 1 / max(norm.squareRoot(), 1e-12)
+                            for d in 0..<width { result[b * width + d] *= inverse }
+                        }
+                    }
+                }
             }
-            let scale = 1 / max(count, 1e-9)
-            for d in 0..<width { result[b * width + d] *= scale }
-            if normalize {
-                var norm: Float = 0
-                for d in 0..<width { norm += result[b * width + d] * result[b * width + d] }
-                let inverse = 1 / max(norm.squareRoot(), 1e-12)
-                for d in 0..<width { result[b * width + d] *= inverse }
-            }
+            // Stored little-endian, like every tensor (a no-op on little-endian machines).
+            for index in result.indices { result[index] = Float(bitPattern: result[index].bitPattern.littleEndian) }
         }
-        return result
+        return pooled
     }
 }
