@@ -131,19 +131,24 @@ public final class FakeHybridVsockMuxer: @unchecked Sendable {
         return true
     }
 
-    /// Copies both ways until either side closes.
+    /// Copies both ways until either side closes, one thread per direction (a single thread copying both ways
+    /// with blocking writes deadlocks when both sides apply back-pressure).
     static func relay(_ a: Int32, _ b: Int32) {
-        var fds = [pollfd(fd: a, events: Int16(POLLIN), revents: 0), pollfd(fd: b, events: Int16(POLLIN), revents: 0)]
+        let back = Thread { copyOneWay(from: b, to: a) }
+        back.start()
+        copyOneWay(from: a, to: b)
+        while !back.isFinished { usleep(1000) }
+    }
+
+    private static func copyOneWay(from source: Int32, to destination: Int32) {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let ready = poll(&fds, 2, 1000)
-            if ready < 0 && errno == EINTR { continue }
-            guard ready >= 0 else { return }
-            for index in 0..<2 where fds[index].revents != 0 {
-                let n = buffer.withUnsafeMutableBytes { recv(fds[index].fd, $0.baseAddress, $0.count, 0) }
-                guard n > 0, writeAll(fds[1 - index].fd, Array(buffer[0..<n])) else { return }
-            }
+            let n = buffer.withUnsafeMutableBytes { recv(source, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0, writeAll(destination, Array(buffer[0..<n])) else { break }
         }
+        shutdown(source, Int32(SHUT_RDWR))
+        shutdown(destination, Int32(SHUT_RDWR))
     }
 
     /// A listening Unix socket at `path` (for other stand-ins, e.g. something that is not a VMM).

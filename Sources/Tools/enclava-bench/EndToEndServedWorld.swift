@@ -143,7 +143,7 @@ final class ServedWorld {
     }
 
     /// A TCP port nothing listens on right now (bind to port 0, read it back, close).
-    private static func freePort() -> Int {
+    static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
