@@ -64,17 +64,20 @@ public final class TTRPCServer: Sendable {
     ///   - handler: answers the calls.
     ///   - maxFrameBytes: the largest request payload accepted.
     ///   - maxInFlightBytes: request payload bytes one connection may have unanswered (never below one frame).
+    ///   - maxConnections: open connections at most; one accepted beyond it is closed at once (logged).
     ///   - group: the event loops to run on.
     ///   - logger: receives connection-level problems.
     /// - Throws: the socket error if the address cannot be bound.
     public static func bind(host: String, port: Int, handler: some TTRPCServiceHandler,
                             maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes,
                             maxInFlightBytes: Int = WireLimits.defaultMaxInFlightBytes,
+                            maxConnections: Int = .max,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                             logger: Logger = Logger(label: "enclava.ttrpc.server")) async throws -> TTRPCServer {
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let bootstrap = Self.bootstrap(group: group, handler: handler, maxFrameBytes: maxFrameBytes,
-                                       maxInFlightBytes: maxInFlightBytes, connections: connections, logger: logger)
+                                       maxInFlightBytes: maxInFlightBytes, maxConnections: maxConnections,
+                                       connections: connections, logger: logger)
         let channel = try await bootstrap.bind(host: host, port: port).get()
         logger.debug("ttrpc server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         return TTRPCServer(serverChannel: channel, connections: connections, logger: logger)
@@ -93,14 +96,24 @@ public final class TTRPCServer: Sendable {
     }
 
     private static func bootstrap(group: any EventLoopGroup, handler: some TTRPCServiceHandler, maxFrameBytes: Int,
-                                  maxInFlightBytes: Int, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
+                                  maxInFlightBytes: Int, maxConnections: Int = .max,
+                                  connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
                                   logger: Logger) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 let id = ObjectIdentifier(channel)
-                connections.withLockedValue { $0[id] = channel }
+                let admitted = connections.withLockedValue { open -> Bool in
+                    guard open.count < maxConnections else { return false }
+                    open[id] = channel
+                    return true
+                }
+                guard admitted else {
+                    logger.notice("refused a connection: \(maxConnections) are open",
+                                  metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unix")"])
+                    return channel.close()
+                }
                 channel.closeFuture.whenComplete { _ in
                     _ = connections.withLockedValue { $0.removeValue(forKey: id) }
                 }

@@ -22,7 +22,7 @@ struct Enclava: AsyncParsableCommand {
         subcommands: [
             VersionCommand.self,
             SimCommand.self, KeygenCommand.self, PackageCommand.self, InspectCommand.self, MeasureCommand.self,
-            PolicyCommand.self, VerifyEvidenceCommand.self, CollateralCommand.self, ServeCommand.self, InferCommand.self, RunCommand.self,
+            PolicyCommand.self, VerifyEvidenceCommand.self, CollateralCommand.self, ServeCommand.self, InferCommand.self, RunCommand.self, KeyBrokerCommand.self,
         ]
     )
 

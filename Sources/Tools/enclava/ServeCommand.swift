@@ -56,6 +56,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("signer-fingerprint"), help: "Launch only an image signed by the key with this SHA-256 fingerprint (64 hex digits, as `enclava inspect` prints); the enclave checks it again.")
     var signerFingerprint: String?
 
+    @Option(name: .customLong("key-broker"), help: "The key broker (HOST:PORT) the enclave may reach: its connections are forwarded to this one address only (`enclava keybroker serve`).")
+    var keyBroker: String?
+
     @Flag(name: .customLong("allow-unlocked-memory"), help: "Development only: run even if sealed memory cannot be locked in RAM.")
     var allowUnlockedMemory = false
 
@@ -111,6 +114,8 @@ struct ServeCommand: AsyncParsableCommand {
         if format != .snp { extra += ["--sim-format", format.rawValue] }
         if allowUnlockedMemory { extra.append("--allow-unlocked-memory") }
         if let pinnedSigner { extra += ["--signer-fingerprint", pinnedSigner] }
+        let broker = try keyBroker.map(Self.keyBrokerAddress)
+        if broker != nil { extra += ["--key-broker", "unix:\(EnclaveLaunchConfiguration.keyBrokerPlaceholder)"] }
         let imagePath = URL(fileURLWithPath: image).standardizedFileURL.path
         var configuration = HostBridgeConfiguration(
             listenHost: host, listenPort: port,
@@ -125,6 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxInFlightBytesPerConnection = maxInflightBytes
         configuration.maxQueuedRequestsPerConnection = maxQueuedRequests
         if let recordTraffic { configuration.trafficRecorder = try FileTrafficRecorder(path: recordTraffic) }
+        configuration.keyBroker = broker
 
         let bridge = HostBridgeServer(configuration: configuration)
         try await bridge.start()
@@ -133,5 +139,13 @@ struct ServeCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data("enclava serve: ready on \(address) — \(opened.manifest.image.name) \(opened.manifest.image.version), backend \(backend) (\(format.rawValue) evidence)\n".utf8))
         try await bridge.run()
         CLI.note("enclava serve: stopped")
+    }
+
+    /// `--key-broker HOST:PORT`, parsed (TCP only: the broker is a network service).
+    static func keyBrokerAddress(_ text: String) throws -> (host: String, port: Int) {
+        guard case .tcp(let host, let port) = try? TTRPCEndpoint(parsing: text), port > 0 else {
+            throw CLIError("--key-broker takes the broker's HOST:PORT (e.g. 127.0.0.1:7100), got `\(text)`")
+        }
+        return (host, port)
     }
 }
