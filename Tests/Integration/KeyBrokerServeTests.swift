@@ -130,6 +130,31 @@ struct KeyBrokerServeTests {
         #expect(serve.process.isRunning)
     }
 
+    @Test("--max-connections bounds the broker: one more connection is closed at once, and served after one ends")
+    func connectionCap() async throws {
+        let folder = try broker.makeStore()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = folder.appendingPathComponent("store").path
+        let (serve, port) = try broker.startBroker(store: store, extra: ["--max-connections", "1"])
+        defer { serve.signal(SIGKILL); _ = serve.wait() }
+        let platform = try broker.platform()
+        let holder = try await TTRPCClient.connect(to: .tcp("127.0.0.1", port))
+        _ = try await KeyBrokerClient.requestChallenge(using: holder, manifestDigest: broker.manifestDigest,
+                                                       imageName: "holder", backend: "sim")
+        let refused = try await #require(throws: KeyBrokerClientError.self) {
+            try await broker.requestDEK(port: port, platform: platform)
+        }
+        #expect(refused.code == .unreachable)
+        await holder.close()
+        var released: SecureBytes?
+        for _ in 0..<50 where released == nil {   // the broker sees the close shortly after
+            released = try? await broker.requestDEK(port: port, platform: platform)
+            if released == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(released == (try broker.expectedKey))
+        #expect(serve.stderrSoFar.contains("refused a connection: 1 are open"))
+    }
+
     @Test("kill -9 mid-release, then restart: every answered release has its audit line and the key still releases")
     func killNineMidRelease() async throws {
         let folder = try broker.makeStore()
@@ -141,7 +166,8 @@ struct KeyBrokerServeTests {
         // 8 enclaves each asking in a loop; the broker is killed while they are at it.
         let received = ReleaseCounter()
         let killer = Task.detached {
-            while received.value < 6 { try? await Task.sleep(for: .milliseconds(5)) }
+            let deadline = Date().addingTimeInterval(60)
+            while received.value < 6 && Date() < deadline { try? await Task.sleep(for: .milliseconds(5)) }
             serve.signal(SIGKILL)
         }
         await withTaskGroup(of: Void.self) { group in

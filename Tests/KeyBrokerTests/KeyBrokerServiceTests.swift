@@ -144,6 +144,48 @@ struct KeyBrokerServiceTests {
         #expect(fields == ["added:", "released:", "refused:challenge_id"])
     }
 
+    @Test("a challenge answered on another connection is refused; a fifth open challenge on one connection is not issued")
+    func connectionBinding() async throws {
+        let (store, folder) = try fixture.makeStoreWithImage()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let platform = try platform
+        let image = try image
+        try await withServer(store) { endpoint in
+            let asker = try await TTRPCClient.connect(to: endpoint)
+            let thief = try await TTRPCClient.connect(to: endpoint)
+            defer { Task { await asker.close(); await thief.close() } }
+            let challenge = try await KeyBrokerClient.requestChallenge(using: asker, manifestDigest: image.manifestDigest,
+                                                                       imageName: "broker-model", backend: "sim")
+            let key = X25519PrivateKey()
+            let evidence = try platform.evidence(reportData: ReportData.make(nonce: challenge.nonce,
+                                                                             manifestDigest: image.manifestDigest,
+                                                                             hpkePublicKey: key.publicKey))
+            let stolen = try await #require(throws: KeyBrokerClientError.self) {
+                try await KeyBrokerClient.attest(using: thief, challengeID: challenge.id, evidence: evidence,
+                                                 hpkePublicKey: key.publicKey)
+            }
+            #expect(stolen.code == .refused)
+            // The thief's attempt spent it: the asker cannot use it either.
+            let spent = try await #require(throws: KeyBrokerClientError.self) {
+                try await KeyBrokerClient.attest(using: asker, challengeID: challenge.id, evidence: evidence,
+                                                 hpkePublicKey: key.publicKey)
+            }
+            #expect(spent.code == .refused)
+            for _ in 0..<4 {
+                _ = try await KeyBrokerClient.requestChallenge(using: asker, manifestDigest: image.manifestDigest,
+                                                               imageName: "broker-model", backend: "sim")
+            }
+            let fifth = try await #require(throws: KeyBrokerClientError.self) {
+                try await KeyBrokerClient.requestChallenge(using: asker, manifestDigest: image.manifestDigest,
+                                                           imageName: "broker-model", backend: "sim")
+            }
+            #expect(fifth.remote?.code == .resourceExhausted)
+            #expect(fifth.remote?.reason == "TOO_MANY_CHALLENGES")
+        }
+        let reasons = try store.auditLog().filter { $0.decision == .refused }.map(\.reason)
+        #expect(reasons.first?.contains("another connection") == true)
+    }
+
     @Test("a challenge answered after it expired is refused")
     func expired() async throws {
         let (store, folder) = try fixture.makeStoreWithImage()

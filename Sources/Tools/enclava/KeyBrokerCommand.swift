@@ -69,6 +69,15 @@ struct KeyBrokerAddCommand: ParsableCommand {
         let added = try opened.add(image: enclaveImage, ownerKey: key, policyJSON: String(decoding: policyData, as: UTF8.self),
                                    policySource: policy)
         print("enclava keybroker: added \(added.name) \(added.version) (manifest digest \(added.manifestDigestHex))")
+        if let loaded = try? added.policy() {
+            print("  released to      \(loaded.allowedPlatforms.map(\.rawValue).joined(separator: ", ")) evidence with "
+                  + "\(loaded.expectedMeasurements.count) pinned measurement(s)")
+            if loaded.allowSimulation {
+                CLI.note("warning: this policy accepts simulated evidence (allow_simulation): any machine with the "
+                         + "simulated platform can receive the key; use it for development only")
+            }
+            if loaded.allowDebug { CLI.note("warning: this policy accepts debug guests (allow_debug): development only") }
+        }
     }
 }
 
