@@ -155,6 +155,18 @@ struct KeyBrokerServeTests {
         #expect(serve.stderrSoFar.contains("refused a connection: 1 are open"))
     }
 
+    @Test("a connection that only holds its slot is closed after --idle-timeout")
+    func idleConnectionsAreClosed() throws {
+        let folder = try broker.makeStore()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (serve, port) = try broker.startBroker(store: folder.appendingPathComponent("store").path,
+                                                   extra: ["--idle-timeout", "1"])
+        defer { serve.signal(SIGKILL); _ = serve.wait() }
+        let idle = try RawSocket(port: port)
+        #expect(idle.waitForClose(timeout: 30))
+        #expect(serve.stderrSoFar.contains("closing an idle connection"))
+    }
+
     @Test("kill -9 mid-release, then restart: every answered release has its audit line and the key still releases")
     func killNineMidRelease() async throws {
         let folder = try broker.makeStore()

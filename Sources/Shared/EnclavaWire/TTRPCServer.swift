@@ -65,19 +65,20 @@ public final class TTRPCServer: Sendable {
     ///   - maxFrameBytes: the largest request payload accepted.
     ///   - maxInFlightBytes: request payload bytes one connection may have unanswered (never below one frame).
     ///   - maxConnections: open connections at most; one accepted beyond it is closed at once (logged).
+    ///   - idleTimeout: a connection with no bytes either way for this long is closed (logged); nil: never.
     ///   - group: the event loops to run on.
     ///   - logger: receives connection-level problems.
     /// - Throws: the socket error if the address cannot be bound.
     public static func bind(host: String, port: Int, handler: some TTRPCServiceHandler,
                             maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes,
                             maxInFlightBytes: Int = WireLimits.defaultMaxInFlightBytes,
-                            maxConnections: Int = .max,
+                            maxConnections: Int = .max, idleTimeout: TimeAmount? = nil,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                             logger: Logger = Logger(label: "enclava.ttrpc.server")) async throws -> TTRPCServer {
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let bootstrap = Self.bootstrap(group: group, handler: handler, maxFrameBytes: maxFrameBytes,
                                        maxInFlightBytes: maxInFlightBytes, maxConnections: maxConnections,
-                                       connections: connections, logger: logger)
+                                       idleTimeout: idleTimeout, connections: connections, logger: logger)
         let channel = try await bootstrap.bind(host: host, port: port).get()
         logger.debug("ttrpc server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         return TTRPCServer(serverChannel: channel, connections: connections, logger: logger)
@@ -96,7 +97,7 @@ public final class TTRPCServer: Sendable {
     }
 
     private static func bootstrap(group: any EventLoopGroup, handler: some TTRPCServiceHandler, maxFrameBytes: Int,
-                                  maxInFlightBytes: Int, maxConnections: Int = .max,
+                                  maxInFlightBytes: Int, maxConnections: Int = .max, idleTimeout: TimeAmount? = nil,
                                   connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
                                   logger: Logger) -> ServerBootstrap {
         ServerBootstrap(group: group)
@@ -119,6 +120,10 @@ public final class TTRPCServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let idleTimeout {
+                        try sync.addHandler(IdleStateHandler(allTimeout: idleTimeout))
+                        try sync.addHandler(TTRPCIdleCloser(logger: logger))
+                    }
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
                     try sync.addHandler(MessageToByteHandler(FrameEncoder()))
                     try sync.addHandler(TTRPCServerConnectionHandler(service: handler, maxFrameBytes: maxFrameBytes,

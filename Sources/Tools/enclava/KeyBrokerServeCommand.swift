@@ -32,6 +32,9 @@ struct KeyBrokerServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-connections"), help: "Connections open at once; one more is closed at once, with a log line.")
     var maxConnections: Int = 64
 
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may send and receive nothing before it is closed (1…3600).")
+    var idleTimeout: Int = 30
+
     @Option(name: .customLong("challenge-seconds"), help: "Seconds a challenge is accepted (1…600).")
     var challengeSeconds: Int = 60
 
@@ -44,6 +47,9 @@ struct KeyBrokerServeCommand: AsyncParsableCommand {
         }
         guard (1...100_000).contains(maxConnections) else {
             throw CLIError("--max-connections must be 1…100000, got \(maxConnections)")
+        }
+        guard (1...3600).contains(idleTimeout) else {
+            throw CLIError("--idle-timeout must be 1…3600 seconds, got \(idleTimeout)")
         }
         guard (1...600).contains(challengeSeconds) else {
             throw CLIError("--challenge-seconds must be 1…600, got \(challengeSeconds)")
@@ -71,7 +77,8 @@ struct KeyBrokerServeCommand: AsyncParsableCommand {
             server = try await TTRPCServer.bind(host: host, port: port, handler: service,
                                                 maxFrameBytes: KeyBrokerProtocol.maxFrameBytes,
                                                 maxInFlightBytes: KeyBrokerProtocol.maxFrameBytes * 2,
-                                                maxConnections: maxConnections)
+                                                maxConnections: maxConnections,
+                                                idleTimeout: .seconds(Int64(idleTimeout)))
         } catch {
             throw KeyBrokerError(.serverFailed, "cannot listen on \(listen): \(error)")
         }
