@@ -73,5 +73,8 @@ struct KeyBrokerCLITests {
         #expect(log.allSatisfy { ($0["manifest_digest"] as? String) == digest })
         let text = try cli.expectSuccess(["keybroker", "log", "--store", store])
         #expect(text.stdout.split(separator: "\n").count == 2)
+        let last = try cli.expectSuccess(["keybroker", "log", "--store", store, "--last", "1"])
+        #expect(last.stdout.split(separator: "\n").count == 1)
+        #expect(last.stdout.contains("revoked"))
     }
 }

@@ -135,7 +135,8 @@ struct KeyBrokerServeTests {
         let folder = try broker.makeStore()
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = folder.appendingPathComponent("store").path
-        let (serve, port) = try broker.startBroker(store: store, extra: ["--max-connections", "1"])
+        let (serve, port) = try broker.startBroker(store: store, extra: ["--max-connections", "1",
+                                                                          "--max-connections-per-address", "1"])
         defer { serve.signal(SIGKILL); _ = serve.wait() }
         let platform = try broker.platform()
         let holder = try await TTRPCClient.connect(to: .tcp("127.0.0.1", port))
@@ -153,6 +154,33 @@ struct KeyBrokerServeTests {
         }
         #expect(released == (try broker.expectedKey))
         #expect(serve.stderrSoFar.contains("refused a connection: 1 are open"))
+    }
+
+    @Test("--max-connections-per-address: one address cannot take every slot")
+    func perAddressCap() async throws {
+        let folder = try broker.makeStore()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = folder.appendingPathComponent("store").path
+        let (serve, port) = try broker.startBroker(store: store, extra: ["--max-connections", "8",
+                                                                          "--max-connections-per-address", "2"])
+        defer { serve.signal(SIGKILL); _ = serve.wait() }
+        let platform = try broker.platform()
+        let holders = [try await TTRPCClient.connect(to: .tcp("127.0.0.1", port)),
+                       try await TTRPCClient.connect(to: .tcp("127.0.0.1", port))]
+        for holder in holders {
+            _ = try await KeyBrokerClient.requestChallenge(using: holder, manifestDigest: broker.manifestDigest,
+                                                           imageName: "holder", backend: "sim")
+        }
+        let refused = try await #require(throws: KeyBrokerClientError.self) {
+            try await broker.requestDEK(port: port, platform: platform)
+        }
+        #expect(refused.code == .unreachable)
+        #expect(serve.stderrSoFar.contains("refused a connection: 2 are open from 127.0.0.1"))
+        for holder in holders { await holder.close() }
+        let bad = try cli.run(["keybroker", "serve", "--store", store, "--listen", "127.0.0.1:0",
+                               "--max-connections", "4", "--max-connections-per-address", "5"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--max-connections-per-address must be 1…4"))
     }
 
     @Test("a connection that only holds its slot is closed after --idle-timeout")

@@ -65,6 +65,7 @@ public final class TTRPCServer: Sendable {
     ///   - maxFrameBytes: the largest request payload accepted.
     ///   - maxInFlightBytes: request payload bytes one connection may have unanswered (never below one frame).
     ///   - maxConnections: open connections at most; one accepted beyond it is closed at once (logged).
+    ///   - maxConnectionsPerAddress: open connections from one IP address at most (one peer cannot take every slot).
     ///   - idleTimeout: a connection with no bytes either way for this long is closed (logged); nil: never.
     ///   - group: the event loops to run on.
     ///   - logger: receives connection-level problems.
@@ -72,13 +73,14 @@ public final class TTRPCServer: Sendable {
     public static func bind(host: String, port: Int, handler: some TTRPCServiceHandler,
                             maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes,
                             maxInFlightBytes: Int = WireLimits.defaultMaxInFlightBytes,
-                            maxConnections: Int = .max, idleTimeout: TimeAmount? = nil,
+                            maxConnections: Int = .max, maxConnectionsPerAddress: Int = .max,
+                            idleTimeout: TimeAmount? = nil,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                             logger: Logger = Logger(label: "enclava.ttrpc.server")) async throws -> TTRPCServer {
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let bootstrap = Self.bootstrap(group: group, handler: handler, maxFrameBytes: maxFrameBytes,
                                        maxInFlightBytes: maxInFlightBytes, maxConnections: maxConnections,
-                                       idleTimeout: idleTimeout, connections: connections, logger: logger)
+                                       maxConnectionsPerAddress: maxConnectionsPerAddress, idleTimeout: idleTimeout, connections: connections, logger: logger)
         let channel = try await bootstrap.bind(host: host, port: port).get()
         logger.debug("ttrpc server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         return TTRPCServer(serverChannel: channel, connections: connections, logger: logger)
@@ -97,7 +99,8 @@ public final class TTRPCServer: Sendable {
     }
 
     private static func bootstrap(group: any EventLoopGroup, handler: some TTRPCServiceHandler, maxFrameBytes: Int,
-                                  maxInFlightBytes: Int, maxConnections: Int = .max, idleTimeout: TimeAmount? = nil,
+                                  maxInFlightBytes: Int, maxConnections: Int = .max, maxConnectionsPerAddress: Int = .max,
+                                  idleTimeout: TimeAmount? = nil,
                                   connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
                                   logger: Logger) -> ServerBootstrap {
         ServerBootstrap(group: group)
@@ -105,13 +108,18 @@ public final class TTRPCServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 let id = ObjectIdentifier(channel)
-                let admitted = connections.withLockedValue { open -> Bool in
-                    guard open.count < maxConnections else { return false }
+                let address = channel.remoteAddress?.ipAddress
+                let refusal = connections.withLockedValue { open -> String? in
+                    guard open.count < maxConnections else { return "\(maxConnections) are open" }
+                    if let address, maxConnectionsPerAddress < .max,
+                       open.values.lazy.filter({ $0.remoteAddress?.ipAddress == address }).count >= maxConnectionsPerAddress {
+                        return "\(maxConnectionsPerAddress) are open from \(address)"
+                    }
                     open[id] = channel
-                    return true
+                    return nil
                 }
-                guard admitted else {
-                    logger.notice("refused a connection: \(maxConnections) are open",
+                if let refusal {
+                    logger.notice("refused a connection: \(refusal)",
                                   metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unix")"])
                     return channel.close()
                 }

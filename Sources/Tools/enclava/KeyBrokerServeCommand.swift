@@ -32,6 +32,9 @@ struct KeyBrokerServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-connections"), help: "Connections open at once; one more is closed at once, with a log line.")
     var maxConnections: Int = 64
 
+    @Option(name: .customLong("max-connections-per-address"), help: "Connections open at once from one IP address (one host cannot take every slot).")
+    var maxConnectionsPerAddress: Int = 16
+
     @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may send and receive nothing before it is closed (1…3600).")
     var idleTimeout: Int = 30
 
@@ -47,6 +50,9 @@ struct KeyBrokerServeCommand: AsyncParsableCommand {
         }
         guard (1...100_000).contains(maxConnections) else {
             throw CLIError("--max-connections must be 1…100000, got \(maxConnections)")
+        }
+        guard (1...maxConnections).contains(maxConnectionsPerAddress) else {
+            throw CLIError("--max-connections-per-address must be 1…\(maxConnections) (--max-connections), got \(maxConnectionsPerAddress)")
         }
         guard (1...3600).contains(idleTimeout) else {
             throw CLIError("--idle-timeout must be 1…3600 seconds, got \(idleTimeout)")
@@ -78,6 +84,7 @@ struct KeyBrokerServeCommand: AsyncParsableCommand {
                                                 maxFrameBytes: KeyBrokerProtocol.maxFrameBytes,
                                                 maxInFlightBytes: KeyBrokerProtocol.maxFrameBytes * 2,
                                                 maxConnections: maxConnections,
+                                                maxConnectionsPerAddress: maxConnectionsPerAddress,
                                                 idleTimeout: .seconds(Int64(idleTimeout)))
         } catch {
             throw KeyBrokerError(.serverFailed, "cannot listen on \(listen): \(error)")
