@@ -55,10 +55,18 @@ public final class TTRPCClient: Sendable {
                 throw RPCError.unavailable("CONNECT_FAILED", "cannot connect to \(endpoint): \(Self.describeConnectFailure(error, endpoint))")
             }
         }
-        let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: TTRPCClientHandler.self),
-                         eventLoop: channel.eventLoop)
-        }.get()
+        let handler: NIOLoopBound<TTRPCClientHandler>
+        do {
+            handler = try await channel.eventLoop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: TTRPCClientHandler.self),
+                             eventLoop: channel.eventLoop)
+            }.get()
+        } catch {
+            // The pipeline is gone: the peer closed the connection as soon as it was made.
+            channel.close(promise: nil)
+            throw RPCError.unavailable("CONNECT_FAILED", "cannot connect to \(endpoint): the server closed the connection at once "
+                                       + "(it may be at its connection limit or stopping); retry shortly")
+        }
         return TTRPCClient(channel: channel, handler: handler, maxFrameBytes: maxFrameBytes, endpoint: endpoint)
     }
 
