@@ -33,11 +33,20 @@ public enum KeyBrokerClient {
         from endpoint: TTRPCEndpoint, manifestDigest: [UInt8], imageName: String, backend: String,
         timeout: Duration = .seconds(30), evidence: (_ reportData: [UInt8]) throws -> Evidence
     ) async throws -> SecureBytes {
-        let client: TTRPCClient
-        do {
-            client = try await TTRPCClient.connect(to: endpoint, maxFrameBytes: KeyBrokerProtocol.maxFrameBytes)
-        } catch {
-            throw KeyBrokerClientError(.unreachable, "cannot connect to the key broker at \(endpoint): \(error); "
+        // A broker (or the bridge's forwarder) that closes a connection at once is at its limit or restarting:
+        // a few quick retries (100, 200, 400 ms) before the error, which the runtime's own backoff then handles.
+        var client: TTRPCClient?
+        var lastError: (any Error)?
+        for attempt in 0..<4 where client == nil {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(100 << (attempt - 1))) }
+            do {
+                client = try await TTRPCClient.connect(to: endpoint, maxFrameBytes: KeyBrokerProtocol.maxFrameBytes)
+            } catch {
+                lastError = error
+            }
+        }
+        guard let client else {
+            throw KeyBrokerClientError(.unreachable, "cannot connect to the key broker at \(endpoint): \(lastError.map { "\($0)" } ?? "no attempt"); "
                                            + "check `enclava serve --key-broker` and that the broker runs")
         }
         do {
