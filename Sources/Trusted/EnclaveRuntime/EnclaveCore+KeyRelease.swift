@@ -18,6 +18,7 @@ extension EnclaveCore {
     /// loading (Health answers meanwhile; the model is loaded off the actor) → ready, or → failed with the
     /// loader's one-line reason. A key that arrived from outside the enclave (owner, broker) must have passed
     /// ``ModelActivation/checkKey`` first; a key unsealed from the image's own sealed wrapping needs no check.
+    /// Once ready, ``ModelActivation/activated`` gets the key (a released key is kept as sealed state there).
     /// - Parameters:
     ///   - dek: the image's data-encryption key; this call's copies are wiped when it returns.
     ///   - activation: how the image is decrypted and loaded.
@@ -40,6 +41,7 @@ extension EnclaveCore {
         guard health.isServing else {
             return RuntimeError(.modelInvalid, "the enclave stopped while its model was loading")
         }
+        activation.activated(dek)
         return nil
     }
 
