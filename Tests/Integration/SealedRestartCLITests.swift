@@ -156,6 +156,34 @@ import Testing
         stop(original)
     }
 
+    /// A state file that cannot be written (its folder is gone) does not fail the release: the real runtime
+    /// logs SEALED_STATE_UNWRITABLE and serves.
+    @Test func aStateThatCannotBeSavedIsLoggedAndTheEnclaveServes() throws {
+        let folder = try TestPaths.makeTemporaryDirectory(prefix: "enclava-sealed")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let owned = try owner.packageOwnerImage(in: folder)
+        let socket = folder.appendingPathComponent("enclave.sock").path
+        let runtime = TestProcess(fixture.runtime, ["--backend", "sim", "--listen", "unix:\(socket)", "--image", owned.image.path,
+                                                    "--sim-home", fixture.home.path,
+                                                    "--sealed-state", folder.appendingPathComponent("gone/x.sealed").path],
+                                  environment: fixture.environment)
+        try runtime.start()
+        defer { if runtime.process.isRunning { runtime.signal(SIGKILL) }; _ = runtime.wait(timeout: 30) }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && (try? RawSocket(unixPath: socket)) == nil {
+            try #require(runtime.process.isRunning, "runtime exited: \(runtime.stderrSoFar)")
+            usleep(100_000)
+        }
+        let provisioned = try fixture.run(["provision", "--endpoint", "unix:\(socket)", "--policy", owned.policy.path,
+                                           "--owner-key", owned.key.path])
+        #expect(provisioned.status == 0 && provisioned.stdout.contains("the enclave is ready"), "\(provisioned.stderr)")
+        runtime.signal(SIGTERM)
+        let exited = runtime.wait(timeout: 30)
+        #expect(exited.status == 0, "\(exited.stderr)")
+        #expect(exited.stderr.contains("sealed state not saved (SEALED_STATE_UNWRITABLE"), "\(exited.stderr)")
+        #expect(exited.stderr.contains("the next start is a key release again"), "\(exited.stderr)")
+    }
+
     /// The start after `tampered` was put in place: refused with `code` in the log, waiting for the key; the
     /// provision makes a new blob; the start after that opens it.
     func expectRefusedThenReplaced(_ owned: (image: URL, key: URL, policy: URL, stdout: String), stateDir: URL,
