@@ -4,7 +4,7 @@ SWIFT ?= swift
 CONFIG ?= debug
 SWIFT_BUILD_FLAGS ?= --explicit-target-dependency-import-check error
 # Debian/Ubuntu packages the build needs (C libraries reached through CShims/).
-APT_PACKAGES := libssl-dev libprotobuf-c-dev pkg-config
+APT_PACKAGES := libssl-dev libprotobuf-c-dev libsqlite3-dev pkg-config
 APT_PROTO_PACKAGES := protobuf-compiler protobuf-c-compiler
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 
@@ -94,6 +94,8 @@ bench: deps bench-venv
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" batching
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" load --clients 64 --duration $(BENCH_LOAD_SECONDS)
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" faults
+	$(CC) -O2 -Wall -pthread -o $(BENCH_SCRATCH)/c_relay Sources/Tools/enclava-bench/peers/c_relay.c
+	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" relay --c-relay $(BENCH_SCRATCH)/c_relay
 
 # ONNX operator conformance over ../shared/testdata/onnx-node: prints passed / failed / unsupported per case.
 conformance: deps
@@ -105,14 +107,15 @@ conformance: deps
 # collateral (dcap-qvl JSON, PCS responses), each parsing and, where it parses, fully verifying its input; and
 # one per other parser: ttrpc frames (FrameDecoder over arbitrary read splits, then ttrpc Request/Response),
 # every enclava.v1 message (then the enclave's tensor conversion), the image container/header and manifest TOML,
-# the ONNX loader and initializer stripper, the WordPiece tokenizer, the CLI's tensor JSON and policy JSON.
+# the ONNX loader and initializer stripper, the WordPiece tokenizer, the CLI's tensor JSON and policy JSON, the key
+# broker's messages (both sides).
 # FUZZ_SECONDS each, seeded from real files (see Sources/Fuzz/fuzz.sh); FUZZ_TARGETS picks some. The targets
 # exist only with ENCLAVA_FUZZ=1 and build in their own scratch path. Fails if any target crashes or hangs
 # (inputs kept in .build-fuzz/artifacts).
 FUZZ_SCRATCH ?= .build-fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?= FuzzSNPReport FuzzTDXQuote FuzzSGXQuote FuzzNitroDocument FuzzQuoteCollateral \
-	FuzzTTRPCFrames FuzzEnclaveMessages FuzzImage FuzzONNX FuzzTokenizer FuzzCLIJSON
+	FuzzTTRPCFrames FuzzEnclaveMessages FuzzImage FuzzONNX FuzzTokenizer FuzzCLIJSON FuzzKeyBrokerMessages
 FUZZ_SWIFT = ENCLAVA_FUZZ=1 ENCLAVA_ONLY=$(shell echo $(FUZZ_TARGETS) | tr ' ' ',') $(SWIFT)
 FUZZ_FLAGS = --manifest-cache local --scratch-path $(FUZZ_SCRATCH) -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library
 fuzz: deps
@@ -126,7 +129,8 @@ protos:
 	  $(SWIFT) build -c release --package-path .build/checkouts/swift-protobuf --product protoc-gen-swift && \
 	  cp .build/checkouts/swift-protobuf/.build/release/protoc-gen-swift /usr/local/bin/; }
 	cd Sources/Shared/EnclavaWire && protoc --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \
-	  --swift_out=Generated -I Protos -I /usr/include Protos/enclava.proto Protos/ttrpc.proto Protos/google/rpc/status.proto
+	  --swift_out=Generated -I Protos -I /usr/include Protos/enclava.proto Protos/keybroker.proto Protos/ttrpc.proto \
+	  Protos/google/rpc/status.proto
 	@if ls Sources/Shared/EnclavaImage/Protos/*.proto >/dev/null 2>&1; then cd Sources/Shared/EnclavaImage && \
 	  protoc --swift_opt=Visibility=Public --swift_out=Generated -I Protos Protos/*.proto; fi
 	@if [ -f CShims/COnnx/onnx.proto ]; then cd CShims/COnnx && protoc-c --c_out=. onnx.proto && \

@@ -23,6 +23,7 @@ let protobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swif
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let toml: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
+let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
@@ -65,6 +66,9 @@ var targets: [Target] = [
             path: "Sources/Shared/EnclavaAttestation", swiftSettings: strict),
     .target(name: "EnclavaImage", dependencies: ["EnclavaCrypto", protobuf, toml],
             path: "Sources/Shared/EnclavaImage", exclude: ["Protos"], swiftSettings: strict),
+    // The key broker protocol's bounds and the enclave's client of it (no database: the runtime imports it).
+    .target(name: "EnclavaKeyBroker", dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", protobuf],
+            path: "Sources/Shared/EnclavaKeyBroker", swiftSettings: strict),
 
     // MARK: Trusted
     .target(name: "EnclaveSealing", dependencies: ["EnclavaCrypto", "EnclavaImage", "CEnclaveSystem"],
@@ -84,6 +88,12 @@ var targets: [Target] = [
     .target(name: "HostBridge", dependencies: ["EnclavaWire", nio, nioPosix, logging,
                                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Sources/Untrusted/HostBridge", swiftSettings: strict),
+    // The key broker (DESIGN.md §7): a host-side service that releases model keys to attested enclaves.
+    .target(name: "KeyBroker",
+            dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage", "EnclavaKeyBroker",
+                           grdb, nio, nioPosix, logging, protobuf,
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            path: "Sources/Untrusted/KeyBroker", swiftSettings: strict),
 
     // MARK: Client
     .target(name: "EnclavaClient",
@@ -93,7 +103,8 @@ var targets: [Target] = [
     // MARK: Tools
     .executableTarget(name: "enclava",
                       dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage",
-                                     "HostBridge", "EnclavaClient", "EnclaveInference", argumentParser, logging, nio, nioPosix],
+                                     "HostBridge", "EnclavaClient", "EnclaveInference", "KeyBroker", "EnclavaKeyBroker",
+                                     argumentParser, logging, nio, nioPosix],
                       path: "Sources/Tools/enclava", swiftSettings: strict),
     .executableTarget(name: "enclava-runtime",
                       dependencies: ["EnclaveRuntime", "EnclavePlatform", "EnclavaWire", argumentParser, logging],
@@ -134,12 +145,16 @@ var targets: [Target] = [
                 path: "Tests/EnclaveRuntimeTests"),
     .testTarget(name: "HostBridgeTests", dependencies: ["HostBridge", "EnclavaWire", "EnclavaTesting", nio, nioPosix, logging],
                 path: "Tests/HostBridgeTests"),
+    .testTarget(name: "KeyBrokerTests",
+                dependencies: ["KeyBroker", "EnclavaKeyBroker", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation",
+                               "EnclavaImage", "EnclavaTesting", "EnclavePlatform", grdb, nio, nioPosix, protobuf],
+                path: "Tests/KeyBrokerTests"),
     .testTarget(name: "EnclavaClientTests",
                 dependencies: ["EnclavaClient", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", protobuf],
                 path: "Tests/EnclavaClientTests"),
     .testTarget(name: "IntegrationTests",
                 dependencies: ["EnclavaClient", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation",
-                               "EnclavaImage", "EnclavaTesting", nio, nioPosix],
+                               "EnclavaImage", "EnclavaTesting", "EnclavaKeyBroker", "EnclavePlatform", nio, nioPosix],
                 path: "Tests/Integration"),
 ]
 
@@ -159,6 +174,7 @@ if Context.environment["ENCLAVA_FUZZ"] == "1" {
         ("FuzzONNX", ["EnclaveInference", "EnclaveSealing"]),
         ("FuzzTokenizer", ["EnclaveInference"]),
         ("FuzzCLIJSON", ["EnclavaClient", "EnclavaAttestation"]),
+        ("FuzzKeyBrokerMessages", ["EnclavaKeyBroker", "EnclavaWire", "EnclavaAttestation", protobuf]),
     ]
     for (name, dependencies) in parsers {
         targets.append(.executableTarget(name: name, dependencies: dependencies + ["FuzzSupport"],
@@ -202,6 +218,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

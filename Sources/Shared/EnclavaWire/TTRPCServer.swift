@@ -64,17 +64,23 @@ public final class TTRPCServer: Sendable {
     ///   - handler: answers the calls.
     ///   - maxFrameBytes: the largest request payload accepted.
     ///   - maxInFlightBytes: request payload bytes one connection may have unanswered (never below one frame).
+    ///   - maxConnections: open connections at most; one accepted beyond it is closed at once (logged).
+    ///   - maxConnectionsPerAddress: open connections from one IP address at most (one peer cannot take every slot).
+    ///   - idleTimeout: a connection with no bytes either way for this long is closed (logged); nil: never.
     ///   - group: the event loops to run on.
     ///   - logger: receives connection-level problems.
     /// - Throws: the socket error if the address cannot be bound.
     public static func bind(host: String, port: Int, handler: some TTRPCServiceHandler,
                             maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes,
                             maxInFlightBytes: Int = WireLimits.defaultMaxInFlightBytes,
+                            maxConnections: Int = .max, maxConnectionsPerAddress: Int = .max,
+                            idleTimeout: TimeAmount? = nil,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                             logger: Logger = Logger(label: "enclava.ttrpc.server")) async throws -> TTRPCServer {
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let bootstrap = Self.bootstrap(group: group, handler: handler, maxFrameBytes: maxFrameBytes,
-                                       maxInFlightBytes: maxInFlightBytes, connections: connections, logger: logger)
+                                       maxInFlightBytes: maxInFlightBytes, maxConnections: maxConnections,
+                                       maxConnectionsPerAddress: maxConnectionsPerAddress, idleTimeout: idleTimeout, connections: connections, logger: logger)
         let channel = try await bootstrap.bind(host: host, port: port).get()
         logger.debug("ttrpc server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         return TTRPCServer(serverChannel: channel, connections: connections, logger: logger)
@@ -111,19 +117,39 @@ public final class TTRPCServer: Sendable {
     }
 
     private static func bootstrap(group: any EventLoopGroup, handler: some TTRPCServiceHandler, maxFrameBytes: Int,
-                                  maxInFlightBytes: Int, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
+                                  maxInFlightBytes: Int, maxConnections: Int = .max, maxConnectionsPerAddress: Int = .max,
+                                  idleTimeout: TimeAmount? = nil,
+                                  connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
                                   logger: Logger) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 let id = ObjectIdentifier(channel)
-                connections.withLockedValue { $0[id] = channel }
+                let address = channel.remoteAddress?.ipAddress
+                let refusal = connections.withLockedValue { open -> String? in
+                    guard open.count < maxConnections else { return "\(maxConnections) are open" }
+                    if let address, maxConnectionsPerAddress < .max,
+                       open.values.lazy.filter({ $0.remoteAddress?.ipAddress == address }).count >= maxConnectionsPerAddress {
+                        return "\(maxConnectionsPerAddress) are open from \(address)"
+                    }
+                    open[id] = channel
+                    return nil
+                }
+                if let refusal {
+                    logger.notice("refused a connection: \(refusal)",
+                                  metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unix")"])
+                    return channel.close()
+                }
                 channel.closeFuture.whenComplete { _ in
                     _ = connections.withLockedValue { $0.removeValue(forKey: id) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let idleTimeout {
+                        try sync.addHandler(IdleStateHandler(allTimeout: idleTimeout))
+                        try sync.addHandler(TTRPCIdleCloser(logger: logger))
+                    }
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
                     try sync.addHandler(MessageToByteHandler(FrameEncoder()))
                     try sync.addHandler(TTRPCServerConnectionHandler(service: handler, maxFrameBytes: maxFrameBytes,

@@ -46,7 +46,10 @@ final class TTRPCServerConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        self.logger[metadataKey: "peer"] = "\(context.channel.remoteAddress.map { "\($0)" } ?? "unix")"
+        let remote = context.channel.remoteAddress
+        self.logger[metadataKey: "peer"] = "\(remote.map { "\($0)" } ?? "unix")"
+        let peer = remote.flatMap { address in address.ipAddress.map { "\($0):\(address.port ?? 0)" } } ?? "unix"
+        self.service.connectionOpened(self.connection, peer: peer)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

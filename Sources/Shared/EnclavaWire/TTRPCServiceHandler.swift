@@ -42,6 +42,11 @@ public protocol TTRPCServiceHandler: Sendable {
     /// what it bound to it. The default does nothing.
     func connectionClosed(_ connection: TTRPCConnectionID) async
 
+    /// Called once when `connection` is accepted, before any of its calls, with the peer's address as text
+    /// (`unix` for a Unix socket). The default does nothing; a service that records who asked (an audit log)
+    /// keeps it until ``connectionClosed(_:)``.
+    func connectionOpened(_ connection: TTRPCConnectionID, peer: String)
+
     /// Whether this handler serves `service`/`method`. The server answers `UNIMPLEMENTED` without
     /// calling ``handle(method:service:payload:)`` when it returns `false`.
     /// The default accepts exactly the methods of ``EnclaveService``.
@@ -63,4 +68,6 @@ extension TTRPCServiceHandler {
     }
 
     public func connectionClosed(_ connection: TTRPCConnectionID) async {}
+
+    public func connectionOpened(_ connection: TTRPCConnectionID, peer: String) {}
 }

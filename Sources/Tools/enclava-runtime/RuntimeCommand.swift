@@ -50,6 +50,9 @@ struct RuntimeCommand: AsyncParsableCommand {
     @Option(help: "The signed enclave image (.eimg) to run.")
     var image: String
 
+    @Option(name: .customLong("key-broker"), help: "Where the key broker is reached, as unix:PATH: the host bridge's forwarding socket (`enclava serve --key-broker`), for images with [keys] release = \"broker\".")
+    var keyBroker: String?
+
     @Option(name: .customLong("sim-home"), help: "Simulated platform home (default: $ENCLAVA_HOME or ~/.enclava).")
     var simHome: String?
 
@@ -119,6 +122,12 @@ struct RuntimeCommand: AsyncParsableCommand {
                     fail("--control must be unix:PATH (e.g. unix:/tmp/enclava-control.sock), got `\(control)`")
                 }
                 options.control = address
+            }
+            if let keyBroker {
+                guard let address = try? RuntimeOptions.ListenAddress(parsing: keyBroker) else {
+                    fail("--key-broker must be unix:PATH (the bridge's forwarding socket), got `\(keyBroker)`")
+                }
+                options.keyBroker = address
             }
         } catch let error as RuntimeError {
             fail(error.message)

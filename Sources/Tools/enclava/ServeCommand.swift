@@ -65,6 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("state-dir"), help: "Keep each image's sealed state here (created 0700): after a key release the enclave leaves the model key sealed to its platform, and the next start opens it with no owner or broker (sealed restart).")
     var stateDir: String?
 
+    @Option(name: .customLong("key-broker"), help: "The key broker (HOST:PORT) the enclave may reach: its connections are forwarded to this one address only (`enclava keybroker serve`).")
+    var keyBroker: String?
+
     @Flag(name: .customLong("allow-unlocked-memory"), help: "Development only: run even if sealed memory cannot be locked in RAM.")
     var allowUnlockedMemory = false
 
@@ -140,6 +143,11 @@ struct ServeCommand: AsyncParsableCommand {
             extra += ["--sealed-state", stateDirectory.statePath]
             CLI.note(stateDirectory.note(keys: opened.manifest.keys))
         }
+        let broker = try keyBroker.map(Self.keyBrokerAddress)
+        if broker != nil && attached != nil {
+            throw CLIError("--key-broker applies only when serve launches the enclave; an attached enclave reaches its broker through whoever launched it")
+        }
+        if broker != nil { extra += ["--key-broker", "unix:\(EnclaveLaunchConfiguration.keyBrokerPlaceholder)"] }
         let enclaveConfiguration: HostBridgeConfiguration.Enclave
         if let attached {
             enclaveConfiguration = .attach(endpoint: attached)
@@ -161,6 +169,7 @@ struct ServeCommand: AsyncParsableCommand {
         // An image whose key its owner releases (`enclava provision`) starts waiting for it: relay to it then too.
         configuration.serveWhileWaitingForKey = true
         if let recordTraffic { configuration.trafficRecorder = try FileTrafficRecorder(path: recordTraffic) }
+        configuration.keyBroker = broker
 
         let bridge = HostBridgeServer(configuration: configuration)
         try await bridge.start()
@@ -191,5 +200,13 @@ struct ServeCommand: AsyncParsableCommand {
         default:
             return endpoint
         }
+    }
+
+    /// `--key-broker HOST:PORT`, parsed (TCP only: the broker is a network service).
+    static func keyBrokerAddress(_ text: String) throws -> (host: String, port: Int) {
+        guard case .tcp(let host, let port) = try? TTRPCEndpoint(parsing: text), port > 0 else {
+            throw CLIError("--key-broker takes the broker's HOST:PORT (e.g. 127.0.0.1:7100), got `\(text)`")
+        }
+        return (host, port)
     }
 }

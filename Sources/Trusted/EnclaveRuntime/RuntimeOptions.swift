@@ -70,6 +70,9 @@ public struct RuntimeOptions: Sendable {
     /// The private control socket of the launching host (`--control`), the only place Shutdown is accepted;
     /// nil: no control socket (the runtime then stops on SIGTERM/SIGINT only).
     public var control: ListenAddress?
+    /// Where the key broker is reached (`--key-broker unix:PATH`): the host bridge's forwarding socket, which
+    /// connects only to the broker address the host was given (`enclava serve --key-broker`). Nil: no broker.
+    public var keyBroker: ListenAddress?
     /// The `.eimg` to load.
     public var imagePath: String
     /// The simulated platform's home (`--sim-home`, default `$ENCLAVA_HOME` or `~/.enclava`).

@@ -19,6 +19,7 @@ actor EnclaveSupervisor {
     private var socketPath: String?
     private var controlSocketPath: String?
     var attachMonitor: Task<Void, Never>?
+    private var keyBrokerForwarder: KeyBrokerForwarder?
     private var process: EnclaveProcess?
     private var monitor: Task<Void, Never>?
     private(set) var stopping = false
@@ -66,6 +67,12 @@ actor EnclaveSupervisor {
             let socketPath = directory + "/enclave.sock"
             self.socketPath = socketPath
             if launch.hasControlSocket { self.controlSocketPath = directory + "/control.sock" }
+            if let broker = self.configuration.keyBroker {
+                // Listening before the enclave starts: a broker release happens during its start.
+                self.keyBrokerForwarder = try await KeyBrokerForwarder.start(
+                    socketPath: directory + "/keybroker.sock", host: broker.host, port: broker.port,
+                    maxConnections: self.configuration.maxKeyBrokerConnections, group: self.group, logger: self.logger)
+            }
             let process = try await self.launchAndWait(launch, socketPath: socketPath)
             self.watch(process, readyAt: .now)
         }
@@ -74,7 +81,8 @@ actor EnclaveSupervisor {
     private func launchAndWait(_ launch: EnclaveLaunchConfiguration, socketPath: String) async throws -> EnclaveProcess {
         try? FileManager.default.removeItem(atPath: socketPath)
         if let control = self.controlSocketPath { try? FileManager.default.removeItem(atPath: control) }
-        let arguments = launch.resolvedArguments(socketPath: socketPath, controlSocketPath: self.controlSocketPath ?? "")
+        let arguments = launch.resolvedArguments(socketPath: socketPath, controlSocketPath: self.controlSocketPath ?? "",
+                                                 keyBrokerSocketPath: self.keyBrokerForwarder?.socketPath ?? "")
         self.logger.info("launching the enclave",
                          metadata: ["command": "\(([launch.executablePath] + arguments).joined(separator: " "))"])
         let process = try await EnclaveProcess.launch(executablePath: launch.executablePath, arguments: arguments,
@@ -191,6 +199,7 @@ actor EnclaveSupervisor {
             await self.terminate(process, grace: self.configuration.shutdownGracePeriod)
             self.logger.info("the enclave \(process.exitDescription ?? "is gone")", metadata: ["pid": "\(process.pid)"])
         }
+        await self.keyBrokerForwarder?.close()
         if let directory = self.socketDirectory {
             try? FileManager.default.removeItem(atPath: directory)
         }

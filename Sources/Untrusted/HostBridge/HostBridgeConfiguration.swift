@@ -64,6 +64,11 @@ public struct HostBridgeConfiguration: Sendable {
     /// Requests of one client held while its link to the enclave is being (re)connected; one more is
     /// answered `UNAVAILABLE` (`RECONNECT_QUEUE_FULL`) and not relayed (`--max-queued-requests`).
     public var maxQueuedRequestsPerConnection = 64
+    /// The key broker the enclave may reach (`--key-broker HOST:PORT`): the bridge forwards the enclave's connections
+    /// on its ``EnclaveLaunchConfiguration/keyBrokerPlaceholder`` socket to this one address only. Nil: none.
+    public var keyBroker: (host: String, port: Int)?
+    /// Key broker connections forwarded at once, at most.
+    public var maxKeyBrokerConnections = 8
 
     /// Creates a configuration with default limits and timeouts.
     ///
@@ -126,6 +131,9 @@ public struct EnclaveLaunchConfiguration: Sendable {
     /// Replaced, in every argument, by the path of the enclave's private control socket (Health, Shutdown),
     /// which only the bridge knows. Without it in the arguments, the bridge stops the enclave with SIGTERM.
     public static let controlPlaceholder = "{control}"
+    /// Replaced, in every argument, by the path of the socket on which the bridge forwards the enclave's
+    /// connections to the key broker (``HostBridgeConfiguration/keyBroker``), e.g. `--key-broker unix:{keybroker}`.
+    public static let keyBrokerPlaceholder = "{keybroker}"
 
     /// The executable, e.g. the path of `enclava-runtime`.
     public var executablePath: String
@@ -174,10 +182,12 @@ public struct EnclaveLaunchConfiguration: Sendable {
     public var hasControlSocket: Bool { self.arguments.contains { $0.contains(Self.controlPlaceholder) } }
 
     /// The arguments with the socket paths filled in.
-    public func resolvedArguments(socketPath: String, controlSocketPath: String = "") -> [String] {
+    public func resolvedArguments(socketPath: String, controlSocketPath: String = "", keyBrokerSocketPath: String = "")
+        -> [String] {
         self.arguments.map {
             $0.replacingOccurrences(of: Self.socketPlaceholder, with: socketPath)
                 .replacingOccurrences(of: Self.controlPlaceholder, with: controlSocketPath)
+                .replacingOccurrences(of: Self.keyBrokerPlaceholder, with: keyBrokerSocketPath)
         }
     }
 }

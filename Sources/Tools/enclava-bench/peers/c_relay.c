@@ -74,6 +74,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: c_relay PORT UNIX_PATH\n");
         return 2;
     }
+    /* A parent may have blocked signals (the Swift runtime does on its threads); the benchmark stops us with one. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_IGN);
     target_path = argv[2];
     int listener = socket(AF_INET, SOCK_STREAM, 0);

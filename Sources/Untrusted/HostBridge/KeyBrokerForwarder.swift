@@ -1,0 +1,136 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Forwards the enclave's outbound key-broker connections (DESIGN.md §7): the enclave has no network, so the bridge
+/// gives it a Unix socket in its private socket folder and splices each connection on it to **one** configured
+/// TCP address, the key broker's — never anywhere else (the role of Nitro's vsock-proxy allowlist). Bytes are
+/// copied as they are: the broker's answers are sealed to a key only the enclave holds, so the bridge learns nothing.
+///
+/// Bounded: at most ``maxConnections`` at once (one more is closed at once), each closed after ``idleTimeout`` with
+/// no bytes either way. One log line per connection when it ends: bytes each way and how it ended.
+public final class KeyBrokerForwarder: Sendable {
+    /// The broker's address.
+    public let target: (host: String, port: Int)
+    /// The socket the enclave connects to.
+    public let socketPath: String
+    /// Connections forwarded at once, at most.
+    public let maxConnections: Int
+    /// A connection with no bytes either way for this long is closed.
+    public let idleTimeout: TimeAmount
+    private let serverChannel: any Channel
+    private let open: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
+
+    private init(target: (host: String, port: Int), socketPath: String, maxConnections: Int, idleTimeout: TimeAmount,
+                 serverChannel: any Channel, open: NIOLockedValueBox<[ObjectIdentifier: any Channel]>) {
+        self.target = target
+        self.socketPath = socketPath
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.serverChannel = serverChannel
+        self.open = open
+    }
+
+    /// Listens on `socketPath` and forwards each connection to `host:port`.
+    /// - Throws: ``HostBridgeError`` `bindFailed` when the socket cannot be bound.
+    public static func start(socketPath: String, host: String, port: Int, maxConnections: Int = 8,
+                             idleTimeout: TimeAmount = .seconds(60),
+                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                             logger: Logger) async throws -> KeyBrokerForwarder {
+        let open = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        let counter = NIOLockedValueBox<UInt64>(0)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 16)
+            .childChannelInitializer { inbound in
+                let id = ObjectIdentifier(inbound)
+                let admitted = open.withLockedValue { channels -> Bool in
+                    guard channels.count < maxConnections else { return false }
+                    channels[id] = inbound
+                    return true
+                }
+                guard admitted else {
+                    logger.notice("key broker forwarding: refused a connection, \(maxConnections) are open")
+                    return inbound.close()
+                }
+                let number = counter.withLockedValue { value -> UInt64 in
+                    value += 1
+                    return value
+                }
+                inbound.closeFuture.whenComplete { _ in _ = open.withLockedValue { $0.removeValue(forKey: id) } }
+                let ledger = ForwardLedger(number: number, target: "\(host):\(port)", logger: logger)
+                return Self.connect(inbound, host: host, port: port, idleTimeout: idleTimeout, ledger: ledger, group: group)
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true).get()
+        } catch {
+            throw HostBridgeError(.bindFailed, "cannot listen for the enclave's key broker connections on \(socketPath): \(error)")
+        }
+        logger.info("forwarding the enclave's key broker connections", metadata: ["socket": "\(socketPath)", "to": "\(host):\(port)"])
+        return KeyBrokerForwarder(target: (host, port), socketPath: socketPath, maxConnections: maxConnections,
+                                  idleTimeout: idleTimeout, serverChannel: channel, open: open)
+    }
+
+    /// Connections being forwarded now.
+    public var connectionCount: Int { open.withLockedValue { $0.count } }
+
+    /// Stops listening and closes every forwarded connection.
+    public func close() async {
+        try? await serverChannel.close()
+        for channel in open.withLockedValue({ Array($0.values) }) { try? await channel.close() }
+    }
+
+    /// Connects to the broker and splices the two channels.
+    private static func connect(_ inbound: any Channel, host: String, port: Int, idleTimeout: TimeAmount,
+                                ledger: ForwardLedger, group: any EventLoopGroup) -> EventLoopFuture<Void> {
+        let outbound = ClientBootstrap(group: inbound.eventLoop)
+            .connectTimeout(.seconds(10))
+            .connect(host: host, port: port)
+        return outbound.flatMap { outbound in
+            let (toBroker, toEnclave) = SpliceHandler.pair(ledger: ledger)
+            do {
+                try inbound.pipeline.syncOperations.addHandlers(IdleStateHandler(allTimeout: idleTimeout), toBroker)
+                try outbound.pipeline.syncOperations.addHandler(toEnclave)
+            } catch {
+                outbound.close(promise: nil)
+                return inbound.eventLoop.makeFailedFuture(error)
+            }
+            // Reading starts once the enclave's channel is registered (after this initializer); each read waits
+            // while the other side cannot take more (``SpliceHandler``).
+            return inbound.eventLoop.makeSucceededVoidFuture()
+        }.flatMapError { error in
+            ledger.finish("the broker at \(host):\(port) could not be reached: \(error)")
+            return inbound.close()
+        }
+    }
+}
+
+/// Counts one forwarded connection's bytes and logs its one line when it ends.
+final class ForwardLedger: Sendable {
+    let number: UInt64
+    let target: String
+    let logger: Logger
+    private let state = NIOLockedValueBox<(toBroker: Int, toEnclave: Int, done: Bool)>((0, 0, false))
+
+    init(number: UInt64, target: String, logger: Logger) {
+        self.number = number
+        self.target = target
+        self.logger = logger
+    }
+
+    func count(toBroker bytes: Int) { state.withLockedValue { $0.toBroker += bytes } }
+    func count(toEnclave bytes: Int) { state.withLockedValue { $0.toEnclave += bytes } }
+
+    /// Logs the connection's line, once.
+    func finish(_ how: String) {
+        let totals = state.withLockedValue { value -> (Int, Int)? in
+            guard !value.done else { return nil }
+            value.done = true
+            return (value.toBroker, value.toEnclave)
+        }
+        guard let (toBroker, toEnclave) = totals else { return }
+        logger.info("key broker connection \(number) to \(target): \(how)",
+                    metadata: ["bytes_to_broker": "\(toBroker)", "bytes_to_enclave": "\(toEnclave)"])
+    }
+}
