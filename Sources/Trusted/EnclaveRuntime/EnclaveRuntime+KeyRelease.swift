@@ -4,24 +4,14 @@ import EnclavePlatform
 import Logging
 
 extension EnclaveRuntime {
-    /// Refuses, before anything is bound, a key source this runtime cannot use yet.
-    /// - Throws: ``RuntimeError`` `.keyReleaseUnsupported` for ``KeySource/broker``.
-    static func refuseUnsupported(_ source: KeySource) throws {
-        // ISSUE 10 (broker): the enclave-side RCAR client plugs in here — wait in `waiting-for-key` like `.owner`,
-        // run request → challenge → attestation → response through the bridge, then `core.activate(dek:with:)`.
-        guard source != .broker else {
-            throw RuntimeError(.keyReleaseUnsupported, "the image's key is released by a key broker ([keys] release = "
-                               + "\"broker\"), which this runtime cannot ask yet; package it with release = \"owner\" and "
-                               + "release the key with `enclava provision`, or with `--seal-for sim` for local testing")
-        }
-    }
-
     /// Obtains the DEK from `source` and ends in the one activation every source shares (``ModelActivation``):
     /// ``KeySource/sealedInImage`` unseals and loads now (the runtime is ready when this returns);
     /// ``KeySource/owner`` leaves the core in `waiting-for-key` until a `ProvisionKey` opens, matches the image's
-    /// key commitment and loads. For a released key (owner, broker) with `options.sealedStatePath`, the sealed
-    /// state this platform left after an earlier release is tried first (ready when it opens and matches), and
-    /// every release afterwards replaces it (``startFromSealedState(path:image:platform:activation:)``).
+    /// key commitment and loads; ``KeySource/broker`` waits the same way while the runtime asks the key broker
+    /// (``releaseFromBroker(image:platform:options:activation:)``). For a released key (owner, broker) with
+    /// `options.sealedStatePath`, the sealed state this platform left after an earlier release is tried first (ready
+    /// when it opens and matches), and every release afterwards replaces it
+    /// (``startFromSealedState(path:image:platform:activation:)``).
     /// - Throws: ``RuntimeError`` naming what failed; the runtime is stopped first.
     func obtainKey(from source: KeySource, image: EnclaveImage, platform: any TEEPlatform, options: RuntimeOptions,
                    engine: (any InferenceEngine)?) async throws {
@@ -58,7 +48,9 @@ extension EnclaveRuntime {
             logger.notice("waiting for the model key: its owner releases it with `enclava provision` (GetEvidence, then ProvisionKey sealed to this enclave's attested key)",
                           metadata: ["model": "\(manifest.image.name)"])
         case .broker:
-            try Self.refuseUnsupported(source)
+            await releaseFromBroker(image: image, platform: platform, options: options,
+                                    activation: makeActivation(image: image, platform: platform, options: options,
+                                                               engine: engine, released: true))
         }
     }
 

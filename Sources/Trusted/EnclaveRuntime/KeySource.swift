@@ -10,12 +10,7 @@ import EnclavaImage
 /// |---|---|---|
 /// | ``sealedInImage`` | unsealed at start with the platform sealing key (`enclava package --seal-for sim`) | `loading` |
 /// | ``owner`` | the owner's `ProvisionKey` after verifying this enclave's evidence (`enclava provision`) | `waiting-for-key` |
-/// | ``broker`` | not yet: the enclave asks a key broker itself (refused at start with `KEY_RELEASE_UNSUPPORTED`) | — |
-///
-/// Plug-in points (issue 10), each ending in ``EnclaveCore/activate(dek:with:)`` like the others:
-/// * **broker** — the enclave runs request → challenge → attestation → response with the key broker through the
-///   bridge; it waits in `waiting-for-key` like ``owner`` and hands the broker's DEK, after
-///   ``ModelActivation/checkKey``, to the same activation. Replace the refusal in `EnclaveRuntime.start`.
+/// | ``broker`` | the enclave asks the key broker itself through the bridge (`--key-broker unix:PATH`): request → challenge → attestation → response | `waiting-for-key` |
 ///
 /// Sealed restart (`enclava serve --state-dir`, runtime `--sealed-state PATH`) comes before ``owner`` and ``broker``:
 /// a DEK this platform sealed after an earlier release is opened in `EnclaveRuntime.obtainKey`, checked like a
