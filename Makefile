@@ -44,8 +44,9 @@ test: deps
 
 # The end-to-end demo (debug build: the demo model is tiny, and it shares the build with `make test`).
 # SIM_FORMAT picks the evidence the simulated enclave produces: snp (default), tdx or sgx.
-# KEYS picks how the enclave gets the model key: sealed (default: sealed for the simulator when packaged) or
-# owner (the owner keeps it and releases it with `enclava provision` after verifying the enclave).
+# KEYS picks how the enclave gets the model key: sealed (default: sealed for the simulator when packaged),
+# owner (the owner keeps it and releases it with `enclava provision` after verifying the enclave) or broker
+# (`enclava keybroker` holds it and the enclave asks for it itself; then a restart from sealed state, broker stopped).
 SIM_FORMAT ?= snp
 KEYS ?= sealed
 demo: deps

@@ -95,6 +95,14 @@ import Testing
         #expect(try broker.auditLog(store: store).count == log.count)
     }
 
+    /// A broker image with no broker to ask is refused before anything is launched.
+    @Test func serveRefusesABrokerImageWithoutKeyBroker() throws {
+        let result = try cli.run(["serve", "--image", broker.image.path, "--backend", "sim",
+                                  "--listen", "127.0.0.1:\(TestProcess.freeTCPPort())"], timeout: 60)
+        #expect(result.status != 0 && result.stderr.contains("--key-broker HOST:PORT"), "\(result.stderr)")
+        #expect(!result.stdout.contains("ready on"))
+    }
+
     /// The broker is not up yet when the enclave starts: it waits (Health waiting-for-key), says the broker is
     /// unreachable once, keeps asking, and is ready once the broker comes up.
     @Test func theEnclaveKeepsAskingUntilTheBrokerIsUp() async throws {
