@@ -24,12 +24,17 @@ import Testing
 
     /// The enclave's Health state, asked over the bridge.
     func health(port: Int) async throws -> Enclava_V1_HealthResponse.State {
+        try await healthAnswer(port: port).state
+    }
+
+    /// The enclave's Health answer, asked over the bridge.
+    func healthAnswer(port: Int) async throws -> Enclava_V1_HealthResponse {
         let client = try await TTRPCClient.connect(to: .tcp(host: "127.0.0.1", port: port))
         do {
             let answer = try await client.call(.health, Enclava_V1_HealthRequest(), as: Enclava_V1_HealthResponse.self,
                                                timeout: .seconds(10))
             await client.close()
-            return answer.state
+            return answer
         } catch {
             await client.close()
             throw error
@@ -112,9 +117,11 @@ import Testing
         let brokerPort = TestProcess.freeTCPPort()
         let (serve, port) = try startServe(brokerPort: brokerPort)
         defer { if serve.process.isRunning { serve.signal(SIGKILL); _ = serve.wait(timeout: 30) } }
-        #expect(try await health(port: port) == .waitingForKey)
+        let waiting = try await healthAnswer(port: port)
+        #expect(waiting.state == .waitingForKey && waiting.message.contains("asks its key broker"), "\(waiting.message)")
         let early = try infer(port: port)
         #expect(early.status != 0 && early.stdout.contains("WAITING_FOR_KEY"), "\(early.stdout) \(early.stderr)")
+        #expect(early.stdout.contains("asks its key broker for"), "\(early.stdout)")
 
         let (keybroker, _) = try broker.startBroker(store: store, port: brokerPort)
         defer { keybroker.signal(SIGKILL); _ = keybroker.wait() }

@@ -14,7 +14,7 @@ extension EnclaveCore {
     ///   - ownerProvisions: whether `ProvisionKey` may answer the wait (``KeySource/owner``); false for a key the
     ///     enclave asks a broker for (`ProvisionKey` is then `NOT_WAITING_FOR_KEY`: "released another way").
     public func awaitKey(_ activation: ModelActivation, ownerProvisions: Bool = true) {
-        guard health.awaitKey() else { return }
+        guard health.awaitKey(fromBroker: !ownerProvisions) else { return }
         pendingActivation = activation
         self.ownerProvisions = ownerProvisions
         modelName = activation.modelName
