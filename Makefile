@@ -95,6 +95,7 @@ bench: deps bench-venv
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" batching
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" load --clients 64 --duration $(BENCH_LOAD_SECONDS)
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" faults
+	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" startup --rounds $(BENCH_ROUNDS)
 	$(CC) -O2 -Wall -pthread -o $(BENCH_SCRATCH)/c_relay Sources/Tools/enclava-bench/peers/c_relay.c
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" relay --c-relay $(BENCH_SCRATCH)/c_relay
 
