@@ -19,20 +19,30 @@ extension EnclaveRuntime {
     /// Refuses, before anything is bound, a broker image started without a way to reach the broker.
     /// - Throws: ``RuntimeError`` `.keyReleaseUnsupported`.
     static func requireBroker(for source: KeySource, options: RuntimeOptions) throws {
-        guard source == .broker, options.keyBroker == nil else { return }
+        guard source == .broker, brokerEndpoint(options) == nil else { return }
         throw RuntimeError(.keyReleaseUnsupported, "the image's key is released by a key broker ([keys] release = "
                            + "\"broker\"), and no --key-broker unix:PATH was given; run it under `enclava serve "
                            + "--key-broker HOST:PORT`, which forwards the enclave's connections to that broker only")
     }
 
+    /// Where the broker is reached: the bridge's forwarding socket (`unix:PATH`; `tcp:` for tests). Nil for no
+    /// `--key-broker`, or a vsock listen port, which names no peer to connect to.
+    static func brokerEndpoint(_ options: RuntimeOptions) -> TTRPCEndpoint? {
+        switch options.keyBroker {
+        case .unix(let path): .unix(path)
+        case .tcp(let host, let port): .tcp(host: host, port: port)
+        case .vsock, nil: nil
+        }
+    }
+
     /// Waits for the key and starts asking the broker (in the background: the runtime serves Health meanwhile).
     func releaseFromBroker(image: EnclaveImage, platform: any TEEPlatform, options: RuntimeOptions,
                            activation: ModelActivation) async {
-        guard case .unix(let path) = options.keyBroker else { return }
+        guard let endpoint = Self.brokerEndpoint(options) else { return }   // refused at start (requireBroker)
         await core.awaitKey(activation, ownerProvisions: false)
         logger.notice("waiting for the model key: asking the key broker through the host bridge",
-                      metadata: ["model": "\(image.manifest.image.name)", "key_broker": "unix:\(path)"])
-        let request = BrokerRequest(endpoint: .unix(path), manifestDigest: image.manifestDigest,
+                      metadata: ["model": "\(image.manifest.image.name)", "key_broker": "\(endpoint)"])
+        let request = BrokerRequest(endpoint: endpoint, manifestDigest: image.manifestDigest,
                                     imageName: image.manifest.image.name, platform: platform)
         let core = self.core
         let logger = self.logger

@@ -1,8 +1,9 @@
 import EnclavaWire
 
 /// The enclave's life cycle as Health reports it: starting → [waiting-for-key →] loading → ready | failed, then
-/// stopping. An image whose key is released after start (its owner's `ProvisionKey`, DESIGN.md §7) waits in
-/// `waitingForKey`: GetEvidence and ProvisionKey are served there, sessions are not.
+/// stopping. An image whose key is released after start (its owner's `ProvisionKey`, or a key broker the enclave
+/// asks itself, DESIGN.md §7) waits in `waitingForKey`: GetEvidence and ProvisionKey are served there (a broker
+/// image refuses ProvisionKey), sessions are not.
 ///
 /// Transitions that do not follow this order are ignored (and reported as `false`), so a late failure
 /// cannot turn a stopping enclave back into a ready one.
