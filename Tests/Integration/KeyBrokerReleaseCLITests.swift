@@ -129,6 +129,7 @@ import Testing
         #expect(try infer(port: port).status == 0)
         serve.signal(SIGTERM)
         let served = serve.wait(timeout: 30)
+        #expect(served.stderr.contains("it asks the key broker at 127.0.0.1:\(brokerPort)"), "\(served.stderr)")
         let lines = served.stderr.split(separator: "\n").filter { $0.contains("no model key from the key broker yet") }
         #expect(lines.count == 1 && lines.first?.contains("KEY_BROKER_UNREACHABLE") == true,
                 "one line for the unreachable broker, however many retries: \(served.stderr)")
