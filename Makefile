@@ -44,8 +44,9 @@ test: deps
 
 # The end-to-end demo (debug build: the demo model is tiny, and it shares the build with `make test`).
 # SIM_FORMAT picks the evidence the simulated enclave produces: snp (default), tdx or sgx.
-# KEYS picks how the enclave gets the model key: sealed (default: sealed for the simulator when packaged) or
-# owner (the owner keeps it and releases it with `enclava provision` after verifying the enclave).
+# KEYS picks how the enclave gets the model key: sealed (default: sealed for the simulator when packaged),
+# owner (the owner keeps it and releases it with `enclava provision` after verifying the enclave) or broker
+# (`enclava keybroker` holds it and the enclave asks for it itself; then a restart from sealed state, broker stopped).
 SIM_FORMAT ?= snp
 KEYS ?= sealed
 demo: deps
@@ -94,6 +95,7 @@ bench: deps bench-venv
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" batching
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" load --clients 64 --duration $(BENCH_LOAD_SECONDS)
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" faults
+	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" startup --rounds $(BENCH_ROUNDS)
 	$(CC) -O2 -Wall -pthread -o $(BENCH_SCRATCH)/c_relay Sources/Tools/enclava-bench/peers/c_relay.c
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" relay --c-relay $(BENCH_SCRATCH)/c_relay
 

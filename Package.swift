@@ -81,7 +81,8 @@ var targets: [Target] = [
             path: "Sources/Trusted/EnclaveInference", swiftSettings: strict),
     .target(name: "EnclaveRuntime",
             dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage",
-                           "EnclaveSealing", "EnclavePlatform", "EnclaveInference", nio, nioPosix, logging, protobuf],
+                           "EnclaveSealing", "EnclavePlatform", "EnclaveInference", "EnclavaKeyBroker", nio, nioPosix, logging,
+                           protobuf],
             path: "Sources/Trusted/EnclaveRuntime", swiftSettings: strict),
 
     // MARK: Untrusted

@@ -9,12 +9,15 @@ import Testing
 @Suite(.serialized) struct OwnerProvisionCLITests {
     let fixture = CLIFixture.shared
 
-    /// The fraud detector packaged with `[keys] release = release` and the key kept by the owner, in `folder`;
-    /// with its policy (pinning this image). Returns the image, key and policy paths.
-    func packageOwnerImage(in folder: URL, release: String = "owner") throws -> (image: URL, key: URL, policy: URL, stdout: String) {
+    /// The fraud detector packaged with `[keys] release = release` (and `[image] version`, when given: another
+    /// image) and the key kept by the owner, in `folder`; with its policy (pinning this image). Returns the image,
+    /// key and policy paths.
+    func packageOwnerImage(in folder: URL, release: String = "owner",
+                           version: String? = nil) throws -> (image: URL, key: URL, policy: URL, stdout: String) {
         let source = try String(contentsOf: fixture.demoDir.appendingPathComponent("manifest.toml"), encoding: .utf8)
         let manifest = folder.appendingPathComponent("manifest.toml")
         try source.replacingOccurrences(of: "release = \"sealed\"", with: "release = \"\(release)\"")
+            .replacingOccurrences(of: "version = \"1.0.0\"", with: "version = \"\(version ?? "1.0.0")\"")
             .write(to: manifest, atomically: true, encoding: .utf8)
         let image = folder.appendingPathComponent("owned.eimg")
         let key = folder.appendingPathComponent("owned.key")

@@ -13,6 +13,7 @@
 //        enclava-bench batching [--clients 16] [--requests 200] [--threads 1] [--max-batch 8]
 //        enclava-bench load [--clients 64] [--duration 600] [--models fraud,minilm] [--threads N]
 //        enclava-bench faults [--stuck-seconds 15]
+//        enclava-bench startup [--rounds 3]
 //        enclava-bench relay --c-relay PATH [--seconds 3] [--stream-mib 256]
 
 import EnclaveKernels
@@ -27,6 +28,8 @@ if CommandLine.arguments.dropFirst().first == "batching" { BatchingBenchmark.mai
 if CommandLine.arguments.dropFirst().first == "load" { LoadBenchmark.main(Array(CommandLine.arguments.dropFirst(2))) }
 // `enclava-bench relay …`: the host bridge per transport beside a minimal C relay (RelayBenchmark.swift).
 if CommandLine.arguments.dropFirst().first == "relay" { RelayBenchmark.main(Array(CommandLine.arguments.dropFirst(2))) }
+// `enclava-bench startup`: launch to ready for MiniLM per key release: sim, owner, broker, sealed restart (StartupBenchmark.swift).
+if CommandLine.arguments.dropFirst().first == "startup" { StartupBenchmark.main(Array(CommandLine.arguments.dropFirst(2))) }
 // `enclava-bench faults`: kill -9 / SIGSTOP / a client that stops reading, against a real serve (FaultsBenchmark.swift).
 if CommandLine.arguments.dropFirst().first == "faults" { FaultsBenchmark.main(Array(CommandLine.arguments.dropFirst(2))) }
 

@@ -147,6 +147,11 @@ struct ServeCommand: AsyncParsableCommand {
         if broker != nil && attached != nil {
             throw CLIError("--key-broker applies only when serve launches the enclave; an attached enclave reaches its broker through whoever launched it")
         }
+        if attached == nil, broker == nil, opened?.manifest.keys.release == .broker,
+           opened?.keyWrappings.contains(where: { if case .sealed = $0 { true } else { false } }) == false {
+            throw CLIError("this image's key is released by a key broker ([keys] release = \"broker\"): give the broker's "
+                           + "address with --key-broker HOST:PORT (the enclave reaches that one address only)")
+        }
         if broker != nil { extra += ["--key-broker", "unix:\(EnclaveLaunchConfiguration.keyBrokerPlaceholder)"] }
         let enclaveConfiguration: HostBridgeConfiguration.Enclave
         if let attached {
@@ -177,9 +182,14 @@ struct ServeCommand: AsyncParsableCommand {
         // The ready line goes to standard output (logs go to standard error), so a script can wait for it.
         let serving = opened.map { "\($0.manifest.image.name) \($0.manifest.image.version)" } ?? "the enclave"
         let how = attached.map { "attached to \($0)" } ?? "backend \(backend) (\(format.rawValue) evidence)"
-        let waiting = await bridge.enclaveStartedWaitingForKey
-            ? "; the enclave is waiting for its model key: release it with `enclava provision --endpoint \(address) --policy POLICY --owner-key KEY`"
-            : ""
+        let waiting: String
+        if await !bridge.enclaveStartedWaitingForKey {
+            waiting = ""
+        } else if let keyBroker, opened?.manifest.keys.release == .broker {
+            waiting = "; the enclave is waiting for its model key from the key broker at \(keyBroker)"
+        } else {
+            waiting = "; the enclave is waiting for its model key: release it with `enclava provision --endpoint \(address) --policy POLICY --owner-key KEY`"
+        }
         FileHandle.standardOutput.write(Data("enclava serve: ready on \(address) — \(serving), \(how)\(waiting)\n".utf8))
         try await bridge.run()
         CLI.note("enclava serve: stopped")

@@ -6,11 +6,17 @@ import Foundation
 /// ``provisionKey(_:connection:)`` is the owner's release, and ``activate(dek:with:)`` is the one step every
 /// key source ends in.
 extension EnclaveCore {
-    /// starting → waiting-for-key: the image is open and verified, its key arrives later (``KeySource/owner``).
-    /// GetEvidence is served from now on (binding `activation`'s manifest digest), sessions are not.
-    public func awaitKey(_ activation: ModelActivation) {
-        guard health.awaitKey() else { return }
+    /// starting → waiting-for-key: the image is open and verified, its key arrives later (``KeySource/owner``,
+    /// ``KeySource/broker``). GetEvidence is served from now on (binding `activation`'s manifest digest), sessions
+    /// are not.
+    /// - Parameters:
+    ///   - activation: how the released key is checked and loaded.
+    ///   - ownerProvisions: whether `ProvisionKey` may answer the wait (``KeySource/owner``); false for a key the
+    ///     enclave asks a broker for (`ProvisionKey` is then `NOT_WAITING_FOR_KEY`: "released another way").
+    public func awaitKey(_ activation: ModelActivation, ownerProvisions: Bool = true) {
+        guard health.awaitKey(fromBroker: !ownerProvisions) else { return }
         pendingActivation = activation
+        self.ownerProvisions = ownerProvisions
         modelName = activation.modelName
     }
 
@@ -18,6 +24,7 @@ extension EnclaveCore {
     /// loading (Health answers meanwhile; the model is loaded off the actor) → ready, or → failed with the
     /// loader's one-line reason. A key that arrived from outside the enclave (owner, broker) must have passed
     /// ``ModelActivation/checkKey`` first; a key unsealed from the image's own sealed wrapping needs no check.
+    /// Once ready, ``ModelActivation/activated`` gets the key (a released key is kept as sealed state there).
     /// - Parameters:
     ///   - dek: the image's data-encryption key; this call's copies are wiped when it returns.
     ///   - activation: how the image is decrypted and loaded.
@@ -40,13 +47,14 @@ extension EnclaveCore {
         guard health.isServing else {
             return RuntimeError(.modelInvalid, "the enclave stopped while its model was loading")
         }
+        activation.activated(dek)
         return nil
     }
 
     /// ProvisionKey: the owner's release of the model key (`enclava provision`). Checked in this order, and the
     /// first rule broken answers (each with its stable reason):
-    /// 1. the enclave waits for its key → else `FAILED_PRECONDITION` `NOT_WAITING_FOR_KEY` (ready, loading a key
-    ///    already, or sealed image), nothing changed;
+    /// 1. the enclave waits for its owner's key → else `FAILED_PRECONDITION` `NOT_WAITING_FOR_KEY` (ready, loading
+    ///    a key already, sealed image, or a key broker releases it), nothing changed;
     /// 2. the request names evidence issued on this connection and unused → else `UNKNOWN_EVIDENCE`;
     /// 3. a 32-byte `enc` and a 48-byte sealed key → else `INVALID_ARGUMENT` `INVALID_ENCAPSULATED_KEY`;
     /// 4. the key opens with this enclave's HPKE key for that evidence and this image
@@ -57,7 +65,7 @@ extension EnclaveCore {
     /// 6. the model decrypts and loads → ready (the answer carries the new state), else `MODEL_LOAD_FAILED`.
     public func provisionKey(_ request: Enclava_V1_ProvisionKeyRequest,
                              connection: TTRPCConnectionID = .inProcess) async -> Result<Enclava_V1_ProvisionKeyResponse, RPCError> {
-        guard health.isWaitingForKey, let activation = pendingActivation else {
+        guard health.isWaitingForKey, ownerProvisions, let activation = pendingActivation else {
             return .failure(notWaitingForKeyError)
         }
         let evidenceDigest = [UInt8](request.evidenceDigest)

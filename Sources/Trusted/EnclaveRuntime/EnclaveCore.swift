@@ -68,6 +68,8 @@ public actor EnclaveCore {
     private var allowUnlockedMemory = false
     /// While waiting for the model key: how a released key is checked and loaded (``awaitKey(_:)``).
     var pendingActivation: ModelActivation?
+    /// Whether the owner may answer that wait with `ProvisionKey` (false while a key broker is asked instead).
+    var ownerProvisions = true
 
     /// Creates the core in `starting` with a fresh HPKE key (generated here, at start; it never leaves
     /// the enclave).

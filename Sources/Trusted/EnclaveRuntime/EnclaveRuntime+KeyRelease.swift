@@ -4,32 +4,28 @@ import EnclavePlatform
 import Logging
 
 extension EnclaveRuntime {
-    /// Refuses, before anything is bound, a key source this runtime cannot use yet.
-    /// - Throws: ``RuntimeError`` `.keyReleaseUnsupported` for ``KeySource/broker``.
-    static func refuseUnsupported(_ source: KeySource) throws {
-        // ISSUE 10 (broker): the enclave-side RCAR client plugs in here — wait in `waiting-for-key` like `.owner`,
-        // run request → challenge → attestation → response through the bridge, then `core.activate(dek:with:)`.
-        guard source != .broker else {
-            throw RuntimeError(.keyReleaseUnsupported, "the image's key is released by a key broker ([keys] release = "
-                               + "\"broker\"), which this runtime cannot ask yet; package it with release = \"owner\" and "
-                               + "release the key with `enclava provision`, or with `--seal-for sim` for local testing")
-        }
-    }
-
     /// Obtains the DEK from `source` and ends in the one activation every source shares (``ModelActivation``):
     /// ``KeySource/sealedInImage`` unseals and loads now (the runtime is ready when this returns);
     /// ``KeySource/owner`` leaves the core in `waiting-for-key` until a `ProvisionKey` opens, matches the image's
-    /// key commitment and loads.
+    /// key commitment and loads; ``KeySource/broker`` waits the same way while the runtime asks the key broker
+    /// (``releaseFromBroker(image:platform:options:activation:)``). For a released key (owner, broker) with
+    /// `options.sealedStatePath`, the sealed state this platform left after an earlier release is tried first (ready
+    /// when it opens and matches), and every release afterwards replaces it
+    /// (``startFromSealedState(path:image:platform:activation:)``).
     /// - Throws: ``RuntimeError`` naming what failed; the runtime is stopped first.
     func obtainKey(from source: KeySource, image: EnclaveImage, platform: any TEEPlatform, options: RuntimeOptions,
                    engine: (any InferenceEngine)?) async throws {
         let manifest = image.manifest
         logger.info("key source", metadata: ["source": "\(source.rawValue)", "release": "\(manifest.keys.release.rawValue)"])
-        // ISSUE 10 (sealed state): a DEK this platform sealed after an earlier release is tried here, before
-        // `source`, falling back to it when the blob no longer opens; it ends in `core.activate` like the others.
+        if source.waitsForKey, let path = options.sealedStatePath {
+            let fromState = makeActivation(image: image, platform: platform, options: options, engine: engine,
+                                           released: false)
+            if try await startFromSealedState(path: path, image: image, platform: platform, activation: fromState) { return }
+        }
         switch source {
         case .sealedInImage:
-            let activation = makeActivation(image: image, options: options, engine: engine, stopsOnFailure: false)
+            let activation = makeActivation(image: image, platform: platform, options: options, engine: engine,
+                                            released: false)
             let failure: RuntimeError?
             do {
                 let dek = try ModelLoader.unsealDEK(image: image, platform: platform)
@@ -47,21 +43,27 @@ extension EnclaveRuntime {
                                             "threads": "\(manifest.runtime.threads)",
                                             "max_queue": "\(manifest.runtime.maxQueue)"])
         case .owner:
-            await core.awaitKey(makeActivation(image: image, options: options, engine: engine, stopsOnFailure: true))
+            await core.awaitKey(makeActivation(image: image, platform: platform, options: options, engine: engine,
+                                               released: true))
             logger.notice("waiting for the model key: its owner releases it with `enclava provision` (GetEvidence, then ProvisionKey sealed to this enclave's attested key)",
                           metadata: ["model": "\(manifest.image.name)"])
         case .broker:
-            try Self.refuseUnsupported(source)
+            await releaseFromBroker(image: image, platform: platform, options: options,
+                                    activation: makeActivation(image: image, platform: platform, options: options,
+                                                               engine: engine, released: true))
         }
     }
 
-    /// DEK → decrypt → load for this image (the closure every key source hands its key to). With
-    /// `stopsOnFailure` (a key released after start), a model that fails to load stops the runtime with
-    /// ``exitFailure`` set, as a failed start would.
-    private func makeActivation(image: EnclaveImage, options: RuntimeOptions, engine: (any InferenceEngine)?,
-                                stopsOnFailure: Bool) -> ModelActivation {
+    /// DEK → decrypt → load for this image (the closure every key source hands its key to). With `released` (a key
+    /// released after start, by the owner or a broker), a model that fails to load stops the runtime with
+    /// ``exitFailure`` set, as a failed start would, and a model that loads leaves the key as sealed state for the
+    /// next start when `options.sealedStatePath` is set.
+    func makeActivation(image: EnclaveImage, platform: any TEEPlatform, options: RuntimeOptions,
+                        engine: (any InferenceEngine)?, released: Bool) -> ModelActivation {
         let logger = self.logger
-        return ModelActivation(image: image) { [weak self] dek in
+        let stopsOnFailure = released
+        let statePath = released ? options.sealedStatePath : nil
+        return ModelActivation(image: image, load: { [weak self] dek in
             do {
                 var serving = try ModelLoader.load(image: image, dek: dek, lockPolicy: options.memoryLockPolicy,
                                                    tensorLimits: options.tensorLimits, logger: logger)
@@ -82,6 +84,9 @@ extension EnclaveRuntime {
                 }
                 throw failure
             }
-        }
+        }, activated: { dek in
+            guard let statePath else { return }
+            Self.keepSealedState(dek, path: statePath, image: image, platform: platform, logger: logger)
+        })
     }
 }

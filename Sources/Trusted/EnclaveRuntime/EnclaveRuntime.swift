@@ -27,6 +27,8 @@ public actor EnclaveRuntime {
     private var stopping = false
     private var stopped = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// The background release of a key the enclave asks for itself (``KeySource/broker``); cancelled at shutdown.
+    private var keyRelease: Task<Void, Never>?
     /// Why the runtime stopped on its own after start (a model that failed to load after its key was released);
     /// nil after a requested stop. The process exits non-zero with this message.
     public private(set) var exitFailure: RuntimeError?
@@ -70,7 +72,7 @@ public actor EnclaveRuntime {
             logger.warning("no --signer-fingerprint given: any signer whose signature verifies is accepted")
         }
         let keySource = try KeySource.choose(for: image)
-        try refuseUnsupported(keySource)
+        try requireBroker(for: keySource, options: options)
 
         let runtime = EnclaveRuntime(core: core, listenAddress: options.listen, logger: logger)
         let handler = EnclaveRequestHandler(core: core, channel: .client)
@@ -113,6 +115,7 @@ public actor EnclaveRuntime {
         guard !stopping else { return await waitUntilStopped() }
         stopping = true
         logger.info("shutting down")
+        keyRelease?.cancel()
         _ = await core.beginShutdown()
         if delay > .zero { try? await Task.sleep(for: delay) }
         await core.stop()
@@ -137,6 +140,11 @@ public actor EnclaveRuntime {
     /// Records why the runtime stops on its own (see ``exitFailure``).
     func setExitFailure(_ failure: RuntimeError) {
         if exitFailure == nil { exitFailure = failure }
+    }
+
+    /// Keeps the background key release, to cancel it at shutdown.
+    func setKeyRelease(_ task: Task<Void, Never>) {
+        keyRelease = task
     }
 
     private func setServer(_ server: TTRPCServer) {

@@ -1,8 +1,9 @@
 import EnclavaWire
 
 /// The enclave's life cycle as Health reports it: starting → [waiting-for-key →] loading → ready | failed, then
-/// stopping. An image whose key is released after start (its owner's `ProvisionKey`, DESIGN.md §7) waits in
-/// `waitingForKey`: GetEvidence and ProvisionKey are served there, sessions are not.
+/// stopping. An image whose key is released after start (its owner's `ProvisionKey`, or a key broker the enclave
+/// asks itself, DESIGN.md §7) waits in `waitingForKey`: GetEvidence and ProvisionKey are served there (a broker
+/// image refuses ProvisionKey), sessions are not.
 ///
 /// Transitions that do not follow this order are ignored (and reported as `false`), so a late failure
 /// cannot turn a stopping enclave back into a ready one.
@@ -25,6 +26,9 @@ public struct HealthStateMachine: Sendable, Equatable {
 
     /// The current state.
     public private(set) var state: State = .starting
+    /// Whether the key awaited in `waitingForKey` comes from a key broker the enclave asks itself (rather than
+    /// from its owner's `ProvisionKey`): Health and the refusals say whom the enclave waits for.
+    public private(set) var keyFromBroker = false
 
     /// Creates a state machine in `.starting`.
     public init() {}
@@ -35,11 +39,12 @@ public struct HealthStateMachine: Sendable, Equatable {
     /// Whether the enclave waits for its model key (GetEvidence and ProvisionKey are served).
     public var isWaitingForKey: Bool { state == .waitingForKey }
 
-    /// starting → waitingForKey.
+    /// starting → waitingForKey; `fromBroker` when the enclave asks a key broker for the key.
     @discardableResult
-    public mutating func awaitKey() -> Bool {
+    public mutating func awaitKey(fromBroker: Bool = false) -> Bool {
         guard state == .starting else { return false }
         state = .waitingForKey
+        keyFromBroker = fromBroker
         return true
     }
 
@@ -84,7 +89,7 @@ public struct HealthStateMachine: Sendable, Equatable {
     public var wireState: (state: Enclava_V1_HealthResponse.State, message: String) {
         switch state {
         case .starting: (.starting, "")
-        case .waitingForKey: (.waitingForKey, Self.waitingForKeyMessage)
+        case .waitingForKey: (.waitingForKey, keyFromBroker ? Self.waitingForBrokerMessage : Self.waitingForKeyMessage)
         case .loading: (.loading, "")
         case .ready: (.ready, "")
         case .failed(let reason): (.failed, reason)
@@ -94,6 +99,9 @@ public struct HealthStateMachine: Sendable, Equatable {
 
     /// Health's one-line message while the enclave waits for its key.
     public static let waitingForKeyMessage = "waiting for the model key (the owner releases it with `enclava provision`)"
+    /// Health's one-line message while the enclave asks its key broker for the key.
+    public static let waitingForBrokerMessage = "waiting for the model key (the enclave asks its key broker; "
+        + "`enclava keybroker log` says why a release was refused)"
 
     /// The error every non-Health request gets when the enclave is not serving.
     public var notServingError: RPCError {
@@ -104,6 +112,10 @@ public struct HealthStateMachine: Sendable, Equatable {
         case .failed(let reason):
             RPCError(.unavailable, reason: RuntimeReason.notReady,
                      message: "the enclave failed to start: \(reason)")
+        case .waitingForKey where keyFromBroker:
+            RPCError(.failedPrecondition, reason: RuntimeReason.waitingForKey,
+                     message: "the enclave is waiting for the model key, which it asks its key broker for; retry when "
+                         + "Health says ready")
         case .waitingForKey:
             RPCError(.failedPrecondition, reason: RuntimeReason.waitingForKey,
                      message: "the enclave is waiting for the model key: its owner releases it with `enclava provision` "

@@ -10,14 +10,12 @@ import EnclavaImage
 /// |---|---|---|
 /// | ``sealedInImage`` | unsealed at start with the platform sealing key (`enclava package --seal-for sim`) | `loading` |
 /// | ``owner`` | the owner's `ProvisionKey` after verifying this enclave's evidence (`enclava provision`) | `waiting-for-key` |
-/// | ``broker`` | not yet: the enclave asks a key broker itself (refused at start with `KEY_RELEASE_UNSUPPORTED`) | — |
+/// | ``broker`` | the enclave asks the key broker itself through the bridge (`--key-broker unix:PATH`): request → challenge → attestation → response | `waiting-for-key` |
 ///
-/// Plug-in points (issue 10), each ending in ``EnclaveCore/activate(dek:with:)`` like the others:
-/// * **broker** — the enclave runs request → challenge → attestation → response with the key broker through the
-///   bridge; it waits in `waiting-for-key` like ``owner`` and hands the broker's DEK, after
-///   ``ModelActivation/checkKey``, to the same activation. Replace the refusal in `EnclaveRuntime.start`.
-/// * **sealed state** — a DEK this platform sealed after an earlier release (`enclava serve --state-dir`): tried in
-///   `EnclaveRuntime.obtainKey` before the image's own source, falling back to it when the blob no longer opens.
+/// Sealed restart (`enclava serve --state-dir`, runtime `--sealed-state PATH`) comes before ``owner`` and ``broker``:
+/// a DEK this platform sealed after an earlier release is opened in `EnclaveRuntime.obtainKey`, checked like a
+/// released key and activated, so the enclave is ready with no one in the loop; when the blob is absent or no
+/// longer opens, the image's own source releases the key and the new sealed state replaces the old.
 public enum KeySource: String, Sendable, Equatable, CaseIterable {
     /// The DEK is sealed in the image header to this platform and runtime measurement.
     case sealedInImage = "sealed-in-image"

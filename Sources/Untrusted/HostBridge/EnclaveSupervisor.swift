@@ -97,7 +97,10 @@ actor EnclaveSupervisor {
         }
         self.startedWaitingForKey = reported == .waitingForKey
         self.state.availability = .ready(endpoint: .unix(socketPath))
-        if reported == .waitingForKey {
+        if reported == .waitingForKey, let broker = self.configuration.keyBroker {
+            self.logger.notice("the enclave is waiting for its model key: it asks the key broker at \(broker.host):\(broker.port) through the forwarding socket; relaying GetEvidence and Health to it meanwhile",
+                               metadata: ["pid": "\(process.pid)", "socket": "\(socketPath)"])
+        } else if reported == .waitingForKey {
             self.logger.notice("the enclave is waiting for its model key: relaying GetEvidence, ProvisionKey and Health to it (its owner runs `enclava provision`)",
                                metadata: ["pid": "\(process.pid)", "socket": "\(socketPath)"])
         } else {
