@@ -48,12 +48,8 @@ public final class TTRPCServer: Sendable {
                             maxInFlightBytes: Int = WireLimits.defaultMaxInFlightBytes,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                             logger: Logger = Logger(label: "enclava.ttrpc.server")) async throws -> TTRPCServer {
-        let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
-        let bootstrap = Self.bootstrap(group: group, handler: handler, maxFrameBytes: maxFrameBytes,
-                                       maxInFlightBytes: maxInFlightBytes, connections: connections, logger: logger)
-        let channel = try await bootstrap.bind(unixDomainSocketPath: unixPath, cleanupExistingSocketFile: true).get()
-        logger.debug("ttrpc server listening", metadata: ["path": "\(unixPath)"])
-        return TTRPCServer(serverChannel: channel, connections: connections, logger: logger)
+        try await bind(handler: handler, maxFrameBytes: maxFrameBytes, maxInFlightBytes: maxInFlightBytes, group: group,
+                       logger: logger) { try await $0.bind(unixDomainSocketPath: unixPath, cleanupExistingSocketFile: true).get() }
     }
 
     /// Binds a server to a TCP address; pass port 0 to let the system choose (see ``port``).
@@ -77,13 +73,9 @@ public final class TTRPCServer: Sendable {
                             idleTimeout: TimeAmount? = nil,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                             logger: Logger = Logger(label: "enclava.ttrpc.server")) async throws -> TTRPCServer {
-        let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
-        let bootstrap = Self.bootstrap(group: group, handler: handler, maxFrameBytes: maxFrameBytes,
-                                       maxInFlightBytes: maxInFlightBytes, maxConnections: maxConnections,
-                                       maxConnectionsPerAddress: maxConnectionsPerAddress, idleTimeout: idleTimeout, connections: connections, logger: logger)
-        let channel = try await bootstrap.bind(host: host, port: port).get()
-        logger.debug("ttrpc server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
-        return TTRPCServer(serverChannel: channel, connections: connections, logger: logger)
+        try await bind(handler: handler, maxFrameBytes: maxFrameBytes, maxInFlightBytes: maxInFlightBytes,
+                       maxConnections: maxConnections, maxConnectionsPerAddress: maxConnectionsPerAddress,
+                       idleTimeout: idleTimeout, group: group, logger: logger) { try await $0.bind(host: host, port: port).get() }
     }
 
     /// Binds a server to an AF_VSOCK port on any context ID (inside a confidential VM or Nitro enclave, where the
@@ -96,11 +88,22 @@ public final class TTRPCServer: Sendable {
                             maxInFlightBytes: Int = WireLimits.defaultMaxInFlightBytes,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                             logger: Logger = Logger(label: "enclava.ttrpc.server")) async throws -> TTRPCServer {
+        try await bind(handler: handler, maxFrameBytes: maxFrameBytes, maxInFlightBytes: maxInFlightBytes, group: group,
+                       logger: logger) { try await $0.bind(to: VsockAddress(cid: .any, port: .init(rawValue: vsockPort))).get() }
+    }
+
+    /// The one path behind the three public binds: a server bootstrap with these limits, bound by `bind`.
+    private static func bind(handler: some TTRPCServiceHandler, maxFrameBytes: Int, maxInFlightBytes: Int,
+                             maxConnections: Int = .max, maxConnectionsPerAddress: Int = .max, idleTimeout: TimeAmount? = nil,
+                             group: any EventLoopGroup, logger: Logger,
+                             _ bind: (ServerBootstrap) async throws -> any Channel) async throws -> TTRPCServer {
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let bootstrap = Self.bootstrap(group: group, handler: handler, maxFrameBytes: maxFrameBytes,
-                                       maxInFlightBytes: maxInFlightBytes, connections: connections, logger: logger)
-        let channel = try await bootstrap.bind(to: VsockAddress(cid: .any, port: .init(rawValue: vsockPort))).get()
-        logger.debug("ttrpc server listening", metadata: ["address": "vsock:\(vsockPort)"])
+                                       maxInFlightBytes: maxInFlightBytes, maxConnections: maxConnections,
+                                       maxConnectionsPerAddress: maxConnectionsPerAddress, idleTimeout: idleTimeout,
+                                       connections: connections, logger: logger)
+        let channel = try await bind(bootstrap)
+        logger.debug("ttrpc server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "vsock")"])
         return TTRPCServer(serverChannel: channel, connections: connections, logger: logger)
     }
 
