@@ -19,7 +19,7 @@ private final class EchoHandler: ChannelInboundHandler, Sendable {
 struct KeyBrokerForwarderTests {
     /// An echo server on a loopback port, a forwarder to it on a Unix socket in a fresh folder.
     func withForwarder(maxConnections: Int = 8, idleTimeout: TimeAmount = .seconds(60),
-                       _ body: (KeyBrokerForwarder) async throws -> Void) async throws {
+                       recorder: (any TrafficRecorder)? = nil, _ body: (KeyBrokerForwarder) async throws -> Void) async throws {
         let echo = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
@@ -28,7 +28,7 @@ struct KeyBrokerForwarderTests {
         let folder = try TestPaths.makeTemporaryDirectory(prefix: "enclava-fwd")
         let forwarder = try await KeyBrokerForwarder.start(
             socketPath: folder.appendingPathComponent("keybroker.sock").path, host: "127.0.0.1", port: echo.localAddress?.port ?? 0,
-            maxConnections: maxConnections, idleTimeout: idleTimeout, logger: Logger(label: "test.forwarder"))
+            maxConnections: maxConnections, idleTimeout: idleTimeout, recorder: recorder, logger: Logger(label: "test.forwarder"))
         do { try await body(forwarder) } catch {
             await forwarder.close(); try? await echo.close(); try? FileManager.default.removeItem(at: folder)
             throw error
@@ -47,6 +47,20 @@ struct KeyBrokerForwarderTests {
             try socket.send(payload)
             #expect(try socket.receive(atLeast: payload.count, timeout: 30).prefix(payload.count) == payload[...])
         }
+    }
+
+    @Test("with a traffic recorder, every forwarded byte is recorded, each way under its own direction")
+    func recordsBothWays() async throws {
+        let recorder = TrafficLog()
+        try await withForwarder(recorder: recorder.recorder) { forwarder in
+            let socket = try RawSocket(unixPath: forwarder.socketPath)
+            let payload: [UInt8] = [0, 0, 0, 0] + Array("enclave-to-broker".utf8)
+            try socket.send(payload)
+            #expect(try socket.receive(atLeast: payload.count, timeout: 30).prefix(payload.count) == payload[...])
+        }
+        #expect(recorder.bytes(.enclaveToBroker) == [0, 0, 0, 0] + Array("enclave-to-broker".utf8))
+        #expect(recorder.bytes(.brokerToEnclave) == [0, 0, 0, 0] + Array("enclave-to-broker".utf8))
+        #expect(recorder.bytes(.clientToEnclave).isEmpty)
     }
 
     @Test("one connection more than the cap is closed at once; the others keep working")

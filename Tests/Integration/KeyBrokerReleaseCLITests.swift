@@ -13,12 +13,13 @@ import Testing
     var cli: CLIFixture { broker.cli }
 
     /// `enclava serve` of the broker image, its enclave reaching the broker at `brokerPort`.
-    func startServe(brokerPort: Int, stateDir: URL? = nil, runtime: URL? = nil) throws -> (TestProcess, Int) {
+    func startServe(brokerPort: Int, stateDir: URL? = nil, runtime: URL? = nil, recordTraffic: URL? = nil) throws -> (TestProcess, Int) {
         let port = TestProcess.freeTCPPort()
         var arguments = ["serve", "--image", broker.image.path, "--backend", "sim", "--listen", "127.0.0.1:\(port)",
                          "--key-broker", "127.0.0.1:\(brokerPort)"]
         if let stateDir { arguments += ["--state-dir", stateDir.path] }
         if let runtime { arguments += ["--runtime", runtime.path] }
+        if let recordTraffic { arguments += ["--record-traffic", recordTraffic.path] }
         return (try cli.startServe(arguments, port: port), port)
     }
 
@@ -66,7 +67,8 @@ import Testing
         let (keybroker, brokerPort) = try broker.startBroker(store: store)
         defer { if keybroker.process.isRunning { keybroker.signal(SIGKILL); _ = keybroker.wait() } }
 
-        let (first, port) = try startServe(brokerPort: brokerPort, stateDir: stateDir)
+        let traffic = folder.appendingPathComponent("traffic.bin")
+        let (first, port) = try startServe(brokerPort: brokerPort, stateDir: stateDir, recordTraffic: traffic)
         try await waitFor(.ready, port: port, serve: first)
         let inferred = try infer(port: port)
         #expect(inferred.status == 0 && inferred.stdout.contains("\"probabilities\""), "\(inferred.stderr)")
@@ -79,6 +81,13 @@ import Testing
         #expect(firstRun.status == 0)
         #expect(firstRun.stderr.contains("the key broker released the model key"), "\(firstRun.stderr)")
         #expect(firstRun.stderr.contains("sealed state saved"), "\(firstRun.stderr)")
+        // The release crossed the host (the bridge's forwarding), recorded both ways; no byte of the key did.
+        let toBroker = try TrafficFile.streams(traffic, direction: .enclaveToBroker).values.reduce([], +)
+        let toEnclave = try TrafficFile.streams(traffic, direction: .brokerToEnclave).values.reduce([], +)
+        #expect(ByteSearch.contains(toBroker, Array("RequestKey".utf8)), "the recording misses the enclave's request")
+        #expect(!toEnclave.isEmpty)
+        let dek = Array([UInt8](try Data(contentsOf: broker.ownerKey))[8...])
+        #expect(!ByteSearch.contains([UInt8](try Data(contentsOf: traffic)), dek))
 
         let log = try broker.auditLog(store: store)
         let released = log.filter { $0["decision"] as? String == "released" }

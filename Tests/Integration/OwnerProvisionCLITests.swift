@@ -47,22 +47,6 @@ import Testing
                                 "--input", "features=\(golden.featuresJSON)", "--json"])
     }
 
-    /// The client→bridge bytes of every connection in a traffic file, per connection.
-    static func clientBytes(_ traffic: URL) throws -> [UInt64: [UInt8]] {
-        let data = [UInt8](try Data(contentsOf: traffic))
-        var offset = Array("ENCLAVA-TRAFFIC/1\n".utf8).count
-        var streams: [UInt64: [UInt8]] = [:]
-        while offset + 13 <= data.count {
-            let direction = data[offset]
-            let connection = data[(offset + 1)..<(offset + 9)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            let length = data[(offset + 9)..<(offset + 13)].reduce(0) { $0 << 8 | Int($1) }
-            let bytes = Array(data[(offset + 13)..<min(data.count, offset + 13 + length)])
-            if direction == 1 { streams[connection, default: []] += bytes }   // 1: client → enclave
-            offset += 13 + length
-        }
-        return streams
-    }
-
     /// The whole ttrpc frames (header and payload) in a byte stream whose payload contains `marker`.
     static func frames(in stream: [UInt8], containing marker: String) -> [[UInt8]] {
         var frames: [[UInt8]] = []
@@ -116,7 +100,7 @@ import Testing
 
         // The bridge relayed one ProvisionKey, and never the key itself.
         let dek = Array([UInt8](try Data(contentsOf: owned.key))[8...])
-        let relayed = try Self.clientBytes(traffic).values.reduce([], +)
+        let relayed = try TrafficFile.streams(traffic, direction: .clientToEnclave).values.reduce([], +)
         #expect(Self.frames(in: relayed, containing: "ProvisionKey").count == 2)
         #expect(!ByteSearch.contains(relayed, dek))
         #expect(!ByteSearch.contains([UInt8](try Data(contentsOf: traffic)), dek))
@@ -149,7 +133,7 @@ import Testing
         #expect(mismatch.status != 0 && mismatch.stderr.contains("KEY_MISMATCH"), "\(mismatch.stderr)")
         #expect(mismatch.stderr.contains("--owner-key-out"), "the message says which key to use: \(mismatch.stderr)")
 
-        let relayedBeforeGoodKey = try Self.clientBytes(traffic).values.reduce([], +)
+        let relayedBeforeGoodKey = try TrafficFile.streams(traffic, direction: .clientToEnclave).values.reduce([], +)
         let dek = Array([UInt8](try Data(contentsOf: owned.key))[8...])
         #expect(Self.frames(in: relayedBeforeGoodKey, containing: "ProvisionKey").count == 1)   // the mismatched key only
         #expect(!ByteSearch.contains(relayedBeforeGoodKey, dek))
@@ -170,7 +154,7 @@ import Testing
         #expect(try provision(port: firstPort, policy: owned.policy, key: owned.key).status == 0)
         first.signal(SIGTERM)
         #expect(first.wait(timeout: 30).status == 0)
-        let captured = try #require(Self.frames(in: try Self.clientBytes(traffic).values.reduce([], +),
+        let captured = try #require(Self.frames(in: try TrafficFile.streams(traffic, direction: .clientToEnclave).values.reduce([], +),
                                                 containing: "ProvisionKey").first)
 
         let (restarted, port) = try startServe(owned.image)

@@ -71,7 +71,8 @@ actor EnclaveSupervisor {
                 // Listening before the enclave starts: a broker release happens during its start.
                 self.keyBrokerForwarder = try await KeyBrokerForwarder.start(
                     socketPath: directory + "/keybroker.sock", host: broker.host, port: broker.port,
-                    maxConnections: self.configuration.maxKeyBrokerConnections, group: self.group, logger: self.logger)
+                    maxConnections: self.configuration.maxKeyBrokerConnections,
+                    recorder: self.configuration.trafficRecorder, group: self.group, logger: self.logger)
             }
             let process = try await self.launchAndWait(launch, socketPath: socketPath)
             self.watch(process, readyAt: .now)

@@ -8,6 +8,9 @@ import NIOPosix
 /// TCP address, the key broker's — never anywhere else (the role of Nitro's vsock-proxy allowlist). Bytes are
 /// copied as they are: the broker's answers are sealed to a key only the enclave holds, so the bridge learns nothing.
 ///
+/// With a ``TrafficRecorder`` every forwarded byte is recorded too (``TrafficDirection/enclaveToBroker`` and
+/// ``TrafficDirection/brokerToEnclave``), so an audit of what the host saw covers the key release.
+///
 /// Bounded: at most ``maxConnections`` at once (one more is closed at once), each closed after ``idleTimeout`` with
 /// no bytes either way. One log line per connection when it ends: bytes each way and how it ended.
 public final class KeyBrokerForwarder: Sendable {
@@ -35,7 +38,7 @@ public final class KeyBrokerForwarder: Sendable {
     /// Listens on `socketPath` and forwards each connection to `host:port`.
     /// - Throws: ``HostBridgeError`` `bindFailed` when the socket cannot be bound.
     public static func start(socketPath: String, host: String, port: Int, maxConnections: Int = 8,
-                             idleTimeout: TimeAmount = .seconds(60),
+                             idleTimeout: TimeAmount = .seconds(60), recorder: (any TrafficRecorder)? = nil,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                              logger: Logger) async throws -> KeyBrokerForwarder {
         let open = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
@@ -58,7 +61,7 @@ public final class KeyBrokerForwarder: Sendable {
                     return value
                 }
                 inbound.closeFuture.whenComplete { _ in _ = open.withLockedValue { $0.removeValue(forKey: id) } }
-                let ledger = ForwardLedger(number: number, target: "\(host):\(port)", logger: logger)
+                let ledger = ForwardLedger(number: number, target: "\(host):\(port)", recorder: recorder, logger: logger)
                 return Self.connect(inbound, host: host, port: port, idleTimeout: idleTimeout, ledger: ledger, group: group)
             }
         let channel: any Channel
@@ -110,17 +113,28 @@ public final class KeyBrokerForwarder: Sendable {
 final class ForwardLedger: Sendable {
     let number: UInt64
     let target: String
+    let recorder: (any TrafficRecorder)?
     let logger: Logger
     private let state = NIOLockedValueBox<(toBroker: Int, toEnclave: Int, done: Bool)>((0, 0, false))
 
-    init(number: UInt64, target: String, logger: Logger) {
+    init(number: UInt64, target: String, recorder: (any TrafficRecorder)?, logger: Logger) {
         self.number = number
         self.target = target
+        self.recorder = recorder
         self.logger = logger
     }
 
-    func count(toBroker bytes: Int) { state.withLockedValue { $0.toBroker += bytes } }
-    func count(toEnclave bytes: Int) { state.withLockedValue { $0.toEnclave += bytes } }
+    /// Counts (and records) bytes read from the enclave, about to go to the broker.
+    func forwarded(toBroker buffer: ByteBuffer) {
+        state.withLockedValue { $0.toBroker += buffer.readableBytes }
+        recorder?.record(buffer, direction: .enclaveToBroker, connection: number)
+    }
+
+    /// Counts (and records) bytes read from the broker, about to go to the enclave.
+    func forwarded(toEnclave buffer: ByteBuffer) {
+        state.withLockedValue { $0.toEnclave += buffer.readableBytes }
+        recorder?.record(buffer, direction: .brokerToEnclave, connection: number)
+    }
 
     /// Logs the connection's line, once.
     func finish(_ how: String) {

@@ -36,7 +36,7 @@ final class SpliceHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        if towardBroker { ledger.count(toBroker: buffer.readableBytes) } else { ledger.count(toEnclave: buffer.readableBytes) }
+        if towardBroker { ledger.forwarded(toBroker: buffer) } else { ledger.forwarded(toEnclave: buffer) }
         partner?.partnerWrite(buffer)
     }
 

@@ -8,6 +8,10 @@ public enum TrafficDirection: UInt8, Sendable, CaseIterable {
     case enclaveToClient = 2
     /// Frames the bridge itself sent to a client (RESOURCE_EXHAUSTED, UNAVAILABLE answers).
     case bridgeToClient = 3
+    /// Bytes the enclave sent on a forwarded key-broker connection, as forwarded to the broker.
+    case enclaveToBroker = 4
+    /// Bytes the key broker sent, as forwarded to the enclave.
+    case brokerToEnclave = 5
 }
 
 /// Receives every byte the bridge relays. Called on event-loop threads: return quickly.
@@ -20,7 +24,8 @@ public protocol TrafficRecorder: Sendable {
     /// - Parameters:
     ///   - bytes: the bytes, exactly as written to the socket.
     ///   - direction: which way they went.
-    ///   - connection: the bridge's id of the client connection.
+    ///   - connection: the bridge's id of the client connection (for the key-broker directions, the forwarded
+    ///     connection's number, counted from 1 like the forwarder's log lines).
     func record(_ bytes: ByteBuffer, direction: TrafficDirection, connection: UInt64)
 
     /// Flushes and releases resources; called once when the bridge stops.
