@@ -89,12 +89,13 @@ var targets: [Target] = [
     .target(name: "HostBridge", dependencies: ["EnclavaWire", nio, nioPosix, logging,
                                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Sources/Untrusted/HostBridge", swiftSettings: strict),
-    // The key broker (DESIGN.md §7): a host-side service that releases model keys to attested enclaves.
+    // The key broker (DESIGN.md §7): the owner's service that releases model keys to attested enclaves (it holds the
+    // keys, so it lives under Sources/Owner, apart from the untrusted host code).
     .target(name: "KeyBroker",
             dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage", "EnclavaKeyBroker",
                            grdb, nio, nioPosix, logging, protobuf,
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
-            path: "Sources/Untrusted/KeyBroker", swiftSettings: strict),
+            path: "Sources/Owner/KeyBroker", swiftSettings: strict),
 
     // MARK: Client
     .target(name: "EnclavaClient",
