@@ -70,3 +70,20 @@ import Glibc
 private struct NothingService: TTRPCServiceHandler {
     func handle(method: String, service: String, payload: [UInt8]) async -> Result<[UInt8], RPCError> { .success([]) }
 }
+
+/// `enclava-runtime --key-broker`: the bridge's socket, or the host's vsock port from inside a VM.
+@Suite struct KeyBrokerAddressTests {
+    @Test func theAcceptedForms() throws {
+        #expect(try RuntimeOptions.keyBrokerEndpoint(parsing: "unix:/run/kb.sock") == .unix("/run/kb.sock"))
+        #expect(try RuntimeOptions.keyBrokerEndpoint(parsing: "vsock:2:1025") == .vsock(cid: 2, port: 1025))
+        #expect(try RuntimeOptions.keyBrokerEndpoint(parsing: "tcp:127.0.0.1:9") == .tcp(host: "127.0.0.1", port: 9))
+    }
+
+    @Test(arguments: ["hvsock:/run/v.sock:1025", "unix:", "127.0.0.1:9", "vsock:1025", "vsock:2:x"])
+    func otherFormsAreNamed(text: String) {
+        let error = #expect(throws: RuntimeError.self) { try RuntimeOptions.keyBrokerEndpoint(parsing: text) }
+        #expect(error?.code == .invalidOption)
+        #expect(error?.message == "--key-broker must be unix:PATH (the bridge's forwarding socket) or vsock:CID:PORT "
+                + "(inside a VM: vsock:2:1025, the host), got `\(text)`")
+    }
+}

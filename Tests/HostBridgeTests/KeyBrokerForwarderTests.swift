@@ -41,7 +41,7 @@ struct KeyBrokerForwarderTests {
     @Test("bytes go to the one target and back, in order, in both directions")
     func splicesBothWays() async throws {
         try await withForwarder { forwarder in
-            let socket = try RawSocket(unixPath: forwarder.socketPath)
+            let socket = try RawSocket(unixPath: forwarder.socketPath ?? "")
             // Starts with a zero "frame length": RawSocket.receive reads frames, and this is raw bytes.
             let payload = [0, 0, 0, 0] + (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
             try socket.send(payload)
@@ -53,7 +53,7 @@ struct KeyBrokerForwarderTests {
     func recordsBothWays() async throws {
         let recorder = TrafficLog()
         try await withForwarder(recorder: recorder.recorder) { forwarder in
-            let socket = try RawSocket(unixPath: forwarder.socketPath)
+            let socket = try RawSocket(unixPath: forwarder.socketPath ?? "")
             let payload: [UInt8] = [0, 0, 0, 0] + Array("enclave-to-broker".utf8)
             try socket.send(payload)
             #expect(try socket.receive(atLeast: payload.count, timeout: 30).prefix(payload.count) == payload[...])
@@ -66,11 +66,11 @@ struct KeyBrokerForwarderTests {
     @Test("one connection more than the cap is closed at once; the others keep working")
     func boundedConnections() async throws {
         try await withForwarder(maxConnections: 2) { forwarder in
-            let first = try RawSocket(unixPath: forwarder.socketPath)
-            let second = try RawSocket(unixPath: forwarder.socketPath)
+            let first = try RawSocket(unixPath: forwarder.socketPath ?? "")
+            let second = try RawSocket(unixPath: forwarder.socketPath ?? "")
             try first.send([1, 2, 3])
             #expect(try first.receive(atLeast: 3, timeout: 30) == [1, 2, 3])
-            let third = try RawSocket(unixPath: forwarder.socketPath)
+            let third = try RawSocket(unixPath: forwarder.socketPath ?? "")
             #expect(third.waitForClose(timeout: 30))
             try second.send([4])
             #expect(try second.receive(atLeast: 1, timeout: 30) == [4])
@@ -80,7 +80,7 @@ struct KeyBrokerForwarderTests {
     @Test("a connection with no bytes either way is closed after the idle timeout")
     func idleClosed() async throws {
         try await withForwarder(idleTimeout: .milliseconds(300)) { forwarder in
-            let idle = try RawSocket(unixPath: forwarder.socketPath)
+            let idle = try RawSocket(unixPath: forwarder.socketPath ?? "")
             #expect(idle.waitForClose(timeout: 30))
         }
     }

@@ -109,6 +109,48 @@ import Testing
         #expect(try broker.auditLog(store: store).count == log.count)
     }
 
+    /// Issue 11: an enclave launched elsewhere (behind a Firecracker-style VMM) dials host port 1025 for its broker;
+    /// the VMM delivers that on `UDS_PATH_1025`, where `serve --enclave hvsock:… --key-broker` forwards it to the one
+    /// broker address, recorded, with no key byte in the recording.
+    @Test func anAttachedEnclaveReachesItsBrokerThroughTheVMMsHostPort() async throws {
+        let folder = try broker.makeStore()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = folder.appendingPathComponent("store").path
+        let (keybroker, brokerPort) = try broker.startBroker(store: store)
+        defer { if keybroker.process.isRunning { keybroker.signal(SIGKILL); _ = keybroker.wait() } }
+        let muxer = try FakeHybridVsockMuxer(path: folder.appendingPathComponent("vmm.sock").path)
+        defer { muxer.stop() }
+        let guestSocket = folder.appendingPathComponent("guest-1024").path
+        let guestDial = folder.appendingPathComponent("guest-dials-host-1025").path
+        muxer.listen(port: 1024, unixPath: guestSocket)
+        try muxer.dialHost(port: 1025, fromGuestSocket: guestDial)
+        // The "guest": its runtime dials the host's port 1025 for the broker (vsock:2:1025 in a real VM).
+        let runtime = TestProcess(cli.runtime, ["--backend", "sim", "--listen", "unix:\(guestSocket)", "--image", broker.image.path,
+                                                "--sim-home", cli.home.path, "--key-broker", "unix:\(guestDial)"],
+                                  environment: cli.environment)
+        try runtime.start()
+        defer { if runtime.process.isRunning { runtime.signal(SIGKILL); _ = runtime.wait(timeout: 30) } }
+
+        let port = TestProcess.freeTCPPort()
+        let traffic = folder.appendingPathComponent("traffic.bin")
+        let serve = try cli.startServe(["serve", "--enclave", "hvsock:\(muxer.path):1024", "--image", broker.image.path,
+                                        "--listen", "127.0.0.1:\(port)", "--key-broker", "127.0.0.1:\(brokerPort)",
+                                        "--record-traffic", traffic.path], port: port)
+        defer { if serve.process.isRunning { serve.signal(SIGKILL); _ = serve.wait(timeout: 30) } }
+        try await waitFor(.ready, port: port, serve: serve)
+        let inferred = try infer(port: port)
+        #expect(inferred.status == 0 && inferred.stdout.contains("\"probabilities\""), "\(inferred.stderr)")
+        serve.signal(SIGTERM)
+        let served = serve.wait(timeout: 30)
+        #expect(served.stderr.contains("key broker connection 1 to 127.0.0.1:\(brokerPort)"), "\(served.stderr)")
+        #expect(served.stderr.contains("\(muxer.path)_1025"), "\(served.stderr)")
+        #expect(try broker.auditLog(store: store).filter { $0["decision"] as? String == "released" }.count == 1)
+        let toBroker = try TrafficFile.streams(traffic, direction: .enclaveToBroker).values.reduce([], +)
+        #expect(ByteSearch.contains(toBroker, Array("RequestKey".utf8)))
+        let dek = Array([UInt8](try Data(contentsOf: broker.ownerKey))[8...])
+        #expect(!ByteSearch.contains([UInt8](try Data(contentsOf: traffic)), dek))
+    }
+
     /// A broker image with no broker to ask is refused before anything is launched.
     @Test func serveRefusesABrokerImageWithoutKeyBroker() throws {
         let result = try cli.run(["serve", "--image", broker.image.path, "--backend", "sim",

@@ -10,7 +10,9 @@ import Glibc
 /// * when the guest listens on that port the VMM answers `OK <host_port>\n`, with a host port counting up from
 ///   2^30, and then relays bytes both ways; when it does not, the VMM closes the connection without a word;
 /// * a line longer than 32 bytes, or anything else, is closed without a word;
-/// * beyond ``maxConnections`` live connections a new one is closed without a word.
+/// * beyond ``maxConnections`` live connections a new one is closed without a word;
+/// * a connection the guest makes to the host (CID 2) on port P is delivered as a connection to `<path>_<P>`;
+///   when nothing listens there the guest's connection is closed (``dialHost(port:fromGuestSocket:)``).
 ///
 /// The "guest" is a process that listens on a Unix socket: ``listen(port:unixPath:)`` says which guest port
 /// that socket stands for (a guest that has not started listening yet is a path that does not exist yet).
@@ -27,6 +29,7 @@ public final class FakeHybridVsockMuxer: @unchecked Sendable {
         var live = 0
         var nextHostPort: UInt32 = 1 << 30
         var connectLines: [String] = []
+        var guestDialers: [Int32] = []
         var stopped = false
     }
 
@@ -47,6 +50,31 @@ public final class FakeHybridVsockMuxer: @unchecked Sendable {
         state.withLock { $0.guestPorts[port] = unixPath }
     }
 
+    /// Lets the "guest" dial host port `port`: each connection to the Unix socket `guestSocket` (created here)
+    /// stands for the guest connecting to vsock CID 2, port `port`, and is relayed to `<path>_<port>` on the host,
+    /// as Firecracker delivers it; when nothing listens there, the guest's connection is closed.
+    public func dialHost(port: UInt32, fromGuestSocket guestSocket: String) throws {
+        unlink(guestSocket)
+        let listener = try Self.unixSocket(path: guestSocket, listen: true)
+        state.withLock { $0.guestDialers.append(listener) }
+        let hostPath = "\(path)_\(port)"
+        Thread {
+            while true {
+                let guest = accept(listener, nil, nil)
+                if guest < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                Thread {
+                    guard let host = try? Self.unixSocket(path: hostPath, listen: false) else { close(guest); return }
+                    Self.relay(guest, host)
+                    close(guest)
+                    close(host)
+                }.start()
+            }
+        }.start()
+    }
+
     /// Every `CONNECT` line received, as sent (for tests of the client's side).
     public var connectLines: [String] { state.withLock { $0.connectLines } }
 
@@ -63,6 +91,10 @@ public final class FakeHybridVsockMuxer: @unchecked Sendable {
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
         unlink(path)
+        for dialer in state.withLock({ $0.guestDialers }) {
+            shutdown(dialer, Int32(SHUT_RDWR))
+            close(dialer)
+        }
     }
 
     private func acceptLoop() {

@@ -50,7 +50,7 @@ struct RuntimeCommand: AsyncParsableCommand {
     @Option(help: "The signed enclave image (.eimg) to run.")
     var image: String
 
-    @Option(name: .customLong("key-broker"), help: "Where the key broker is reached, as unix:PATH: the host bridge's forwarding socket (`enclava serve --key-broker`), for images with [keys] release = \"broker\".")
+    @Option(name: .customLong("key-broker"), help: "Where the key broker is reached, for images with [keys] release = \"broker\": unix:PATH, the host bridge's forwarding socket (`enclava serve --key-broker`), or vsock:2:PORT inside a VM (the host bridge listens there: `enclava serve --enclave ... --key-broker-port PORT`).")
     var keyBroker: String?
 
     @Option(name: .customLong("sim-home"), help: "Simulated platform home (default: $ENCLAVA_HOME or ~/.enclava).")
@@ -124,10 +124,7 @@ struct RuntimeCommand: AsyncParsableCommand {
                 options.control = address
             }
             if let keyBroker {
-                guard let address = try? RuntimeOptions.ListenAddress(parsing: keyBroker) else {
-                    fail("--key-broker must be unix:PATH (the bridge's forwarding socket), got `\(keyBroker)`")
-                }
-                options.keyBroker = address
+                options.keyBroker = try RuntimeOptions.keyBrokerEndpoint(parsing: keyBroker)
             }
         } catch let error as RuntimeError {
             fail(error.message)

@@ -68,6 +68,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("key-broker"), help: "The key broker (HOST:PORT) the enclave may reach: its connections are forwarded to this one address only (`enclava keybroker serve`).")
     var keyBroker: String?
 
+    @Option(name: .customLong("key-broker-port"), help: "With --enclave and --key-broker: the host vsock port the enclave dials for its broker (its runtime's --key-broker vsock:2:PORT). Its connections arrive on UDS_PATH_PORT (hvsock:, unix:) or on that vsock port from the enclave's CID only (vsock:).")
+    var keyBrokerPort: UInt32 = 1025
+
     @Flag(name: .customLong("allow-unlocked-memory"), help: "Development only: run even if sealed memory cannot be locked in RAM.")
     var allowUnlockedMemory = false
 
@@ -144,8 +147,8 @@ struct ServeCommand: AsyncParsableCommand {
             CLI.note(stateDirectory.note(keys: opened.manifest.keys))
         }
         let broker = try keyBroker.map(Self.keyBrokerAddress)
-        if broker != nil && attached != nil {
-            throw CLIError("--key-broker applies only when serve launches the enclave; an attached enclave reaches its broker through whoever launched it")
+        guard (1...UInt32.max - 1).contains(keyBrokerPort) else {
+            throw CLIError("--key-broker-port must be a vsock port 1…4294967294, got \(keyBrokerPort)")
         }
         if attached == nil, broker == nil, opened?.manifest.keys.release == .broker,
            opened?.keyWrappings.contains(where: { if case .sealed = $0 { true } else { false } }) == false {
@@ -175,6 +178,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.serveWhileWaitingForKey = true
         if let recordTraffic { configuration.trafficRecorder = try FileTrafficRecorder(path: recordTraffic) }
         configuration.keyBroker = broker
+        configuration.keyBrokerVsockPort = keyBrokerPort
 
         let bridge = HostBridgeServer(configuration: configuration)
         try await bridge.start()

@@ -21,19 +21,13 @@ extension EnclaveRuntime {
     static func requireBroker(for source: KeySource, options: RuntimeOptions) throws {
         guard source == .broker, brokerEndpoint(options) == nil else { return }
         throw RuntimeError(.keyReleaseUnsupported, "the image's key is released by a key broker ([keys] release = "
-                           + "\"broker\"), and no --key-broker unix:PATH was given; run it under `enclava serve "
+                           + "\"broker\"), and no --key-broker was given; run it under `enclava serve "
                            + "--key-broker HOST:PORT`, which forwards the enclave's connections to that broker only")
     }
 
-    /// Where the broker is reached: the bridge's forwarding socket (`unix:PATH`; `tcp:` for tests). Nil for no
-    /// `--key-broker`, or a vsock listen port, which names no peer to connect to.
-    static func brokerEndpoint(_ options: RuntimeOptions) -> TTRPCEndpoint? {
-        switch options.keyBroker {
-        case .unix(let path): .unix(path)
-        case .tcp(let host, let port): .tcp(host: host, port: port)
-        case .vsock, nil: nil
-        }
-    }
+    /// Where the broker is reached: the bridge's forwarding socket (`unix:PATH`), the host's vsock port inside a VM
+    /// (`vsock:2:PORT`), `tcp:` for tests. Nil for no `--key-broker`.
+    static func brokerEndpoint(_ options: RuntimeOptions) -> TTRPCEndpoint? { options.keyBroker }
 
     /// Waits for the key and starts asking the broker (in the background: the runtime serves Health meanwhile).
     func releaseFromBroker(image: EnclaveImage, platform: any TEEPlatform, options: RuntimeOptions,

@@ -1,4 +1,5 @@
 import EnclavaAttestation
+import EnclavaWire
 import EnclaveSealing
 
 /// How the enclave runtime is started (the `enclava-runtime` command line, DESIGN.md §3).
@@ -70,9 +71,25 @@ public struct RuntimeOptions: Sendable {
     /// The private control socket of the launching host (`--control`), the only place Shutdown is accepted;
     /// nil: no control socket (the runtime then stops on SIGTERM/SIGINT only).
     public var control: ListenAddress?
-    /// Where the key broker is reached (`--key-broker unix:PATH`): the host bridge's forwarding socket, which
-    /// connects only to the broker address the host was given (`enclava serve --key-broker`). Nil: no broker.
-    public var keyBroker: ListenAddress?
+    /// Where the key broker is reached (`--key-broker`): the host bridge's forwarding socket (`unix:PATH`, a
+    /// launched runtime) or the host's vsock port (`vsock:2:PORT`, inside a VM), which connects only to the broker
+    /// address the host was given (`enclava serve --key-broker`). Nil: no broker.
+    public var keyBroker: TTRPCEndpoint?
+
+    /// Parses `--key-broker`: `unix:PATH`, `vsock:CID:PORT` (a VM's guest dials the host, CID 2) or `tcp:HOST:PORT`
+    /// (tests). Hybrid vsock is the host's side of a VMM and never a guest's address.
+    /// - Throws: ``RuntimeError`` `.invalidOption` naming the accepted forms.
+    public static func keyBrokerEndpoint(parsing text: String) throws -> TTRPCEndpoint {
+        let forms = "unix:PATH (the bridge's forwarding socket) or vsock:CID:PORT (inside a VM: vsock:2:1025, the host)"
+        guard text.hasPrefix("unix:") || text.hasPrefix("vsock:") || text.hasPrefix("tcp:"),
+              let endpoint = try? TTRPCEndpoint(parsing: text) else {
+            throw RuntimeError(.invalidOption, "--key-broker must be \(forms), got `\(text)`")
+        }
+        if case .unix(let path) = endpoint, path.isEmpty {
+            throw RuntimeError(.invalidOption, "--key-broker must be \(forms), got `\(text)`")
+        }
+        return endpoint
+    }
     /// The `.eimg` to load.
     public var imagePath: String
     /// The simulated platform's home (`--sim-home`, default `$ENCLAVA_HOME` or `~/.enclava`).

@@ -56,6 +56,13 @@ actor EnclaveSupervisor {
         case .attach(let endpoint, _, let controlEndpoint):
             if case .unix(let path) = endpoint { self.socketPath = path }
             if case .unix(let path) = controlEndpoint { self.controlSocketPath = path }
+            if let broker = self.configuration.keyBroker {
+                // Listening first: an enclave whose key comes from the broker is asking already.
+                self.keyBrokerForwarder = try await KeyBrokerForwarder.start(
+                    listen: Self.guestInitiatedListen(for: endpoint, port: self.configuration.keyBrokerVsockPort),
+                    host: broker.host, port: broker.port, maxConnections: self.configuration.maxKeyBrokerConnections,
+                    recorder: self.configuration.trafficRecorder, group: self.group, logger: self.logger)
+            }
             let reported = try await self.waitUntilReady(endpoint: controlEndpoint ?? endpoint, process: nil)
             self.startedWaitingForKey = reported == .waitingForKey
             self.state.availability = .ready(endpoint: endpoint)
@@ -76,6 +83,17 @@ actor EnclaveSupervisor {
             }
             let process = try await self.launchAndWait(launch, socketPath: socketPath)
             self.watch(process, readyAt: .now)
+        }
+    }
+
+    /// Where an attached enclave's own connections to host vsock port `port` arrive: on `UDS_PATH_<port>` for a
+    /// hybrid-vsock VMM (Firecracker's documented convention, which a `unix:` attach follows too), on the vsock port
+    /// itself (from the enclave's CID only) for AF_VSOCK.
+    static func guestInitiatedListen(for endpoint: TTRPCEndpoint, port: UInt32) throws -> KeyBrokerForwarder.Listen {
+        switch endpoint {
+        case .hvsock(let path, _), .unix(let path): return .unix(path: "\(path)_\(port)")
+        case .vsock(let cid, _): return .vsock(port: port, peerCID: cid)
+        case .tcp: throw HostBridgeError(.invalidConfiguration, "an enclave attached over TCP cannot reach a key broker through the bridge; attach it over vsock, hvsock or unix")
         }
     }
 

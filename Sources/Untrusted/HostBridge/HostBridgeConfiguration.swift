@@ -65,8 +65,12 @@ public struct HostBridgeConfiguration: Sendable {
     /// answered `UNAVAILABLE` (`RECONNECT_QUEUE_FULL`) and not relayed (`--max-queued-requests`).
     public var maxQueuedRequestsPerConnection = 64
     /// The key broker the enclave may reach (`--key-broker HOST:PORT`): the bridge forwards the enclave's connections
-    /// on its ``EnclaveLaunchConfiguration/keyBrokerPlaceholder`` socket to this one address only. Nil: none.
+    /// on its ``EnclaveLaunchConfiguration/keyBrokerPlaceholder`` socket (a launched enclave) or on
+    /// ``keyBrokerVsockPort`` (an attached one) to this one address only. Nil: none.
     public var keyBroker: (host: String, port: Int)?
+    /// The host vsock port an **attached** enclave dials to reach its key broker (`--key-broker-port`): its
+    /// connections arrive on `UDS_PATH_<port>` (hvsock, unix) or on that AF_VSOCK port (vsock, from its CID only).
+    public var keyBrokerVsockPort: UInt32 = 1025
     /// Key broker connections forwarded at once, at most.
     public var maxKeyBrokerConnections = 8
 

@@ -14,25 +14,49 @@ import NIOPosix
 /// Bounded: at most ``maxConnections`` at once (one more is closed at once), each closed after ``idleTimeout`` with
 /// no bytes either way. One log line per connection when it ends: bytes each way and how it ended.
 public final class KeyBrokerForwarder: Sendable {
+    /// Where the enclave's connections arrive.
+    public enum Listen: Sendable, Equatable, CustomStringConvertible {
+        /// A Unix socket: the bridge's private folder (a launched enclave), or `UDS_PATH_<port>` where a
+        /// Firecracker / Cloud Hypervisor VMM delivers its guest's connections to host port `port`.
+        case unix(path: String)
+        /// An AF_VSOCK port on the host, admitting only the guest `peerCID` (QEMU `vhost-vsock-pci`, Nitro).
+        case vsock(port: UInt32, peerCID: UInt32)
+
+        public var description: String {
+            switch self {
+            case .unix(let path): "unix:\(path)"
+            case .vsock(let port, let cid): "vsock port \(port) (from CID \(cid) only)"
+            }
+        }
+    }
+
     /// The broker's address.
     public let target: (host: String, port: Int)
-    /// The socket the enclave connects to.
-    public let socketPath: String
+    /// Where the enclave connects.
+    public let listen: Listen
     /// Connections forwarded at once, at most.
     public let maxConnections: Int
     /// A connection with no bytes either way for this long is closed.
     public let idleTimeout: TimeAmount
-    private let serverChannel: any Channel
+    private let serverChannel: (any Channel)?
+    private let acceptor: VsockAcceptor?
     private let open: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
 
-    private init(target: (host: String, port: Int), socketPath: String, maxConnections: Int, idleTimeout: TimeAmount,
-                 serverChannel: any Channel, open: NIOLockedValueBox<[ObjectIdentifier: any Channel]>) {
+    private init(target: (host: String, port: Int), listen: Listen, maxConnections: Int, idleTimeout: TimeAmount,
+                 serverChannel: (any Channel)?, acceptor: VsockAcceptor?, open: NIOLockedValueBox<[ObjectIdentifier: any Channel]>) {
         self.target = target
-        self.socketPath = socketPath
+        self.listen = listen
         self.maxConnections = maxConnections
         self.idleTimeout = idleTimeout
         self.serverChannel = serverChannel
+        self.acceptor = acceptor
         self.open = open
+    }
+
+    /// The Unix socket the enclave connects to (nil when listening on vsock).
+    public var socketPath: String? {
+        if case .unix(let path) = listen { return path }
+        return nil
     }
 
     /// Listens on `socketPath` and forwards each connection to `host:port`.
@@ -41,38 +65,61 @@ public final class KeyBrokerForwarder: Sendable {
                              idleTimeout: TimeAmount = .seconds(60), recorder: (any TrafficRecorder)? = nil,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                              logger: Logger) async throws -> KeyBrokerForwarder {
+        try await start(listen: .unix(path: socketPath), host: host, port: port, maxConnections: maxConnections,
+                        idleTimeout: idleTimeout, recorder: recorder, group: group, logger: logger)
+    }
+
+    /// Listens at `listen` and forwards each connection to `host:port`.
+    /// - Throws: ``HostBridgeError`` `bindFailed` when the socket cannot be bound.
+    public static func start(listen: Listen, host: String, port: Int, maxConnections: Int = 8,
+                             idleTimeout: TimeAmount = .seconds(60), recorder: (any TrafficRecorder)? = nil,
+                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                             logger: Logger) async throws -> KeyBrokerForwarder {
         let open = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let counter = NIOLockedValueBox<UInt64>(0)
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 16)
-            .childChannelInitializer { inbound in
-                let id = ObjectIdentifier(inbound)
-                let admitted = open.withLockedValue { channels -> Bool in
-                    guard channels.count < maxConnections else { return false }
-                    channels[id] = inbound
-                    return true
-                }
-                guard admitted else {
-                    logger.notice("key broker forwarding: refused a connection, \(maxConnections) are open")
-                    return inbound.close()
-                }
-                let number = counter.withLockedValue { value -> UInt64 in
-                    value += 1
-                    return value
-                }
-                inbound.closeFuture.whenComplete { _ in _ = open.withLockedValue { $0.removeValue(forKey: id) } }
-                let ledger = ForwardLedger(number: number, target: "\(host):\(port)", recorder: recorder, logger: logger)
-                return Self.connect(inbound, host: host, port: port, idleTimeout: idleTimeout, ledger: ledger, group: group)
+        let target = "\(host):\(port)"
+        // Admits one connection from the enclave (or closes it when the cap is reached) and starts its splice.
+        let admit: @Sendable (any Channel) -> EventLoopFuture<Void> = { inbound in
+            let id = ObjectIdentifier(inbound)
+            let admitted = open.withLockedValue { channels -> Bool in
+                guard channels.count < maxConnections else { return false }
+                channels[id] = inbound
+                return true
             }
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true).get()
-        } catch {
-            throw HostBridgeError(.bindFailed, "cannot listen for the enclave's key broker connections on \(socketPath): \(error)")
+            guard admitted else {
+                logger.notice("key broker forwarding: refused a connection, \(maxConnections) are open")
+                return inbound.close()
+            }
+            let number = counter.withLockedValue { value -> UInt64 in
+                value += 1
+                return value
+            }
+            inbound.closeFuture.whenComplete { _ in _ = open.withLockedValue { $0.removeValue(forKey: id) } }
+            let ledger = ForwardLedger(number: number, target: target, recorder: recorder, logger: logger)
+            return Self.connect(inbound, host: host, port: port, idleTimeout: idleTimeout, ledger: ledger, group: group)
         }
-        logger.info("forwarding the enclave's key broker connections", metadata: ["socket": "\(socketPath)", "to": "\(host):\(port)"])
-        return KeyBrokerForwarder(target: (host, port), socketPath: socketPath, maxConnections: maxConnections,
-                                  idleTimeout: idleTimeout, serverChannel: channel, open: open)
+        var channel: (any Channel)?
+        var acceptor: VsockAcceptor?
+        switch listen {
+        case .unix(let socketPath):
+            do {
+                channel = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: 16)
+                    .childChannelInitializer(admit)
+                    .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true).get()
+            } catch {
+                throw HostBridgeError(.bindFailed, "cannot listen for the enclave's key broker connections on \(socketPath): \(error)")
+            }
+        case .vsock(let vsockPort, let peerCID):
+            acceptor = try VsockAcceptor(port: vsockPort, peerCID: peerCID, admit: { descriptor in
+                _ = NIOPipeBootstrap(group: group).channelInitializer(admit).takingOwnershipOfDescriptor(inputOutput: descriptor)
+            }, refuse: { cid in
+                logger.warning("key broker forwarding: refused a connection from vsock CID \(cid): only the attached enclave (CID \(peerCID)) may reach the broker")
+            })
+        }
+        logger.info("forwarding the enclave's key broker connections", metadata: ["listen": "\(listen)", "to": "\(target)"])
+        return KeyBrokerForwarder(target: (host, port), listen: listen, maxConnections: maxConnections,
+                                  idleTimeout: idleTimeout, serverChannel: channel, acceptor: acceptor, open: open)
     }
 
     /// Connections being forwarded now.
@@ -80,7 +127,8 @@ public final class KeyBrokerForwarder: Sendable {
 
     /// Stops listening and closes every forwarded connection.
     public func close() async {
-        try? await serverChannel.close()
+        try? await serverChannel?.close()
+        acceptor?.close()
         for channel in open.withLockedValue({ Array($0.values) }) { try? await channel.close() }
     }
 
