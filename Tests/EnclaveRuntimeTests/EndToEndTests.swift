@@ -394,9 +394,25 @@ struct TamperingTransport: EnclaveTransport {
             _ = try await client.call(.shutdown, Enclava_V1_ShutdownRequest(), as: Enclava_V1_ShutdownResponse.self)
         }
         #expect(refused?.code == .permissionDenied && refused?.reason == "HOST_ONLY_METHOD")
+        // A client can neither take the enclave's sealed state nor plant one.
+        let take = await #expect(throws: RPCError.self) {
+            _ = try await client.call(.takeSealedState, Enclava_V1_TakeSealedStateRequest(), as: Enclava_V1_TakeSealedStateResponse.self)
+        }
+        #expect(take?.code == .permissionDenied && take?.reason == "HOST_ONLY_METHOD")
+        var planted = Enclava_V1_OfferSealedStateRequest()
+        planted.blob = Data("ENCLSEAL".utf8)
+        let offer = await #expect(throws: RPCError.self) {
+            _ = try await client.call(.offerSealedState, planted, as: Enclava_V1_OfferSealedStateResponse.self)
+        }
+        #expect(offer?.code == .permissionDenied && offer?.reason == "HOST_ONLY_METHOD")
         #expect(try await client.call(.health, Enclava_V1_HealthRequest(), as: Enclava_V1_HealthResponse.self).state == .ready)
 
         let control = try await TTRPCClient.connect(to: EndToEndWorld.control(of: endpoint))
+        // The key is sealed in this image: the host's offer changes nothing, and nothing was sealed to take.
+        let answer = try await control.call(.offerSealedState, planted, as: Enclava_V1_OfferSealedStateResponse.self)
+        #expect(answer.outcome == .notWaiting)
+        let taken = try await control.call(.takeSealedState, Enclava_V1_TakeSealedStateRequest(), as: Enclava_V1_TakeSealedStateResponse.self)
+        #expect(taken.generation == 0 && taken.blob.isEmpty)
         var nonce = Enclava_V1_GetEvidenceRequest()
         nonce.nonce = Data(count: 32)
         let clientCall = await #expect(throws: RPCError.self) {

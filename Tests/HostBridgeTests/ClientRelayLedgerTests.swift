@@ -19,7 +19,8 @@ import Testing
     }
 
     @Test(arguments: [("enclava.v1.Enclave", "Reboot"), ("enclava.v1.Enclave", "shutdown"), ("enclava.v2.Enclave", "Infer"),
-                      ("", "Health"), ("grpc.health.v1.Health", "Check")])
+                      ("", "Health"), ("grpc.health.v1.Health", "Check"),
+                      ("enclava.v1.HostControl", "TakeSealedState"), ("enclava.v1.HostControl", "OfferSealedState")])
     func anythingElseIsNotRelayed(service: String, method: String) {
         var ledger = ClientRelayLedger(maxInFlightBytes: 1000)
         let refusal = ledger.admit(streamID: 1, service: service, method: method, bytes: 10, draining: false)

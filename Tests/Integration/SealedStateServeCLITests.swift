@@ -3,22 +3,24 @@ import Foundation
 import Testing
 
 /// The host's side of sealed restart with the real binaries: `enclava serve --state-dir` prepares a private
-/// folder and hands the image's state file to the runtime (`--sealed-state`); hostile folders are refused before
+/// folder and keeps the image's sealed state for the runtime (`--sealed-state host`: offered and taken over the
+/// control socket, the runtime never sees the host's path); hostile folders are refused before
 /// anything is launched; `inspect` says where sealed restart works.
 @Suite(.serialized) struct SealedStateServeCLITests {
     let fixture = CLIFixture.shared
 
-    /// The command lines of running processes that mention `text` (found in /proc).
-    static func commandLines(containing text: String) -> [[String]] {
+    /// The command lines of the running children of `parent` (found in /proc).
+    static func commandLines(ofChildrenOf parent: Int32) -> [[String]] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.filter { $0.allSatisfy(\.isNumber) }.compactMap { pid in
-            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
-            let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            return arguments.contains { $0.contains(text) } ? arguments : nil
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                  status.split(separator: "\n").contains("PPid:\t\(parent)"),
+                  let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+            return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         }
     }
 
-    @Test func serveCreatesAPrivateStateFolderAndPassesTheImagesStateFileToTheRuntime() throws {
+    @Test func serveCreatesAPrivateStateFolderAndKeepsTheStateForTheRuntime() throws {
         let folder = fixture.work.appendingPathComponent("state-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
         let (serve, _) = try EndToEndTests().startBridge(extra: ["--state-dir", folder.path])
@@ -31,11 +33,16 @@ import Testing
         let inspected = try fixture.run(["inspect", fixture.image.path, "--json"])
         let summary = try JSONSerialization.jsonObject(with: Data(inspected.stdout.utf8)) as? [String: Any]
         let digest = try #require(summary?["manifest_digest"] as? String)
-        let statePath = folder.path + "/" + digest + ".sealed"
-        let runtimes = Self.commandLines(containing: statePath).filter { $0.first?.hasSuffix("enclava-runtime") == true }
-        #expect(runtimes.count == 1, "one runtime given --sealed-state \(statePath): \(runtimes)")
+        _ = digest
+        // The runtime does not get the host's path: the bridge offers and takes the blob over the control socket.
+        let runtimes = Self.commandLines(ofChildrenOf: serve.process.processIdentifier)
+            .filter { $0.first?.hasSuffix("enclava-runtime") == true }
+        #expect(runtimes.count == 1, "\(runtimes)")
         if let runtime = runtimes.first, let index = runtime.firstIndex(of: "--sealed-state") {
-            #expect(runtime[index + 1] == statePath)
+            #expect(runtime[index + 1] == "host")
+            #expect(!runtime.contains { $0.contains(folder.path) }, "\(runtime)")
+        } else {
+            Issue.record("the runtime got no --sealed-state: \(runtimes)")
         }
     }
 
@@ -81,6 +88,10 @@ import Testing
         let runtime = try TestProcess.run(fixture.runtime, ["--listen", "unix:/tmp/enclava-unused.sock",
                                                             "--image", fixture.image.path, "--sealed-state", "/tmp/"],
                                           environment: fixture.environment, timeout: 60)
-        #expect(runtime.status != 0 && runtime.stderr.contains("--sealed-state must name a file"))
+        #expect(runtime.status != 0 && runtime.stderr.contains("or name a file (e.g. state/IMAGE.sealed), got `/tmp/`"), "\(runtime.stderr)")
+        let noControl = try TestProcess.run(fixture.runtime, ["--listen", "unix:/tmp/enclava-unused.sock",
+                                                              "--image", fixture.image.path, "--sealed-state", "host"],
+                                            environment: fixture.environment, timeout: 60)
+        #expect(noControl.status != 0 && noControl.stderr.contains("--sealed-state host needs --control"), "\(noControl.stderr)")
     }
 }

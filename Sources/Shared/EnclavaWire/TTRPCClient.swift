@@ -97,19 +97,33 @@ public final class TTRPCClient: Sendable {
         _ method: EnclaveService.Method, _ request: Request, as: Response.Type = Response.self,
         timeout: Duration = .seconds(30)
     ) async throws -> Response {
+        try await self.call(service: EnclaveService.name, method: method.rawValue, request, timeout: timeout)
+    }
+
+    /// Calls one `enclava.v1.HostControl` method (the enclave's control socket only) and decodes the answer.
+    /// - Throws: ``RPCError`` as ``call(_:_:as:timeout:)``.
+    public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: HostControlService.Method, _ request: Request, as: Response.Type = Response.self,
+        timeout: Duration = .seconds(30)
+    ) async throws -> Response {
+        try await self.call(service: HostControlService.name, method: method.rawValue, request, timeout: timeout)
+    }
+
+    private func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        service: String, method: String, _ request: Request, timeout: Duration
+    ) async throws -> Response {
         let payload: [UInt8]
         do {
             payload = try request.serializedBytes()
         } catch {
             throw RPCError(.invalidArgument, reason: "ENCODING_FAILED", message: "the request could not be serialized: \(error)")
         }
-        let answer = try await self.call(service: EnclaveService.name, method: method.rawValue, payload: payload,
-                                         timeout: timeout)
+        let answer = try await self.call(service: service, method: method, payload: payload, timeout: timeout)
         do {
             return try Response(serializedBytes: answer)
         } catch {
             throw RPCError(.internal, reason: "MALFORMED_RESPONSE",
-                           message: "the \(method.rawValue) response is not a valid \(Response.protoMessageName): \(error)")
+                           message: "the \(method) response is not a valid \(Response.protoMessageName): \(error)")
         }
     }
 

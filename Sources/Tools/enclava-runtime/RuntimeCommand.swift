@@ -44,7 +44,7 @@ struct RuntimeCommand: AsyncParsableCommand {
     @Option(help: "Where to listen: unix:PATH (launched by `enclava serve`), vsock:PORT (inside a confidential VM or Nitro enclave, on any CID), or tcp:HOST:PORT (tests only: a TEE should not be reachable over the host's network).")
     var listen: String
 
-    @Option(help: "The private control socket of the launching host, as unix:PATH: the only place Shutdown is accepted (without it, SIGTERM/SIGINT stop the runtime).")
+    @Option(help: "The private control socket of the launching host, as unix:PATH (or vsock:PORT inside a VM): the only place Shutdown and the sealed-state exchange are accepted (without it, SIGTERM/SIGINT stop the runtime).")
     var control: String?
 
     @Option(help: "The signed enclave image (.eimg) to run.")
@@ -64,7 +64,7 @@ struct RuntimeCommand: AsyncParsableCommand {
     var signerFingerprint: String?
 
     @Option(name: .customLong("sealed-state"),
-            help: "The image's sealed-state file: opened at start to restart without a key release, rewritten (atomically, 0600) after a release. `enclava serve --state-dir` passes it.")
+            help: "Where the image's sealed state is kept, to restart without a key release: `host` (the host offers its copy over --control at start and takes each new one; what `enclava serve --state-dir` passes), or a file this runtime reads at start and rewrites (atomically, 0600) after a release.")
     var sealedState: String?
 
     @Flag(name: .customLong("allow-unlocked-memory"),
@@ -116,10 +116,13 @@ struct RuntimeCommand: AsyncParsableCommand {
                                      allowUnlockedMemory: allowUnlockedMemory)
             options.signerFingerprint = try signerFingerprint.map(RuntimeOptions.parseSignerFingerprint)
             options.simFormat = try RuntimeOptions.SimFormat(parsing: simFormat)
-            options.sealedStatePath = try sealedState.map(RuntimeOptions.parseSealedStatePath)
+            options.sealedState = try sealedState.map(RuntimeOptions.parseSealedState)
+            if options.sealedState == .host, control == nil {
+                fail("--sealed-state host needs --control (unix:PATH, or vsock:PORT in a VM): the host offers and takes the sealed state there")
+            }
             if let control {
-                guard let address = try? RuntimeOptions.ListenAddress(parsing: control), case .unix = address else {
-                    fail("--control must be unix:PATH (e.g. unix:/tmp/enclava-control.sock), got `\(control)`")
+                guard let address = try? RuntimeOptions.ListenAddress(parsing: control), address.isPrivateToTheHost else {
+                    fail("--control must be unix:PATH (e.g. unix:/tmp/enclava-control.sock) or, inside a VM, vsock:PORT (only the host reaches a guest's vsock ports), got `\(control)`")
                 }
                 options.control = address
             }

@@ -3,13 +3,11 @@ import Foundation
 
 /// `enclava serve --state-dir DIR`: where the host keeps each image's sealed state between enclave starts
 /// (DESIGN.md §7, sealed restart). One file per image, named by its manifest digest
-/// (``SealedStateFile/fileName(manifestDigest:)``). The bridge never reads the content (ciphertext only the
-/// enclave opens): it prepares the folder and passes the file's path to the runtime (`--sealed-state`), which
-/// reads it at start and atomically replaces it (mode 0600) after each key release.
-///
-/// Transport: in simulation the runtime is a child process on the same file system and uses the path itself.
-/// In a confidential VM the host cannot read guest files; there the bridge would carry the blob over its
-/// private control channel to the enclave and back (not built yet).
+/// (``SealedStateFile/fileName(manifestDigest:)``). The bridge never interprets the content (ciphertext only the
+/// enclave opens): it prepares the folder, runs the enclave with `--sealed-state host`, offers the file's blob over
+/// the enclave's private control socket at each start, and atomically replaces the file (mode 0600) with each new
+/// blob the enclave seals after a key release (`HostBridge.KeptSealedState`, `EnclaveSupervisor+SealedState`). No
+/// shared file system is needed, so a confidential VM keeps its sealed state the same way.
 struct SealedStateDirectory {
     /// The folder.
     let path: String

@@ -143,7 +143,7 @@ struct ServeCommand: AsyncParsableCommand {
         if allowUnlockedMemory { extra.append("--allow-unlocked-memory") }
         if let pinnedSigner { extra += ["--signer-fingerprint", pinnedSigner] }
         if let stateDirectory, let opened {
-            extra += ["--sealed-state", stateDirectory.statePath]
+            extra += ["--sealed-state", "host"]   // the bridge offers and takes it over the control socket
             CLI.note(stateDirectory.note(keys: opened.manifest.keys))
         }
         let broker = try keyBroker.map(Self.keyBrokerAddress)
@@ -178,6 +178,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.serveWhileWaitingForKey = true
         if let recordTraffic { configuration.trafficRecorder = try FileTrafficRecorder(path: recordTraffic) }
         configuration.keyBroker = broker
+        configuration.sealedStateFile = stateDirectory?.statePath
         configuration.keyBrokerVsockPort = keyBrokerPort
 
         let bridge = HostBridgeServer(configuration: configuration)

@@ -70,6 +70,9 @@ public actor EnclaveCore {
     var pendingActivation: ModelActivation?
     /// Whether the owner may answer that wait with `ProvisionKey` (false while a key broker is asked instead).
     var ownerProvisions = true
+    /// The sealed state the host keeps (`--sealed-state host`): offered at start, taken after each release, over the
+    /// control socket only.
+    public nonisolated let sealedStates = SealedStateExchange()
 
     /// Creates the core in `starting` with a fresh HPKE key (generated here, at start; it never leaves
     /// the enclave).

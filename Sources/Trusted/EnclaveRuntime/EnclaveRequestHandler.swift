@@ -5,9 +5,9 @@ import SwiftProtobuf
 /// serializes the answer. It holds no state of its own.
 ///
 /// One handler serves one socket (DESIGN.md §2): the **client** socket serves what clients may call
-/// (GetEvidence, OpenSession, Infer, ProvisionKey, Health) and refuses Shutdown with `PERMISSION_DENIED`
-/// (`HOST_ONLY_METHOD`); the **control** socket, which only the launching host knows, serves Health and
-/// Shutdown and refuses the client methods (`NOT_A_CONTROL_METHOD`). So no client can stop the enclave,
+/// (GetEvidence, OpenSession, Infer, ProvisionKey, Health) and refuses Shutdown and the `enclava.v1.HostControl`
+/// calls (the sealed-state exchange) with `PERMISSION_DENIED` (`HOST_ONLY_METHOD`); the **control** socket, which
+/// only the launching host knows, serves Health, Shutdown and HostControl and refuses the client methods (`NOT_A_CONTROL_METHOD`). So no client can stop the enclave,
 /// whatever the bridge in between relays. Evidence and sessions are bound to the connection they came on.
 public struct EnclaveRequestHandler: TTRPCServiceHandler {
     /// Which socket a handler serves.
@@ -44,6 +44,16 @@ public struct EnclaveRequestHandler: TTRPCServiceHandler {
         self.onShutdown = onShutdown
     }
 
+    /// The `enclava.v1.Enclave` methods and the `enclava.v1.HostControl` ones (the latter answered on the control
+    /// socket only; on the client socket with `HOST_ONLY_METHOD`, which says more than `UNKNOWN_METHOD` would).
+    public func supports(service: String, method: String) -> Bool {
+        switch service {
+        case EnclaveService.name: EnclaveService.Method(rawValue: method) != nil
+        case HostControlService.name: HostControlService.Method(rawValue: method) != nil
+        default: false
+        }
+    }
+
     /// One call on a connection of its own, forgotten right after (nothing it creates outlives it).
     public func handle(method: String, service: String, payload: [UInt8]) async -> Result<[UInt8], RPCError> {
         let connection = TTRPCConnectionID.next()
@@ -55,6 +65,9 @@ public struct EnclaveRequestHandler: TTRPCServiceHandler {
     /// Answers one call that arrived on `connection`.
     public func handle(method: String, service: String, payload: [UInt8],
                        connection: TTRPCConnectionID) async -> Result<[UInt8], RPCError> {
+        if service == HostControlService.name, let control = HostControlService.Method(rawValue: method) {
+            return await self.handle(control, payload: payload)
+        }
         guard service == EnclaveService.name, let known = EnclaveService.Method(rawValue: method) else {
             return .failure(RPCError(.unimplemented, reason: RuntimeReason.unknownMethod,
                                      message: "\(service)/\(method) is not served; use \(EnclaveService.name)"))
@@ -79,6 +92,27 @@ public struct EnclaveRequestHandler: TTRPCServiceHandler {
         }
     }
 
+    /// An `enclava.v1.HostControl` call: served on the control socket only; on the client socket it is refused
+    /// `PERMISSION_DENIED` (`HOST_ONLY_METHOD`), so no client can take or plant sealed state.
+    private func handle(_ method: HostControlService.Method, payload: [UInt8]) async -> Result<[UInt8], RPCError> {
+        guard channel == .control else {
+            return .failure(RPCError(.permissionDenied, reason: RuntimeReason.hostOnlyMethod,
+                                     message: "\(HostControlService.name)/\(method.rawValue) is a host-control call, accepted "
+                                         + "only on the enclave's private control socket; clients cannot call it",
+                                     metadata: ["method": method.rawValue]))
+        }
+        switch method {
+        case .offerSealedState:
+            return await call(payload, Enclava_V1_OfferSealedStateRequest.self) {
+                .success(await core.sealedStates.offer([UInt8]($0.blob)))
+            }
+        case .takeSealedState:
+            return await call(payload, Enclava_V1_TakeSealedStateRequest.self) {
+                .success(await core.sealedStates.take(after: $0.afterGeneration, waitMilliseconds: $0.waitMs))
+            }
+        }
+    }
+
     /// Why `method` is refused on this handler's socket, or nil when it is served here.
     func refusal(of method: EnclaveService.Method) -> RPCError? {
         guard !channel.serves(method) else { return nil }
@@ -89,8 +123,8 @@ public struct EnclaveRequestHandler: TTRPCServiceHandler {
                                 + "control socket; clients cannot call it", metadata: ["method": method.rawValue])
         case .control:
             return RPCError(.permissionDenied, reason: RuntimeReason.notAControlMethod,
-                            message: "\(method.rawValue) is a client call; the control socket serves only Health and "
-                                + "Shutdown, call it on the client socket", metadata: ["method": method.rawValue])
+                            message: "\(method.rawValue) is a client call; the control socket serves only Health, "
+                                + "Shutdown and the sealed-state exchange, call it on the client socket", metadata: ["method": method.rawValue])
         }
     }
 

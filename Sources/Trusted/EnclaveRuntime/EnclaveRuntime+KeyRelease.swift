@@ -9,19 +9,34 @@ extension EnclaveRuntime {
     /// ``KeySource/owner`` leaves the core in `waiting-for-key` until a `ProvisionKey` opens, matches the image's
     /// key commitment and loads; ``KeySource/broker`` waits the same way while the runtime asks the key broker
     /// (``releaseFromBroker(image:platform:options:activation:)``). For a released key (owner, broker) with
-    /// `options.sealedStatePath`, the sealed state this platform left after an earlier release is tried first (ready
-    /// when it opens and matches), and every release afterwards replaces it
-    /// (``startFromSealedState(path:image:platform:activation:)``).
+    /// `options.sealedState`, the sealed state this platform left after an earlier release is tried first (ready
+    /// when it opens and matches), and every release afterwards replaces it: read from and written to a file
+    /// (``startFromSealedState(path:image:platform:activation:)``), or offered and taken by the host over the control
+    /// socket (``startFromOfferedState(image:platform:options:activation:)``, ``SealedStateExchange``).
     /// - Throws: ``RuntimeError`` naming what failed; the runtime is stopped first.
     func obtainKey(from source: KeySource, image: EnclaveImage, platform: any TEEPlatform, options: RuntimeOptions,
                    engine: (any InferenceEngine)?) async throws {
         let manifest = image.manifest
         logger.info("key source", metadata: ["source": "\(source.rawValue)", "release": "\(manifest.keys.release.rawValue)"])
-        if source.waitsForKey, let path = options.sealedStatePath {
+        switch options.sealedState {
+        case .file(let path) where source.waitsForKey:
             let fromState = makeActivation(image: image, platform: platform, options: options, engine: engine,
                                            released: false)
             if try await startFromSealedState(path: path, image: image, platform: platform, activation: fromState) { return }
+        case .host where source.waitsForKey:
+            // Waiting for the key first (Health says so, which is when the host offers), owner-provisionable or not.
+            await core.awaitKey(makeActivation(image: image, platform: platform, options: options, engine: engine,
+                                               released: true), ownerProvisions: source == .owner)
+            let fromState = makeActivation(image: image, platform: platform, options: options, engine: engine,
+                                           released: false)
+            if try await startFromOfferedState(image: image, platform: platform, options: options, activation: fromState) { return }
+            guard await core.state == .waitingForKey else { return }   // the owner provisioned meanwhile
+        case .host, .file, nil:
+            break
         }
+        // From here on no offer is tried (a key sealed in the image, a file, no sealed state, or the offer was tried):
+        // a host's offer is answered NOT_WAITING at once.
+        await core.sealedStates.closeOffers()
         switch source {
         case .sealedInImage:
             let activation = makeActivation(image: image, platform: platform, options: options, engine: engine,
@@ -57,12 +72,13 @@ extension EnclaveRuntime {
     /// DEK → decrypt → load for this image (the closure every key source hands its key to). With `released` (a key
     /// released after start, by the owner or a broker), a model that fails to load stops the runtime with
     /// ``exitFailure`` set, as a failed start would, and a model that loads leaves the key as sealed state for the
-    /// next start when `options.sealedStatePath` is set.
+    /// next start when `options.sealedState` is set.
     func makeActivation(image: EnclaveImage, platform: any TEEPlatform, options: RuntimeOptions,
                         engine: (any InferenceEngine)?, released: Bool) -> ModelActivation {
         let logger = self.logger
         let stopsOnFailure = released
-        let statePath = released ? options.sealedStatePath : nil
+        let keeping = released ? options.sealedState : nil
+        let exchange = core.sealedStates
         return ModelActivation(image: image, load: { [weak self] dek in
             do {
                 var serving = try ModelLoader.load(image: image, dek: dek, lockPolicy: options.memoryLockPolicy,
@@ -85,8 +101,14 @@ extension EnclaveRuntime {
                 throw failure
             }
         }, activated: { dek in
-            guard let statePath else { return }
-            Self.keepSealedState(dek, path: statePath, image: image, platform: platform, logger: logger)
+            switch keeping {
+            case .file(let path):
+                Self.keepSealedState(dek, path: path, image: image, platform: platform, logger: logger)
+            case .host:
+                Self.keepSealedState(dek, exchange: exchange, image: image, platform: platform, logger: logger)
+            case nil:
+                break
+            }
         })
     }
 }

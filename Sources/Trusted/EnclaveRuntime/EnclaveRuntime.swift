@@ -116,6 +116,7 @@ public actor EnclaveRuntime {
         stopping = true
         logger.info("shutting down")
         keyRelease?.cancel()
+        await core.sealedStates.finish()
         _ = await core.beginShutdown()
         if delay > .zero { try? await Task.sleep(for: delay) }
         await core.stop()

@@ -55,6 +55,13 @@ public struct RuntimeOptions: Sendable {
             }
         }
 
+        /// Whether only the launching host can reach this address (a control socket must be): a Unix socket in the
+        /// host's private folder, or a guest's vsock port, which only its host can dial. Never TCP.
+        public var isPrivateToTheHost: Bool {
+            if case .tcp = self { return false }
+            return true
+        }
+
         public var description: String {
             switch self {
             case .unix(let path): "unix:\(path)"
@@ -68,7 +75,8 @@ public struct RuntimeOptions: Sendable {
     public var backend: Backend
     /// Where to listen.
     public var listen: ListenAddress
-    /// The private control socket of the launching host (`--control`), the only place Shutdown is accepted;
+    /// The private control socket of the launching host (`--control`, unix:PATH or a VM's vsock:PORT), the only place
+    /// Shutdown and the sealed-state exchange are accepted;
     /// nil: no control socket (the runtime then stops on SIGTERM/SIGINT only).
     public var control: ListenAddress?
     /// Where the key broker is reached (`--key-broker`): the host bridge's forwarding socket (`unix:PATH`, a
@@ -102,10 +110,22 @@ public struct RuntimeOptions: Sendable {
     /// refuses an image signed by any other key. Nil accepts any signer whose signature verifies (logged as a
     /// warning). On hardware the launch command line is measured, so the pin becomes part of the measurement.
     public var signerFingerprint: String?
-    /// The image's sealed-state file (`--sealed-state PATH`, kept by `enclava serve --state-dir`): read at start to
-    /// open the model key with no owner or broker (``SealedRestart``), atomically rewritten after a release. Nil:
-    /// every start is a release.
-    public var sealedStatePath: String?
+    /// Where the image's sealed state is kept between starts (`--sealed-state`), to open the model key with no owner
+    /// or broker (``SealedRestart``). Nil: every start is a release.
+    public var sealedState: SealedStateKeeping?
+    /// With ``SealedStateKeeping/host``: how long a start waits for the host's offer before asking for a release.
+    public var sealedStateOfferTimeout: Duration = .seconds(10)
+
+    /// Where the sealed state lives between starts.
+    public enum SealedStateKeeping: Sendable, Equatable {
+        /// A file this runtime reads at start and atomically rewrites (0600) after a release (`--sealed-state PATH`:
+        /// a runtime run on its own, on a file system the host cannot reach otherwise).
+        case file(path: String)
+        /// The host keeps it (`--sealed-state host`, what `enclava serve --state-dir` passes): it offers its copy
+        /// over the control socket at start (`OfferSealedState`) and takes each new one (`TakeSealedState`), so a
+        /// confidential VM needs no shared file system.
+        case host
+    }
     /// Development only: keep sealed memory that cannot be `mlock`ed instead of refusing to start.
     public var allowUnlockedMemory: Bool
     /// Applies ``ProcessHardening`` (not dumpable, no core files). Tests that run the runtime inside the
@@ -148,13 +168,16 @@ extension RuntimeOptions {
         return hex
     }
 
-    /// Parses a `--sealed-state` value: a file path (the file need not exist yet; its folder must).
+    /// Parses a `--sealed-state` value: `host`, or a file path (the file need not exist yet; its folder must; a file
+    /// named `host` is `./host`).
     /// - Throws: ``RuntimeError`` `.invalidOption` for an empty path or one naming a folder.
-    public static func parseSealedStatePath(_ text: String) throws -> String {
+    public static func parseSealedState(_ text: String) throws -> SealedStateKeeping {
+        if text == "host" { return .host }
         guard !text.isEmpty, !text.hasSuffix("/"), !text.hasSuffix("/."), !text.hasSuffix("/.."), text != ".", text != ".." else {
-            throw RuntimeError(.invalidOption, "--sealed-state must name a file (e.g. state/IMAGE.sealed), got `\(text)`")
+            throw RuntimeError(.invalidOption, "--sealed-state must be `host` (the host keeps it, over --control) or name a "
+                               + "file (e.g. state/IMAGE.sealed), got `\(text)`")
         }
-        return text
+        return .file(path: text)
     }
 
     /// `$ENCLAVA_HOME`, or `~/.enclava`.

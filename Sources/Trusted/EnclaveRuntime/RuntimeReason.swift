@@ -30,7 +30,7 @@ public enum RuntimeReason {
     /// A host-control method (Shutdown) called on the client socket: it is served only on the private
     /// control socket.
     public static let hostOnlyMethod = "HOST_ONLY_METHOD"
-    /// A client method called on the control socket, which serves only Health and Shutdown.
+    /// A client method called on the control socket, which serves only Health, Shutdown and the sealed-state exchange.
     public static let notAControlMethod = "NOT_A_CONTROL_METHOD"
     /// Infer: the work queue is full; retry later.
     public static let queueFull = "QUEUE_FULL"

@@ -20,6 +20,8 @@ actor EnclaveSupervisor {
     private var controlSocketPath: String?
     var attachMonitor: Task<Void, Never>?
     private var keyBrokerForwarder: KeyBrokerForwarder?
+    /// Takes each new sealed state from the running enclave (``HostBridgeConfiguration/sealedStateFile``).
+    private var sealedStateTaker: Task<Void, Never>?
     private var process: EnclaveProcess?
     private var monitor: Task<Void, Never>?
     private(set) var stopping = false
@@ -107,12 +109,18 @@ actor EnclaveSupervisor {
         let process = try await EnclaveProcess.launch(executablePath: launch.executablePath, arguments: arguments,
                                                 environment: launch.environment, logger: self.logger)
         self.process = process
-        let reported: Enclava_V1_HealthResponse.State
+        var reported: Enclava_V1_HealthResponse.State
         do {
             reported = try await self.waitUntilReady(endpoint: .unix(self.controlSocketPath ?? socketPath), process: process)
         } catch {
             await self.terminate(process, grace: .zero)   // it never became ready: no Shutdown to wait for
             throw error
+        }
+        if let path = self.configuration.sealedStateFile, let control = self.controlSocketPath {
+            let file = KeptSealedState(path: path)
+            if reported == .waitingForKey, await self.offerSealedState(file, control: .unix(control)) { reported = .ready }
+            self.sealedStateTaker?.cancel()
+            self.sealedStateTaker = self.keepTakingSealedState(file, control: .unix(control))
         }
         self.startedWaitingForKey = reported == .waitingForKey
         self.state.availability = .ready(endpoint: .unix(socketPath))
@@ -140,6 +148,8 @@ actor EnclaveSupervisor {
             return
         }
         let how = process.exitDescription ?? "exited"
+        self.sealedStateTaker?.cancel()
+        self.sealedStateTaker = nil
         self.state.availability = .down(reason: "the enclave \(how) and is restarting")
         self.logger.error("the enclave \(how); restarting it",
                           metadata: ["stderr": "\(process.stderrTail.suffix(5).joined(separator: " | "))"])
@@ -194,6 +204,12 @@ actor EnclaveSupervisor {
         self.monitor?.cancel()
         self.attachMonitor?.cancel()
         self.state.availability = .down(reason: "the host bridge is shutting down")
+        if let taker = self.sealedStateTaker, let path = self.configuration.sealedStateFile, let control = self.controlSocketPath,
+           let process = self.process, !process.hasExited {
+            // A blob sealed just now is kept before the enclave stops.
+            taker.cancel()
+            await self.takeSealedStateOnce(KeptSealedState(path: path), control: .unix(control))
+        }
         // Shutdown goes to the private control socket; a launched enclave without one gets SIGTERM instead.
         let shutdownEndpoint: TTRPCEndpoint?
         switch self.configuration.enclave {
@@ -222,6 +238,7 @@ actor EnclaveSupervisor {
             self.logger.info("the enclave \(process.exitDescription ?? "is gone")", metadata: ["pid": "\(process.pid)"])
         }
         await self.keyBrokerForwarder?.close()
+        self.sealedStateTaker?.cancel()
         if let directory = self.socketDirectory {
             try? FileManager.default.removeItem(atPath: directory)
         }

@@ -71,6 +71,10 @@ public struct HostBridgeConfiguration: Sendable {
     /// The host vsock port an **attached** enclave dials to reach its key broker (`--key-broker-port`): its
     /// connections arrive on `UDS_PATH_<port>` (hvsock, unix) or on that AF_VSOCK port (vsock, from its CID only).
     public var keyBrokerVsockPort: UInt32 = 1025
+    /// Where the host keeps the launched enclave's sealed state (`enclava serve --state-dir`; the enclave runs with
+    /// `--sealed-state host`): offered to it at each start over the control socket, replaced by each new one it seals
+    /// after a key release. Nil: none kept.
+    public var sealedStateFile: String?
     /// Key broker connections forwarded at once, at most.
     public var maxKeyBrokerConnections = 8
 
