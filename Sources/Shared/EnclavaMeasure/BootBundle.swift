@@ -41,14 +41,23 @@ public struct BootBundle: Sendable {
         public let cmdline: String
         /// Every file of the bundle, kernel and initrd included.
         public let files: [File]
+        /// What the initrd holds, by absolute path in the VM (for audit; not checked on load).
+        public let initrdContents: [File]?
 
         /// A manifest.
-        public init(version: Int = BootBundle.version, kernel: File, initrd: File, cmdline: String, files: [File]) {
+        public init(version: Int = BootBundle.version, kernel: File, initrd: File, cmdline: String, files: [File],
+                    initrdContents: [File]? = nil) {
             self.version = version
             self.kernel = kernel
             self.initrd = initrd
             self.cmdline = cmdline
             self.files = files
+            self.initrdContents = initrdContents
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case version, kernel, initrd, cmdline, files
+            case initrdContents = "initrd_contents"
         }
     }
 
