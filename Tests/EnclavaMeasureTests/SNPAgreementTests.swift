@@ -114,3 +114,23 @@ struct SNPAgreementTests {
         return Hex.encode(try measurement.digest())
     }
 }
+
+/// A bundle `BootBundle.build` wrote measures, through its bundle.json, as sev-snp-measure measures its files.
+@Suite(.enabled(if: SevSnpMeasure.shouldRun, "PyPI is unreachable, so sev-snp-measure (the reference) cannot be installed"))
+struct SNPBundleAgreementTests {
+    @Test(arguments: [SNPVMM.qemu, .ec2, .gce])
+    func aBuiltBundleAgrees(_ vmm: SNPVMM) throws {
+        let work = try TestPaths.makeTemporaryDirectory(prefix: "enclava-measure-bundle")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let bundle = try BootBundle.build(try BootBundleBuildTests.inputs(work), into: work.appendingPathComponent("bundle").path)
+        let firmware = work.appendingPathComponent("OVMF.fd")
+        try SyntheticOVMF().write(to: firmware)
+        let ours = try SNPLaunchMeasurement(firmware: try OVMFFirmware(path: firmware.path), vcpus: 2,
+                                            cpuType: try SNPCPUType(parsing: "EPYC-Genoa"), vmm: vmm,
+                                            kernelHashes: try BootBundle.load(directory: bundle.directory).kernelHashes).digest()
+        let theirs = try SevSnpMeasure.digest(["--ovmf", firmware.path, "--vcpus", "2", "--vcpu-type", "EPYC-Genoa",
+                                               "--vmm-type", vmm == .qemu ? "QEMU" : vmm.rawValue, "--kernel", bundle.kernelPath,
+                                               "--initrd", bundle.initrdPath, "--append", bundle.manifest.cmdline])
+        #expect(Hex.encode(ours) == theirs)
+    }
+}

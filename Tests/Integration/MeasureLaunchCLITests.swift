@@ -38,6 +38,21 @@ import Testing
     }
 
     @Test(.enabled(if: hasOVMF, "needs Debian's ovmf package (make deps installs it)"))
+    func policyCreatePinsTheComputedMRTD() throws {
+        let work = try TestPaths.makeTemporaryDirectory(prefix: "enclava-measure-cli")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let options = ["--tdx", "--ovmf", Self.ovmf, "--vcpus", "2", "--memory", "2G"]
+        let mrtd = try fixture.expectSuccess(["measure"] + options).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "MRTD ", with: "")
+        let policy = work.appendingPathComponent("policy.json")
+        try fixture.expectSuccess(["policy", "create"] + options + ["--out", policy.path])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: policy)) as? [String: Any]
+        #expect(json?["expected_mrtd"] as? [String] == [mrtd])
+        #expect(json?["expected_measurements"] as? [String] == [mrtd])
+        #expect(json?["allowed_platforms"] as? [String] == ["tdx"])
+    }
+
+    @Test(.enabled(if: hasOVMF, "needs Debian's ovmf package (make deps installs it)"))
     func tdxPrintsMRTDAndSaysWhatIsNotComputed() throws {
         let result = try fixture.expectSuccess(["measure", "--tdx", "--ovmf", Self.ovmf, "--vcpus", "2", "--memory", "2G"])
         #expect(result.stdout.hasPrefix("MRTD ") && result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).count == 5 + 96)

@@ -125,7 +125,8 @@ struct LaunchMeasureOptions: ParsableArguments {
 }
 
 extension LaunchMeasureOptions {
-    /// Pins the computed value in `policy` (SEV-SNP: MEASUREMENT; TDX: MRTD) and returns the lines to print.
+    /// Pins the computed value in `policy` (SEV-SNP: MEASUREMENT; TDX: MRTD, as both the measurement and
+    /// `expected_mrtd`) and returns the lines to print.
     func pin(into policy: inout AttestationPolicy) throws -> [String] {
         switch try compute() {
         case .snp(let measurement):
@@ -133,6 +134,7 @@ extension LaunchMeasureOptions {
             return ["  launch           SEV-SNP, computed from \(ovmf ?? "") and \(vcpus ?? 0) × \(vcpuType ?? "")"]
         case .tdx(let mrtd):
             policy.expectedMRTD.append(Hex.encode(mrtd))
+            policy.expectedMeasurements.append(Hex.encode(mrtd))   // TDX's measurement is MRTD, as --from-evidence pins it
             return ["  MRTD             \(Hex.encode(mrtd)) (computed from \(ovmf ?? ""); pin RTMR0-2 with --rtmr or --from-evidence)"]
         }
     }
