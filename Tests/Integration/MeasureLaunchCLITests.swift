@@ -24,6 +24,18 @@ import Testing
         }
     }
 
+    /// `--json` names every input the digest depends on, so a value is never separated from its VMM or vCPU type.
+    @Test(.enabled(if: hasOVMF, "needs Debian's ovmf package (make deps installs it)"))
+    func jsonNamesEveryInput() throws {
+        let result = try fixture.expectSuccess(["measure", "--snp-launch", "--ovmf", Self.ovmf, "--vcpus", "2",
+                                                "--vcpu-type", "epyc-genoa", "--vmm", "EC2", "--json"])
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let inputs = json?["inputs"] as? [String: String]
+        #expect(json?["platform"] as? String == "snp" && (json?["measurement"] as? String)?.count == 96)
+        #expect(inputs?["vcpu_type"] == "EPYC-Genoa" && inputs?["vmm"] == "ec2" && inputs?["vcpus"] == "2")
+        #expect(inputs?["guest_features"] == "0x1" && inputs?["ovmf_sha256"]?.count == 64)
+    }
+
     @Test(.enabled(if: hasOVMF, "needs Debian's ovmf package (make deps installs it)"))
     func policyCreatePinsTheComputedMeasurement() throws {
         let work = try TestPaths.makeTemporaryDirectory(prefix: "enclava-measure-cli")

@@ -49,10 +49,11 @@ struct LaunchMeasureOptions: ParsableArguments {
     /// Whether a launch measurement was asked for.
     var requested: Bool { snpLaunch || tdx }
 
-    /// What was computed.
+    /// What was computed, with every input it depends on (printed by `--json`, so that a digest is never
+    /// separated from the VMM, vCPU type or firmware that produced it).
     enum Result {
-        case snp(measurement: [UInt8])
-        case tdx(mrtd: [UInt8])
+        case snp(measurement: [UInt8], inputs: [String: String])
+        case tdx(mrtd: [UInt8], inputs: [String: String])
     }
 
     /// Computes the measurement asked for; every failure is one line naming the option to change.
@@ -73,13 +74,25 @@ struct LaunchMeasureOptions: ParsableArguments {
         }
         if kernel == nil, initrd != nil || append != nil { throw CLIError("--initrd and --append need --kernel") }
         let firmware = try OVMFFirmware(path: ovmf)
-        if tdx { return .tdx(mrtd: try tdxMRTD(firmware, vcpus: vcpus)) }
+        var inputs = ["ovmf": ovmf, "ovmf_sha256": Hex.encode(SHA2.sha256(firmware.bytes)), "vcpus": String(vcpus)]
+        if tdx {
+            inputs["page_add_order"] = pageAddOrder
+            return .tdx(mrtd: try tdxMRTD(firmware, vcpus: vcpus), inputs: inputs)
+        }
         guard let vcpuType else { throw CLIError("--vcpu-type is required with --snp-launch, e.g. --vcpu-type EPYC-v4") }
         let features = try guestFeatures.map(Self.parseHex) ?? SNPLaunchMeasurement.defaultGuestFeatures
+        let hashes = try kernelHashes()
         let measurement = try SNPLaunchMeasurement(firmware: firmware, vcpus: vcpus, cpuType: try SNPCPUType(parsing: vcpuType),
-                                                   vmm: try SNPVMM(parsing: vmm), guestFeatures: features,
-                                                   kernelHashes: try kernelHashes())
-        return .snp(measurement: try measurement.digest())
+                                                   vmm: try SNPVMM(parsing: vmm), guestFeatures: features, kernelHashes: hashes)
+        inputs["vcpu_type"] = measurement.cpuType.name
+        inputs["vmm"] = measurement.vmm.rawValue
+        inputs["guest_features"] = "0x" + String(features, radix: 16)
+        if let hashes {
+            inputs["kernel_sha256"] = Hex.encode(hashes.kernel)
+            inputs["initrd_sha256"] = Hex.encode(hashes.initrd)
+            inputs["cmdline_sha256"] = Hex.encode(hashes.cmdline)
+        }
+        return .snp(measurement: try measurement.digest(), inputs: inputs)
     }
 
     /// The direct kernel boot's hashes: from the bundle (digests verified) or the files given.
@@ -129,10 +142,10 @@ extension LaunchMeasureOptions {
     /// `expected_mrtd`) and returns the lines to print.
     func pin(into policy: inout AttestationPolicy) throws -> [String] {
         switch try compute() {
-        case .snp(let measurement):
+        case .snp(let measurement, _):
             policy.expectedMeasurements.append(Hex.encode(measurement))
             return ["  launch           SEV-SNP, computed from \(ovmf ?? "") and \(vcpus ?? 0) × \(vcpuType ?? "")"]
-        case .tdx(let mrtd):
+        case .tdx(let mrtd, _):
             policy.expectedMRTD.append(Hex.encode(mrtd))
             policy.expectedMeasurements.append(Hex.encode(mrtd))   // TDX's measurement is MRTD, as --from-evidence pins it
             return ["  MRTD             \(Hex.encode(mrtd)) (computed from \(ovmf ?? ""); pin RTMR0-2 with --rtmr or --from-evidence)"]

@@ -68,18 +68,24 @@ struct MeasureCommand: AsyncParsableCommand {
 }
 
 extension MeasureCommand {
+    /// `--json` output of a launch measurement.
+    private struct LaunchJSON: Encodable {
+        let platform: String, measurement: String, mrtd: String?
+        let inputs: [String: String]
+    }
+
     /// Prints a launch measurement: the hex value alone (SEV-SNP), `MRTD <hex>` (TDX), or JSON.
     private func printLaunch(_ result: LaunchMeasureOptions.Result) throws {
         switch result {
-        case .snp(let measurement):
+        case .snp(let measurement, let inputs):
             if json {
-                print(try CLI.json(["platform": "snp", "measurement": Hex.encode(measurement)]))
+                print(try CLI.json(LaunchJSON(platform: "snp", measurement: Hex.encode(measurement), mrtd: nil, inputs: inputs)))
             } else {
                 print(Hex.encode(measurement))
             }
-        case .tdx(let mrtd):
+        case .tdx(let mrtd, let inputs):
             if json {
-                print(try CLI.json(["platform": "tdx", "mrtd": Hex.encode(mrtd)]))
+                print(try CLI.json(LaunchJSON(platform: "tdx", measurement: Hex.encode(mrtd), mrtd: Hex.encode(mrtd), inputs: inputs)))
             } else {
                 print("MRTD \(Hex.encode(mrtd))")
             }
