@@ -6,6 +6,8 @@ SWIFT_BUILD_FLAGS ?= --explicit-target-dependency-import-check error
 # Debian/Ubuntu packages the build needs (C libraries reached through CShims/).
 APT_PACKAGES := libssl-dev libprotobuf-c-dev libsqlite3-dev pkg-config
 APT_PROTO_PACKAGES := protobuf-compiler protobuf-c-compiler
+# Debian's OVMF (/usr/share/ovmf/OVMF.fd): the firmware the launch-measurement tests compare on.
+APT_PACKAGES += ovmf
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 
 .PHONY: all setup deps build release test demo bench bench-venv conformance fuzz protos check clean
@@ -46,6 +48,20 @@ test: deps
 	  echo "make test: the tests left these behind in $$tmp (each test must remove what it creates):"; \
 	  echo "$$left"; rm -rf $$tmp; exit 1; \
 	fi; rm -rf $$tmp; exit $$status
+
+# virtee's sev-snp-measure, the reference the SEV-SNP launch digest tests compare with byte for byte: pinned, in
+# a virtual environment of its own under .build (never the system Python). The tests run this target themselves
+# when the tool is missing and skip only when PyPI is unreachable.
+MEASURE_VENV ?= .build/measure-venv
+SEV_SNP_MEASURE_VERSION := 0.0.13
+.PHONY: measure-venv
+measure-venv:
+	@$(MEASURE_VENV)/bin/sev-snp-measure --version 2>/dev/null | grep -q '$(SEV_SNP_MEASURE_VERSION)$$' || { \
+	  python3 -m venv --help >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }; \
+	  echo "==> installing sev-snp-measure $(SEV_SNP_MEASURE_VERSION) into $(MEASURE_VENV)"; \
+	  python3 -m venv $(MEASURE_VENV) && \
+	  $(MEASURE_VENV)/bin/python -m pip install -q --disable-pip-version-check sev-snp-measure==$(SEV_SNP_MEASURE_VERSION); }
 
 # The end-to-end demo (debug build: the demo model is tiny, and it shares the build with `make test`).
 # SIM_FORMAT picks the evidence the simulated enclave produces: snp (default), tdx or sgx.

@@ -70,6 +70,13 @@ var targets: [Target] = [
     .target(name: "EnclavaKeyBroker", dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", protobuf],
             path: "Sources/Shared/EnclavaKeyBroker", swiftSettings: strict),
 
+    // MARK: Launch measurement (issue 13): the SEV-SNP launch digest and TDX MRTD computed before a VM boots,
+    // from its firmware, kernel, initrd, command line and vCPUs; and the boot bundle that holds them.
+    .target(name: "EnclavaMeasure", dependencies: ["EnclavaCrypto"],
+            path: "Sources/Shared/EnclavaMeasure", swiftSettings: strict),
+    .testTarget(name: "EnclavaMeasureTests", dependencies: ["EnclavaMeasure", "EnclavaCrypto", "EnclavaTesting"],
+                path: "Tests/EnclavaMeasureTests"),
+
     // MARK: Trusted
     .target(name: "EnclaveSealing", dependencies: ["EnclavaCrypto", "EnclavaImage", "CEnclaveSystem"],
             path: "Sources/Trusted/EnclaveSealing", swiftSettings: strict),
@@ -105,7 +112,7 @@ var targets: [Target] = [
     // MARK: Tools
     .executableTarget(name: "enclava",
                       dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage",
-                                     "HostBridge", "EnclavaClient", "EnclaveInference", "KeyBroker", "EnclavaKeyBroker",
+                                     "HostBridge", "EnclavaClient", "EnclaveInference", "KeyBroker", "EnclavaKeyBroker", "EnclavaMeasure",
                                      argumentParser, logging, nio, nioPosix],
                       path: "Sources/Tools/enclava", swiftSettings: strict),
     .executableTarget(name: "enclava-runtime",

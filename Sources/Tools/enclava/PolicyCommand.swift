@@ -95,6 +95,9 @@ struct PolicyCreate: AsyncParsableCommand {
     @Option(help: "With --from-evidence: verification time, RFC 3339.")
     var at: String?
 
+    @OptionGroup(title: "Launch measurement (pins what `enclava measure --snp-launch | --tdx` computes)")
+    var launch: LaunchMeasureOptions
+
     @Option(help: "Where to write the policy JSON.")
     var out: String
 
@@ -113,11 +116,12 @@ struct PolicyCreate: AsyncParsableCommand {
             throw CLIError("--sim-format \(format.rawValue) describes the simulator; add --allow-simulation")
         }
         var policy = AttestationPolicy(
-            allowedPlatforms: platform.isEmpty ? [format.platform] : platform.map(\.evidencePlatform),
+            allowedPlatforms: platform.isEmpty ? [launch.tdx ? .tdx : format.platform] : platform.map(\.evidencePlatform),
             allowSimulation: allowSimulation, allowDebug: allowDebug)
         var lines: [String] = []
         if let fromEvidence { try copy(from: fromEvidence, into: &policy, lines: &lines) }
         try addPins(&policy)
+        if launch.requested { lines += try launch.pin(into: &policy) }
         if let image {
             try CLI.requireReadableFile(image, what: "image")
             let opened = try EnclaveImage.open(path: image)
