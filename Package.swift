@@ -116,7 +116,7 @@ var targets: [Target] = [
                                      argumentParser, logging, nio, nioPosix],
                       path: "Sources/Tools/enclava", swiftSettings: strict),
     .executableTarget(name: "enclava-runtime",
-                      dependencies: ["EnclaveRuntime", "EnclavePlatform", "EnclavaWire", argumentParser, logging],
+                      dependencies: ["EnclaveRuntime", "EnclavePlatform", "EnclavaWire", "CEnclaveSystem", argumentParser, logging],
                       path: "Sources/Tools/enclava-runtime", swiftSettings: strict),
     .executableTarget(name: "enclava-bench", dependencies: ["EnclaveKernels", "EnclaveInference", "EnclavaClient",
                                                             "EnclavaAttestation", "EnclavaWire", "EnclaveRuntime",

@@ -20,4 +20,14 @@ int enclava_sys_madvise_wipeonfork(void *addr, size_t len);
 /* Zeroes len bytes in a way the compiler may not elide. */
 void enclava_sys_secure_zero(void *addr, size_t len);
 
+/* mount(2) with no data, for the runtime as a VM's first process. 0 on success, else errno. */
+int enclava_sys_mount(const char *source, const char *target, const char *fstype, unsigned long flags);
+
+/* MS_NOSUID | MS_NODEV | MS_NOEXEC, the flags of the pseudo file systems the first process mounts. */
+unsigned long enclava_sys_mount_flags_pseudo(void);
+
+/* sync(), then reboot(RB_POWER_OFF): how a VM's first process ends (its exit would panic the kernel). In a PID
+ * namespace other than the initial one this ends the namespace's init instead. Returns errno if it returns. */
+int enclava_sys_power_off(void);
+
 #endif

@@ -24,6 +24,7 @@ struct RuntimeCommand: AsyncParsableCommand {
         // A launcher that died closes our stderr pipe too: a log line must not kill us with SIGPIPE before we have
         // cleaned up (sockets use MSG_NOSIGNAL already).
         signal(SIGPIPE, SIG_IGN)
+        if FirstProcess.isFirst { FirstProcess.prepare() }   // a confidential VM's /init: nothing is mounted yet
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -32,8 +33,11 @@ struct RuntimeCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            guard FirstProcess.isFirst else { exit(withError: error) }
+            FileHandle.standardError.write(Data("enclava-runtime: \(fullMessage(for: error))\n".utf8))
+            FirstProcess.end(exitCode(for: error).rawValue)
         }
+        if FirstProcess.isFirst { FirstProcess.end(0) }
     }
 
     @Option(help: "TEE backend: sim (default), sev-snp, tdx, sgx, or auto to detect the hardware TEE.")
@@ -146,14 +150,14 @@ struct RuntimeCommand: AsyncParsableCommand {
                 started.parentGone = true
                 guard let runtime = started.runtime else {
                     ParentLifeline.removeSockets(sockets)
-                    Foundation.exit(1)
+                    FirstProcess.end(1)
                 }
                 logger.warning("\(reason); shutting down")
                 Task { await runtime.shutdown(delay: .zero) }
                 // Bounded: nobody is left to wait for a graceful stop.
                 Thread.sleep(forTimeInterval: 5)
                 ParentLifeline.removeSockets(sockets)
-                Foundation.exit(1)
+                FirstProcess.end(1)
             }
         }
 
@@ -183,7 +187,7 @@ struct RuntimeCommand: AsyncParsableCommand {
     private func fail(_ message: String) -> Never {
         let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
         FileHandle.standardError.write(Data("enclava-runtime: \(line)\n".utf8))
-        Foundation.exit(1)
+        FirstProcess.end(1)
     }
 }
 

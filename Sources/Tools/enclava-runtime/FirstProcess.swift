@@ -1,0 +1,67 @@
+import CEnclaveSystem
+import Foundation
+
+/// The runtime as a confidential VM's first process (DESIGN.md §8: the launch bundle's `/init` is
+/// `enclava-runtime`, its arguments after `--` on the kernel command line). The kernel starts it with nothing
+/// mounted, so it mounts what it needs itself — /proc, /sys, /dev (devtmpfs: `/dev/sev-guest`, `/dev/tdx_guest`,
+/// the console) and configfs at /sys/kernel/config (configfs-tsm, where SEV-SNP and TDX reports come from) — and
+/// when it ends it powers the VM off rather than exiting (a first process that exits panics the kernel).
+///
+/// Nothing here runs unless the process is PID 1. In a PID namespace (the tests: `unshare --pid --mount`) the same
+/// steps run in that namespace's private mounts, and powering off ends the namespace.
+enum FirstProcess {
+    /// Whether this process is the first one of its PID namespace.
+    static var isFirst: Bool { getpid() == 1 }
+
+    /// What the first process mounts, in order: (source, target, type).
+    static let mounts: [(source: String, target: String, type: String)] = [
+        ("proc", "/proc", "proc"),
+        ("sysfs", "/sys", "sysfs"),
+        ("devtmpfs", "/dev", "devtmpfs"),
+        ("configfs", "/sys/kernel/config", "configfs"),
+    ]
+
+    /// Mounts what a first process needs and gives it a console; writes one line to standard error saying what it
+    /// did (logging is not set up yet). A mount that fails is named in that line (a kernel without configfs still
+    /// serves, with no configfs-tsm reports).
+    static func prepare() {
+        var mounted: [String] = []
+        var failed: [String] = []
+        for mount in mounts {
+            try? FileManager.default.createDirectory(atPath: mount.target, withIntermediateDirectories: true)
+            let flags = mount.type == "devtmpfs" ? UInt(MS_NOSUID_VALUE) : enclava_sys_mount_flags_pseudo()
+            let error = enclava_sys_mount(mount.source, mount.target, mount.type, flags)
+            if error == 0 || error == EBUSY {
+                mounted.append(mount.target)
+            } else {
+                failed.append("\(mount.target) (\(String(cString: strerror(error))))")
+            }
+        }
+        attachConsoleIfNeeded()
+        var line = "enclava-runtime: first process: mounted \(mounted.joined(separator: ", "))"
+        if !failed.isEmpty { line += "; could not mount \(failed.joined(separator: ", "))" }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// A first process started from an initramfs without `/dev/console` has no standard streams: once devtmpfs is
+    /// mounted, the console becomes standard input, output and error.
+    static func attachConsoleIfNeeded() {
+        guard fcntl(STDERR_FILENO, F_GETFD) == -1 else { return }
+        let console = open("/dev/console", O_RDWR | O_NOCTTY)
+        guard console >= 0 else { return }
+        for descriptor in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] { dup2(console, descriptor) }
+        if console > STDERR_FILENO { close(console) }
+    }
+
+    /// Ends the process: exits, or as a first process powers the VM off (after `status` is written to the console).
+    static func end(_ status: Int32) -> Never {
+        guard isFirst else { Foundation.exit(status) }
+        FileHandle.standardError.write(Data("enclava-runtime: first process ending (status \(status)): powering off\n".utf8))
+        let error = enclava_sys_power_off()
+        FileHandle.standardError.write(Data("enclava-runtime: power off failed (\(String(cString: strerror(error)))); exiting\n".utf8))
+        Foundation.exit(status)
+    }
+
+    /// MS_NOSUID, for devtmpfs (device nodes must stay usable, so not MS_NODEV).
+    private static let MS_NOSUID_VALUE: UInt32 = 2
+}
