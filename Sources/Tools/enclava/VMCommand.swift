@@ -8,8 +8,8 @@ import Foundation
 struct VMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vm",
-        abstract: "Build boot bundles for confidential VMs (SEV-SNP, TDX).",
-        subcommands: [VMBuild.self]
+        abstract: "Build boot bundles for confidential VMs (SEV-SNP, TDX) and launch them.",
+        subcommands: [VMBuild.self, VMLaunch.self]
     )
 }
 
