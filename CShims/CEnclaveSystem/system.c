@@ -7,6 +7,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 int enclava_sys_set_not_dumpable(void) {
@@ -41,4 +44,19 @@ unsigned long enclava_sys_mount_flags_pseudo(void) {
 int enclava_sys_power_off(void) {
     sync();
     return reboot(RB_POWER_OFF) == 0 ? 0 : errno;
+}
+
+int enclava_sys_load_module(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    long result = syscall(SYS_finit_module, fd, "", 0);
+    int error = result == 0 ? 0 : errno;
+    close(fd);
+    return error == EEXIST ? 0 : error;
+}
+
+int enclava_sys_root_is_initramfs(void) {
+    struct statfs info;
+    if (statfs("/", &info) != 0) return 0;
+    return info.f_type == 0x858458f6 /* RAMFS_MAGIC */ || info.f_type == 0x01021994 /* TMPFS_MAGIC */;
 }

@@ -26,6 +26,13 @@ int enclava_sys_mount(const char *source, const char *target, const char *fstype
 /* MS_NOSUID | MS_NODEV | MS_NOEXEC, the flags of the pseudo file systems the first process mounts. */
 unsigned long enclava_sys_mount_flags_pseudo(void);
 
+/* finit_module(2) of the kernel module file at path, no parameters. 0 on success or when it is loaded already,
+ * else errno. */
+int enclava_sys_load_module(const char *path);
+
+/* Whether / is the initramfs (ramfs or tmpfs): 1 yes, 0 no. The first process loads modules only there. */
+int enclava_sys_root_is_initramfs(void);
+
 /* sync(), then reboot(RB_POWER_OFF): how a VM's first process ends (its exit would panic the kernel). In a PID
  * namespace other than the initial one this ends the namespace's init instead. Returns errno if it returns. */
 int enclava_sys_power_off(void);

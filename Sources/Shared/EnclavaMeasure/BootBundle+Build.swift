@@ -19,6 +19,8 @@ public struct BootBundleInputs: Sendable {
     public var kernelParameters: [String]
     /// Guest memory in bytes, to refuse a bundle that would not fit; nil skips the check.
     public var memory: UInt64?
+    /// Kernel modules the runtime loads first, in order (``KernelModules``); empty for a kernel with everything built in.
+    public var modules: [KernelModules.Module] = []
 
     /// The inputs.
     public init(kernelPath: String, runtimePath: String, libraries: [(source: String, target: String)], imagePath: String,
@@ -38,6 +40,10 @@ extension BootBundle {
     public static let imageTarget = "/enclava/image.eimg"
     /// Where the runtime is in the VM.
     public static let runtimeTarget = "/bin/enclava-runtime"
+    /// The file listing the kernel modules the runtime loads first, one path per line, in order.
+    public static let modulesList = "/enclava/modules"
+    /// Where those modules are.
+    public static let modulesFolder = "/lib/modules/enclava"
     /// The largest single input file accepted.
     static let maximumInputSize = 4 << 30
     /// Memory the kernel and runtime need besides the unpacked initramfs (refusal threshold, not a promise).
@@ -67,6 +73,15 @@ extension BootBundle {
             add(library.target, try OVMFFirmware.read(library.source, limit: maximumInputSize, what: "library"), mode: 0o755)
         }
         add(imageTarget, try OVMFFirmware.read(inputs.imagePath, limit: maximumInputSize, what: "image"), mode: 0o644)
+        if !inputs.modules.isEmpty {
+            var list = ""
+            for (position, module) in inputs.modules.enumerated() {
+                let target = modulesFolder + "/" + (position < 10 ? "0" : "") + "\(position)-\(module.name).ko"
+                add(target, try OVMFFirmware.read(module.path, limit: 64 << 20, what: "kernel module"), mode: 0o644)
+                list += target + "\n"
+            }
+            add(modulesList, Array(list.utf8), mode: 0o644)
+        }
         let cpio = archive.bytes()
         if let memory = inputs.memory {
             let needed = UInt64(kernel.count) + 2 * UInt64(cpio.count) + memoryHeadroom   // gzip of stored blocks ≈ cpio

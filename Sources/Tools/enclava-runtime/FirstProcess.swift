@@ -25,6 +25,7 @@ enum FirstProcess {
     /// did (logging is not set up yet). A mount that fails is named in that line (a kernel without configfs still
     /// serves, with no configfs-tsm reports).
     static func prepare() {
+        let modules = loadModules()   // first: configfs may be one of them
         var mounted: [String] = []
         var failed: [String] = []
         for mount in mounts {
@@ -40,7 +41,25 @@ enum FirstProcess {
         attachConsoleIfNeeded()
         var line = "enclava-runtime: first process: mounted \(mounted.joined(separator: ", "))"
         if !failed.isEmpty { line += "; could not mount \(failed.joined(separator: ", "))" }
+        line += modules
         FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// The bundle's list of kernel modules (`enclava vm build --kernel-modules`), loaded in order.
+    static let modulesList = "/enclava/modules"
+
+    /// Loads the modules the bundle lists (vsock, virtio-pci, configfs, TEE guest drivers), only when `/` is the
+    /// initramfs (never a host's root, whatever file is there); returns what it did for the log line.
+    static func loadModules() -> String {
+        guard enclava_sys_root_is_initramfs() == 1,
+              let list = try? String(contentsOfFile: modulesList, encoding: .utf8) else { return "" }
+        var loaded = 0
+        var failed: [String] = []
+        for path in list.split(separator: "\n") where !path.isEmpty {
+            let error = enclava_sys_load_module(String(path))
+            if error == 0 { loaded += 1 } else { failed.append("\(path) (\(String(cString: strerror(error))))") }
+        }
+        return "; loaded \(loaded) kernel modules" + (failed.isEmpty ? "" : "; could not load \(failed.joined(separator: ", "))")
     }
 
     /// A first process started from an initramfs without `/dev/console` has no standard streams: once devtmpfs is

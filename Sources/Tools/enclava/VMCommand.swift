@@ -48,6 +48,9 @@ struct VMBuild: AsyncParsableCommand {
     @Option(help: "Guest memory (QEMU -m), e.g. 2G: a bundle that would not fit is refused.")
     var memory: String?
 
+    @Option(name: .customLong("kernel-modules"), help: ArgumentHelp("The kernel's module tree (/lib/modules/VERSION from its linux-image package): the vsock, virtio-pci, configfs and TEE guest modules it builds as modules go into the bundle with their dependencies, and the runtime loads them first.", valueName: "DIR"))
+    var kernelModules: String?
+
     @Flag(help: "Replace a bundle already in --out.")
     var force = false
 
@@ -69,10 +72,15 @@ struct VMBuild: AsyncParsableCommand {
             throw CLIError("\(image) is not an image this runtime can run: \(error); package it with this enclava")
         }
         let runtimePath = try CLI.runtimePath(runtime)
-        let inputs = BootBundleInputs(
+        var inputs = BootBundleInputs(
             kernelPath: kernel, runtimePath: runtimePath, libraries: try Self.libraries(of: runtimePath), imagePath: image,
             runtimeArguments: ["--backend", backend, "--listen", "vsock:\(vsockPort)", "--image", BootBundle.imageTarget],
             memory: try memory.map(LaunchMeasureOptions.parseMemory))
+        if let kernelModules {
+            do { inputs.modules = try KernelModules.resolve(in: kernelModules).loadOrder } catch let error as MeasurementError {
+                throw CLIError(error.message)
+            }
+        }
         let bundle: BootBundle
         do { bundle = try BootBundle.build(inputs, into: out) } catch let error as MeasurementError {
             throw CLIError(error.message)
