@@ -8,9 +8,13 @@ APT_PACKAGES := libssl-dev libprotobuf-c-dev libsqlite3-dev pkg-config
 APT_PROTO_PACKAGES := protobuf-compiler protobuf-c-compiler
 # Debian's OVMF (/usr/share/ovmf/OVMF.fd): the firmware the launch-measurement tests compare on.
 APT_PACKAGES += ovmf
+# QEMU: `enclava vm launch --backend sim` boots a bundle in it (VMSimBootTests).
+APT_PACKAGES += qemu-system-x86
+# The guest kernel the VM tests boot: Debian's cloud kernel, unpacked here (never installed on the host).
+VM_KERNEL_DIR ?= .build/vm-kernel
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 
-.PHONY: all setup deps build release test demo bench bench-venv conformance fuzz protos check clean
+.PHONY: all setup deps build release test demo bench bench-venv conformance fuzz protos check clean vm-kernel
 
 all: build
 
@@ -28,6 +32,17 @@ deps:
 build: deps
 	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS)
 
+# Debian's cloud kernel and its modules, unpacked under $(VM_KERNEL_DIR) for the VM boot test and `vm build`.
+vm-kernel:
+	@if ! ls $(VM_KERNEL_DIR)/boot/vmlinuz-* >/dev/null 2>&1; then \
+	  pkg=$$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $$2; exit}'); \
+	  if [ -z "$$pkg" ]; then apt-get update -qq; pkg=$$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $$2; exit}'); fi; \
+	  echo "==> fetching the guest kernel $$pkg into $(VM_KERNEL_DIR)"; \
+	  rm -rf $(VM_KERNEL_DIR).tmp && mkdir -p $(VM_KERNEL_DIR).tmp && \
+	  (cd $(VM_KERNEL_DIR).tmp && apt-get download -qq $$pkg && dpkg-deb -x $$pkg*.deb . && rm -f $$pkg*.deb) && \
+	  rm -rf $(VM_KERNEL_DIR) && mv $(VM_KERNEL_DIR).tmp $(VM_KERNEL_DIR); \
+	fi
+
 release:
 	$(MAKE) build CONFIG=release
 
@@ -38,7 +53,7 @@ release:
 # start real processes and block a thread while they wait for them, one at a time. Together in one process those
 # waits took both of Swift concurrency's threads on a 2-core machine for minutes, and the in-process suites'
 # servers, relays and key broker clients starved past their deadlines.
-test: deps
+test: deps vm-kernel
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	@tmp=$$(mktemp -d /tmp/enclava-test-run.XXXXXX); \
 	TMPDIR=$$tmp $(SWIFT) test --skip-build --skip IntegrationTests; status=$$?; \

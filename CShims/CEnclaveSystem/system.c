@@ -10,6 +10,10 @@
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 int enclava_sys_set_not_dumpable(void) {
@@ -59,4 +63,35 @@ int enclava_sys_root_is_initramfs(void) {
     struct statfs info;
     if (statfs("/", &info) != 0) return 0;
     return info.f_type == 0x858458f6 /* RAMFS_MAGIC */ || info.f_type == 0x01021994 /* TMPFS_MAGIC */;
+}
+
+static void enclava_set_ipv4(struct sockaddr *target, uint32_t value) {
+    struct sockaddr_in address;
+    memset(&address, 0, sizeof address);
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = value;
+    memcpy(target, &address, sizeof address);
+}
+
+int enclava_sys_configure_ipv4(const char *name, uint32_t address, uint32_t netmask) {
+    if (strlen(name) >= IFNAMSIZ) return EINVAL;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return errno;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    int error = 0;
+    enclava_set_ipv4(&request.ifr_addr, address);
+    if (ioctl(fd, SIOCSIFADDR, &request) != 0) error = errno;
+    if (error == 0) {
+        enclava_set_ipv4(&request.ifr_netmask, netmask);
+        if (ioctl(fd, SIOCSIFNETMASK, &request) != 0) error = errno;
+    }
+    if (error == 0 && ioctl(fd, SIOCGIFFLAGS, &request) != 0) error = errno;
+    if (error == 0) {
+        request.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(fd, SIOCSIFFLAGS, &request) != 0) error = errno;
+    }
+    close(fd);
+    return error;
 }

@@ -30,7 +30,7 @@ import Testing
                      "sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,kernel-hashes=on",
                      "-bios \(firmware.path)", "-kernel \(bundle)/vmlinuz", "-initrd \(bundle)/initrd.cpio.gz",
                      "vhost-vsock-pci,guest-cid=17",
-                     "# then: enclava serve --enclave vsock:17:5005 --listen 127.0.0.1:7000"] {
+                     "# then: the bridge relays 127.0.0.1:7000 to vsock:17:5005"] {
             #expect(snp.stdout.contains(part), "missing `\(part)` in \(snp.stdout)")
         }
         // The command line is one quoted word: the runtime's arguments after `--` reach it as they are.
@@ -68,7 +68,8 @@ import Testing
         (["--backend", "sev-snp", "--vcpus", "1", "--memory", "1G", "--cid", "2"], "--cid must be 3…4294967294"),
         (["--backend", "sev-snp", "--vcpus", "1", "--memory", "1G"], "--ovmf is required with --backend sev-snp"),
         (["--backend", "sgx", "--vcpus", "1", "--memory", "1G"], "--backend sgx is not one of sev-snp, tdx, sim"),
-        (["--backend", "sim", "--vcpus", "1", "--memory", "1G"], "--backend sim is not built yet"),
+        (["--backend", "sim", "--vcpus", "1", "--memory", "1G"], "this bundle's runtime listens on vsock: build a sim bundle with `enclava vm build --backend sim --sim-home DIR`"),
+        (["--backend", "sev-snp", "--vcpus", "1", "--memory", "1G", "--accel", "tcg"], "--accel tcg is not kvm or tcg (tcg, software emulation, only with --backend sim)"),
         (["--backend", "tdx", "--vcpus", "1", "--memory", "12"], "--memory 12 is not a guest memory size"),
     ])
     func badFlagsAreNamed(flags: [String], message: String) throws {

@@ -7,6 +7,7 @@
 #define ENCLAVA_SYSTEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* prctl(PR_SET_DUMPABLE, 0): no core dumps, no ptrace attach by non-root. 0 on success, else errno. */
 int enclava_sys_set_not_dumpable(void);
@@ -32,6 +33,10 @@ int enclava_sys_load_module(const char *path);
 
 /* Whether / is the initramfs (ramfs or tmpfs): 1 yes, 0 no. The first process loads modules only there. */
 int enclava_sys_root_is_initramfs(void);
+
+/* Gives the interface `name` the IPv4 address and netmask (both in network byte order) and brings it up
+ * (SIOCSIFADDR, SIOCSIFNETMASK, SIOCSIFFLAGS). 0 on success, else errno. */
+int enclava_sys_configure_ipv4(const char *name, uint32_t address, uint32_t netmask);
 
 /* sync(), then reboot(RB_POWER_OFF): how a VM's first process ends (its exit would panic the kernel). In a PID
  * namespace other than the initial one this ends the namespace's init instead. Returns errno if it returns. */

@@ -21,6 +21,8 @@ public struct BootBundleInputs: Sendable {
     public var memory: UInt64?
     /// Kernel modules the runtime loads first, in order (``KernelModules``); empty for a kernel with everything built in.
     public var modules: [KernelModules.Module] = []
+    /// Further files, as (path on this machine, absolute path in the VM), mode 0600 (a simulated platform's home).
+    public var extraFiles: [(source: String, target: String)] = []
 
     /// The inputs.
     public init(kernelPath: String, runtimePath: String, libraries: [(source: String, target: String)], imagePath: String,
@@ -73,6 +75,11 @@ extension BootBundle {
             add(library.target, try OVMFFirmware.read(library.source, limit: maximumInputSize, what: "library"), mode: 0o755)
         }
         add(imageTarget, try OVMFFirmware.read(inputs.imagePath, limit: maximumInputSize, what: "image"), mode: 0o644)
+        for file in inputs.extraFiles.sorted(by: { $0.target < $1.target }) {   // owner-only files in owner-only folders
+            let bytes = try OVMFFirmware.read(file.source, limit: 64 << 20, what: "file")
+            archive.add(String(file.target.drop { $0 == "/" }), .file(bytes, mode: 0o600), folders: .privateDirectory)
+            contents.append(File(path: file.target, sha256: Hex.encode(SHA2.sha256(bytes))))
+        }
         if !inputs.modules.isEmpty {
             var list = ""
             for (position, module) in inputs.modules.enumerated() {

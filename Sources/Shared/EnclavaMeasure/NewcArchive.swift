@@ -5,6 +5,8 @@ public struct NewcArchive: Sendable {
     public enum Member: Sendable, Equatable {
         /// A folder (mode 0755).
         case directory
+        /// A folder only its owner may enter (mode 0700).
+        case privateDirectory
         /// A regular file with its mode (e.g. 0o755 for an executable).
         case file([UInt8], mode: UInt32)
         /// A symbolic link to `target`.
@@ -16,13 +18,14 @@ public struct NewcArchive: Sendable {
     /// An empty archive.
     public init() {}
 
-    /// Adds `member` at `path` (relative, no leading slash), and the folders above it.
-    public mutating func add(_ path: String, _ member: Member) {
+    /// Adds `member` at `path` (relative, no leading slash), and the folders above it that are not there yet
+    /// (as `folders`: ``Member/directory`` or ``Member/privateDirectory``).
+    public mutating func add(_ path: String, _ member: Member, folders: Member = .directory) {
         precondition(!path.hasPrefix("/") && !path.isEmpty && !path.split(separator: "/").contains(".."))
         var parent = ""
         for component in path.split(separator: "/").dropLast() {
             parent = parent.isEmpty ? String(component) : parent + "/" + component
-            if members[parent] == nil { members[parent] = .directory }
+            if members[parent] == nil { members[parent] = folders }
         }
         members[path] = member
     }
@@ -34,10 +37,11 @@ public struct NewcArchive: Sendable {
         for path in members.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
             let (mode, data): (UInt32, [UInt8]) = switch members[path]! {
             case .directory: (0o040755, [])
+            case .privateDirectory: (0o040700, [])
             case .file(let bytes, let mode): (0o100000 | (mode & 0o7777), bytes)
             case .symlink(let target): (0o120777, Array(target.utf8))
             }
-            Self.append(&out, name: path, inode: inode, mode: mode, links: members[path] == .directory ? 2 : 1, data: data)
+            Self.append(&out, name: path, inode: inode, mode: mode, links: members[path] == .directory || members[path] == .privateDirectory ? 2 : 1, data: data)
             inode += 1
         }
         Self.append(&out, name: "TRAILER!!!", inode: 0, mode: 0, links: 1, data: [])

@@ -41,8 +41,18 @@ enum FirstProcess {
         attachConsoleIfNeeded()
         var line = "enclava-runtime: first process: mounted \(mounted.joined(separator: ", "))"
         if !failed.isEmpty { line += "; could not mount \(failed.joined(separator: ", "))" }
-        line += modules
+        line += modules + configureNetwork()
         FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// The command line from /proc/self/cmdline (Swift's `CommandLine.arguments` is empty for a first process: it
+    /// was read before /proc was mounted).
+    static func commandLine() -> [String] {
+        guard let data = FileManager.default.contents(atPath: "/proc/self/cmdline"), !data.isEmpty else {
+            return CommandLine.arguments
+        }
+        return data.split(separator: 0, omittingEmptySubsequences: false).dropLast(data.last == 0 ? 1 : 0)
+            .map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The bundle's list of kernel modules (`enclava vm build --kernel-modules`), loaded in order.
@@ -60,6 +70,29 @@ enum FirstProcess {
             if error == 0 { loaded += 1 } else { failed.append("\(path) (\(String(cString: strerror(error))))") }
         }
         return "; loaded \(loaded) kernel modules" + (failed.isEmpty ? "" : "; could not load \(failed.joined(separator: ", "))")
+    }
+
+    /// `ENCLAVA_NET=ADDRESS/PREFIX` on the kernel command line (the kernel hands it to the first process as an
+    /// environment variable): a simulated-TEE VM reached through QEMU user networking gives `eth0` that address and
+    /// brings `lo` up. Confidential VMs are reached over vsock and have no such parameter.
+    static func configureNetwork() -> String {
+        guard enclava_sys_root_is_initramfs() == 1, let text = ProcessInfo.processInfo.environment["ENCLAVA_NET"] else { return "" }
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let prefix = UInt32(parts[1]), (1...32).contains(prefix),
+              let address = ipv4(String(parts[0])) else {
+            return "; ENCLAVA_NET=\(text) is not ADDRESS/PREFIX (e.g. 10.0.2.15/24): no network"
+        }
+        let mask = UInt32.max << (32 - prefix)
+        _ = enclava_sys_configure_ipv4("lo", ipv4("127.0.0.1")!, (UInt32(0xFF00_0000)).bigEndian)
+        let error = enclava_sys_configure_ipv4("eth0", address, mask.bigEndian)
+        return error == 0 ? "; eth0 is \(text)" : "; could not configure eth0 as \(text) (\(String(cString: strerror(error))))"
+    }
+
+    /// A dotted IPv4 address in network byte order.
+    static func ipv4(_ text: String) -> UInt32? {
+        let octets = text.split(separator: ".").compactMap { UInt8($0) }
+        guard octets.count == 4, text.split(separator: ".").count == 4 else { return nil }
+        return (UInt32(octets[0]) << 24 | UInt32(octets[1]) << 16 | UInt32(octets[2]) << 8 | UInt32(octets[3])).bigEndian
     }
 
     /// A first process started from an initramfs without `/dev/console` has no standard streams: once devtmpfs is

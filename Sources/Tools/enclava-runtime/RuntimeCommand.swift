@@ -16,7 +16,10 @@ struct RuntimeCommand: AsyncParsableCommand {
 
     /// `enclava-runtime --version` and `enclava-runtime version` answer without the options a launch needs.
     static func main() async {
-        let arguments = CommandLine.arguments.dropFirst()
+        // A confidential VM's /init: nothing is mounted yet, and Swift read its command line from /proc/self/cmdline
+        // before /proc existed; read again once it does.
+        if FirstProcess.isFirst { FirstProcess.prepare() }
+        let arguments = (FirstProcess.isFirst ? FirstProcess.commandLine() : CommandLine.arguments).dropFirst()
         if arguments.first == "version" || arguments.contains("--version") {
             print("enclava-runtime \(EnclavaVersion.current)")
             return
@@ -24,9 +27,8 @@ struct RuntimeCommand: AsyncParsableCommand {
         // A launcher that died closes our stderr pipe too: a log line must not kill us with SIGPIPE before we have
         // cleaned up (sockets use MSG_NOSIGNAL already).
         signal(SIGPIPE, SIG_IGN)
-        if FirstProcess.isFirst { FirstProcess.prepare() }   // a confidential VM's /init: nothing is mounted yet
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(Array(arguments))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

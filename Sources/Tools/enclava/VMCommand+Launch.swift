@@ -1,6 +1,7 @@
 import ArgumentParser
 import EnclavaMeasure
 import Foundation
+import EnclavaWire
 import HostBridge
 
 /// `enclava vm launch`: starts a confidential VM from a boot bundle with QEMU and serves its enclave through the
@@ -48,12 +49,22 @@ struct VMLaunch: AsyncParsableCommand {
     @Option(help: "The QEMU executable.")
     var qemu: String = "qemu-system-x86_64"
 
+    @Option(help: "With --backend sim: kvm, or tcg (software emulation; the default, since a nested KVM guest may hang).")
+    var accel: String?
+
+    @Option(name: .customLong("ready-timeout"), help: "Seconds to wait for the VM's runtime to report ready.")
+    var readyTimeout: Int = 300
+
     @Flag(name: .customLong("dry-run"), help: "Print the QEMU command line and the bridge's address; start nothing.")
     var dryRun = false
 
     mutating func run() async throws {
         guard let chosen = VMLaunchPlan.Backend(rawValue: backend) else {
             throw CLIError("--backend \(backend) is not one of sev-snp, tdx, sim")
+        }
+        let accelName = accel ?? (chosen == .sim ? "tcg" : "kvm")
+        guard let accelerator = VMLaunchPlan.Accelerator(rawValue: accelName), chosen == .sim || accelerator == .kvm else {
+            throw CLIError("--accel \(accelName) is not kvm or tcg (tcg, software emulation, only with --backend sim)")
         }
         guard (1...1024).contains(vcpus) else { throw CLIError("--vcpus must be 1…1024, got \(vcpus)") }
         guard cid >= 3, cid != UInt32.max else {
@@ -70,58 +81,122 @@ struct VMLaunch: AsyncParsableCommand {
             }
             try CLI.requireReadableFile(ovmf, what: "firmware")
         }
-        let port = try Self.vsockPort(cmdline: loaded.manifest.cmdline)
+        let (transport, port) = try Self.runtimeListen(cmdline: loaded.manifest.cmdline)
+        guard (chosen == .sim) == (transport == "tcp") else {
+            throw CLIError(chosen == .sim
+                ? "this bundle's runtime listens on vsock: build a sim bundle with `enclava vm build --backend sim --sim-home DIR`"
+                : "this is a sim bundle (its runtime listens on TCP for QEMU's user network): build one for \(backend) with `enclava vm build`")
+        }
         let run = URL(fileURLWithPath: bundle).standardizedFileURL.path
-        let plan = VMLaunchPlan(backend: chosen, kernelPath: loaded.kernelPath, initrdPath: loaded.initrdPath,
+        var plan = VMLaunchPlan(backend: chosen, kernelPath: loaded.kernelPath, initrdPath: loaded.initrdPath,
                                 cmdline: loaded.manifest.cmdline, vcpus: vcpus, memoryMiB: Int(memoryBytes >> 20),
-                                firmwarePath: ovmf, cid: cid, vcpuType: vcpuType, consoleLogPath: run + "/console.log",
-                                qemu: qemu)
+                                firmwarePath: ovmf, cid: cid, vcpuType: vcpuType, accelerator: accelerator,
+                                consoleLogPath: run + "/console.log", qemu: qemu)
+        if chosen == .sim { plan.userNetForward = (try Self.freeLoopbackPort(), port) }
+        let attach = chosen == .sim ? "tcp:127.0.0.1:\(plan.userNetForward!.hostPort)" : "vsock:\(cid):\(port)"
         if dryRun {
             print(plan.shellCommand)
-            print("# then: enclava serve --enclave vsock:\(cid):\(port) --listen \(listen) (stopping it stops the VM)")
+            print("# then: the bridge relays \(listen) to \(attach) (stopping it stops the VM)")
             return
-        }
-        guard chosen != .sim else {
-            throw CLIError("--backend sim is not built yet: a bundle holds a hardware backend and this machine has no "
-                           + "host-side vsock to reach a guest; use --dry-run to see the command line, or `enclava serve` to run the simulator")
         }
         let missing = VMLaunchPlan.missingOnHost(for: chosen)
         guard missing.isEmpty else {
             throw CLIError("cannot launch a \(backend) VM on this host: " + missing.joined(separator: "; "))
         }
-        try await Self.launch(plan, attach: "vsock:\(cid):\(port)", listen: listen)
-    }
-
-    /// The runtime's vsock port from a bundle's command line (`… -- … --listen vsock:PORT …`).
-    static func vsockPort(cmdline: String) throws -> UInt32 {
-        let words = cmdline.split(separator: " ").map(String.init)
-        guard let index = words.firstIndex(of: "--listen"), index + 1 < words.count, words[index + 1].hasPrefix("vsock:"),
-              let port = UInt32(words[index + 1].dropFirst(6)) else {
-            throw CLIError("the bundle's command line has no `--listen vsock:PORT` for the runtime; rebuild it with `enclava vm build`")
+        if chosen == .sim {
+            try await Self.launchSim(plan, listen: listen, readyTimeout: readyTimeout)
+        } else {
+            try await Self.launch(plan, attach: attach, listen: listen)
         }
-        return port
     }
 
-    /// Starts QEMU, serves its enclave until SIGTERM/SIGINT, then stops QEMU. QEMU ending first ends the bridge.
-    static func launch(_ plan: VMLaunchPlan, attach: String, listen: String) async throws {
+    /// A loopback TCP port nobody listens on now (for QEMU's forward).
+    static func freeLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw CLIError("cannot find a free loopback port for the VM's forward") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// How the bundle's runtime listens, from its command line (`… -- … --listen vsock:PORT` or `tcp:0.0.0.0:PORT`).
+    static func runtimeListen(cmdline: String) throws -> (transport: String, port: UInt32) {
+        let words = cmdline.split(separator: " ").map(String.init)
+        if let index = words.firstIndex(of: "--listen"), index + 1 < words.count {
+            let address = words[index + 1]
+            if address.hasPrefix("vsock:"), let port = UInt32(address.dropFirst(6)) { return ("vsock", port) }
+            if address.hasPrefix("tcp:"), let port = address.split(separator: ":").last.flatMap({ UInt32($0) }) { return ("tcp", port) }
+        }
+        throw CLIError("the bundle's command line has no `--listen vsock:PORT` (or tcp: for sim) for the runtime; rebuild it with `enclava vm build`")
+    }
+
+    /// Starts QEMU with a sim bundle and relays clients to its runtime through QEMU's user-network forward; the VM
+    /// stops with the bridge, and the bridge with the VM.
+    static func launchSim(_ plan: VMLaunchPlan, listen: String, readyTimeout: Int) async throws {
+        let endpoint = try TTRPCEndpoint(parsing: listen)
+        guard case .tcp(let host, let port) = endpoint else { throw CLIError("--listen takes HOST:PORT, e.g. 127.0.0.1:7000") }
+        let process = try await startQEMU(plan)
+        var configuration = HostBridgeConfiguration(
+            listenHost: host, listenPort: port,
+            enclave: .attach(endpoint: .tcp(host: "127.0.0.1", port: plan.userNetForward!.hostPort)))
+        configuration.readyTimeout = .seconds(readyTimeout)
+        configuration.connectTimeout = .seconds(10)
+        configuration.serveWhileWaitingForKey = true
+        let bridge = HostBridgeServer(configuration: configuration)
+        let started = ContinuousClock.now
+        do {
+            try await bridge.start()
+        } catch {
+            Self.stop(process)
+            throw CLIError("the VM's runtime did not become ready: \(error); its console is in \(plan.consoleLogPath)")
+        }
+        let address = bridge.listeningPort.map { "\(host):\($0)" } ?? listen
+        FileHandle.standardOutput.write(Data("enclava vm launch: ready on \(address) — sim VM (QEMU pid \(process.processIdentifier), \(plan.accelerator.rawValue)) ready \(ContinuousClock.now - started) after launch\n".utf8))
+        try await bridge.run()
+        Self.stop(process)
+        CLI.note("enclava vm launch: stopped")
+    }
+
+    /// Starts QEMU; when it ends on its own, this process gets SIGTERM (the bridge stops with the VM).
+    static func startQEMU(_ plan: VMLaunchPlan) async throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [plan.qemu] + plan.arguments
-        do { try process.run() } catch {
+        process.standardInput = FileHandle.nullDevice
+        // From a thread with an empty signal mask: QEMU inherits it, and must not ignore the SIGTERM that stops it.
+        do { try await EnclaveProcess.withDefaultSignalMask { try process.run() } } catch {
             throw CLIError("cannot start \(plan.qemu): \(error); install qemu-system-x86 (QEMU 9.1 or later for SEV-SNP, 10.1 for TDX)")
         }
         CLI.note("enclava vm launch: QEMU started (pid \(process.processIdentifier)); console in \(plan.consoleLogPath)")
         process.terminationHandler = { ended in
             CLI.note("enclava vm launch: QEMU ended (status \(ended.terminationStatus)); see \(plan.consoleLogPath)")
-            kill(getpid(), SIGTERM)   // the bridge stops with the VM
+            kill(getpid(), SIGTERM)
         }
+        return process
+    }
+
+    /// Starts QEMU, serves its enclave until SIGTERM/SIGINT, then stops QEMU. QEMU ending first ends the bridge.
+    static func launch(_ plan: VMLaunchPlan, attach: String, listen: String) async throws {
+        let process = try await startQEMU(plan)
         var serve = try ServeCommand.parse(["--enclave", attach, "--listen", listen, "--connect-timeout", "120", "--ready-timeout", "600"])
         do {
             try await serve.run()
         } catch {
-            if process.isRunning { process.terminate() }
+            Self.stop(process)
             throw error
         }
+        Self.stop(process)
+    }
+
+    /// Stops QEMU (SIGTERM) and waits for it; its end no longer signals this process.
+    static func stop(_ process: Process) {
+        process.terminationHandler = nil
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
     }

@@ -51,15 +51,23 @@ struct VMBuild: AsyncParsableCommand {
     @Option(name: .customLong("kernel-modules"), help: ArgumentHelp("The kernel's module tree (/lib/modules/VERSION from its linux-image package): the vsock, virtio-pci, configfs and TEE guest modules it builds as modules go into the bundle with their dependencies, and the runtime loads them first.", valueName: "DIR"))
     var kernelModules: String?
 
+    @Option(name: .customLong("sim-home"), help: ArgumentHelp("With --backend sim: the simulated platform (`enclava sim init`) the VM's runtime runs as; it goes into the bundle.", valueName: "DIR"))
+    var simHome: String?
+
     @Flag(help: "Replace a bundle already in --out.")
     var force = false
 
     mutating func run() async throws {
         try CLI.requireReadableFile(kernel, what: "kernel")
         try CLI.requireReadableFile(image, what: "image")
-        guard ["auto", "sev-snp", "tdx"].contains(backend) else {
-            throw CLIError("--backend \(backend) is not one of auto, sev-snp, tdx (a VM bundle runs on hardware)")
+        guard ["auto", "sev-snp", "tdx", "sim"].contains(backend) else {
+            throw CLIError("--backend \(backend) is not one of auto, sev-snp, tdx, sim")
         }
+        if backend == "sim", simHome == nil {
+            throw CLIError("--backend sim needs --sim-home DIR: the simulated platform the VM's runtime runs as (`enclava sim init`); "
+                           + "its secret goes into the bundle, so a sim bundle is for tests and demos only")
+        }
+        if backend != "sim", simHome != nil { throw CLIError("--sim-home applies only with --backend sim") }
         guard (1...0xFFFF_FFFE).contains(vsockPort) else { throw CLIError("--vsock-port must be 1…4294967294, got \(vsockPort)") }
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isFolder), !isFolder.boolValue {
@@ -76,8 +84,21 @@ struct VMBuild: AsyncParsableCommand {
             kernelPath: kernel, runtimePath: runtimePath, libraries: try Self.libraries(of: runtimePath), imagePath: image,
             runtimeArguments: ["--backend", backend, "--listen", "vsock:\(vsockPort)", "--image", BootBundle.imageTarget],
             memory: try memory.map(LaunchMeasureOptions.parseMemory))
+        var wantedModules = KernelModules.wanted
+        var requiredModules = KernelModules.required
+        if let simHome {
+            // A simulated TEE in plain QEMU, reached through user networking (no host-side vsock needed).
+            inputs.runtimeArguments = ["--backend", "sim", "--listen", "tcp:0.0.0.0:\(vsockPort)", "--image", BootBundle.imageTarget,
+                                       "--sim-home", Self.simHomeTarget]
+            inputs.kernelParameters += ["ENCLAVA_NET=\(Self.simGuestAddress)/24"]
+            inputs.extraFiles = try Self.files(under: simHome, into: Self.simHomeTarget)
+            wantedModules += ["virtio_net"]
+            requiredModules = ["virtio_pci", "virtio_net"]
+        }
         if let kernelModules {
-            do { inputs.modules = try KernelModules.resolve(in: kernelModules).loadOrder } catch let error as MeasurementError {
+            do {
+                inputs.modules = try KernelModules.resolve(in: kernelModules, wanted: wantedModules, required: requiredModules).loadOrder
+            } catch let error as MeasurementError {
                 throw CLIError(error.message)
             }
         }
@@ -89,6 +110,27 @@ struct VMBuild: AsyncParsableCommand {
         print("  kernel           \(bundle.manifest.kernel.path) sha256:\(bundle.manifest.kernel.sha256)")
         print("  initrd           \(bundle.manifest.initrd.path) sha256:\(bundle.manifest.initrd.sha256)")
         print("  cmdline          \(bundle.manifest.cmdline)")
+    }
+
+    /// Where a sim bundle's simulated platform is in the VM.
+    static let simHomeTarget = "/enclava/sim-home"
+    /// A sim VM's address on QEMU's user network (its default guest address).
+    static let simGuestAddress = "10.0.2.15"
+
+    /// Every regular file under `folder`, as (its path, the same relative path under `target`).
+    static func files(under folder: String, into target: String) throws -> [(source: String, target: String)] {
+        let root = URL(fileURLWithPath: folder).standardizedFileURL.path
+        guard let walker = FileManager.default.enumerator(atPath: root), FileManager.default.fileExists(atPath: root + "/sim") else {
+            throw CLIError("--sim-home \(folder) holds no simulated platform; run `ENCLAVA_HOME=\(folder) enclava sim init` first")
+        }
+        var files: [(source: String, target: String)] = []
+        for case let relative as String in walker {
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: root + "/" + relative, isDirectory: &isFolder), !isFolder.boolValue {
+                files.append((root + "/" + relative, target + "/" + relative))
+            }
+        }
+        return files
     }
 
     /// The dynamic loader and libraries `ldd` lists for `executable` (none when it is static), each kept at

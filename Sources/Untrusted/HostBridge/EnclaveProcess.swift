@@ -3,7 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 
 /// A launched enclave child process: its stderr tail, its exit, and signals to it.
-final class EnclaveProcess: Sendable {
+public final class EnclaveProcess: Sendable {
     private struct State {
         var stderrLines: [String] = []
         var partialLine = ""
@@ -88,8 +88,9 @@ final class EnclaveProcess: Sendable {
     ///
     /// Foundation's `Process` passes the calling thread's signal mask on to the child, and the threads of the
     /// Swift concurrency pool block almost every signal: a child spawned from them would ignore SIGTERM and
-    /// SIGINT. Spawning from a clean thread gives the enclave the default mask.
-    private static func withDefaultSignalMask(_ body: @escaping @Sendable () throws -> Void) async throws {
+    /// SIGINT. Spawning from a clean thread gives the enclave the default mask. (Public: `enclava vm launch`
+    /// starts QEMU the same way, or QEMU would ignore the SIGTERM that stops the VM.)
+    public static func withDefaultSignalMask(_ body: @escaping @Sendable () throws -> Void) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let thread = Thread {
                 var none = sigset_t()

@@ -42,6 +42,11 @@ public struct VMLaunchPlan: Sendable, Equatable {
     /// Where the guest's serial console goes.
     public var consoleLogPath: String
     public var qemu: String
+    /// For `sim`: the loopback port QEMU's user network forwards to the guest's `guestPort` (10.0.2.15), the
+    /// channel a host without vsock reaches the runtime on.
+    public var userNetForward: (hostPort: Int, guestPort: UInt32)?
+
+    public static func == (a: VMLaunchPlan, b: VMLaunchPlan) -> Bool { a.arguments == b.arguments && a.qemu == b.qemu }
 
     public init(backend: Backend, kernelPath: String, initrdPath: String, cmdline: String, vcpus: Int, memoryMiB: Int,
                 firmwarePath: String?, cid: UInt32, vcpuType: String = "EPYC-v4", accelerator: Accelerator = .kvm,
@@ -81,6 +86,10 @@ public struct VMLaunchPlan: Sendable, Equatable {
         if let firmwarePath { arguments += ["-bios", firmwarePath] }
         arguments += ["-kernel", kernelPath, "-initrd", initrdPath, "-append", cmdline]
         if backend != .sim { arguments += ["-device", "vhost-vsock-pci,guest-cid=\(cid)"] }
+        if let forward = userNetForward {
+            arguments += ["-netdev", "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:\(forward.hostPort)-10.0.2.15:\(forward.guestPort)",
+                          "-device", "virtio-net-pci,netdev=net0"]
+        }
         return arguments
     }
 
