@@ -87,7 +87,8 @@ public struct ProxyError: Error, CustomStringConvertible, Sendable {
         guard let error = error as? ClientError else { return ProxyError(.enclaveError, "\(error)") }
         switch error.code {
         case .attestationFailed, .invalidEvidenceResponse:
-            return ProxyError(.attestationFailed, "the enclave is not the one the policy accepts: \(error.message)")
+            let code = error.attestationError.map { " (\($0.code.rawValue))" } ?? ""
+            return ProxyError(.attestationFailed, "the enclave is not the one the policy accepts\(code): \(error.message)")
         case .modelRejected:
             return ProxyError(.modelRejected, "the enclave refused the input: \(error.message)")
         case .invalidInput:
