@@ -8,7 +8,7 @@ APT_PACKAGES := libssl-dev libprotobuf-c-dev libsqlite3-dev pkg-config
 APT_PROTO_PACKAGES := protobuf-compiler protobuf-c-compiler
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 
-.PHONY: all setup deps build release test demo bench bench-venv conformance fuzz protos check clean
+.PHONY: all setup deps build release test test-openai openai-venv demo bench bench-venv conformance fuzz protos check clean
 
 all: build
 
@@ -41,11 +41,27 @@ test: deps
 	@tmp=$$(mktemp -d /tmp/enclava-test-run.XXXXXX); \
 	TMPDIR=$$tmp $(SWIFT) test --skip-build --skip IntegrationTests; status=$$?; \
 	TMPDIR=$$tmp $(SWIFT) test --skip-build --filter IntegrationTests --no-parallel || status=1; \
+	TMPDIR=$$tmp $(MAKE) --no-print-directory test-openai || status=1; \
 	left=$$(find $$tmp -mindepth 1 -maxdepth 1 ! -name '_*.lock' ! -name 'TemporaryDirectory.*' 2>/dev/null | head -20); \
 	if [ -n "$$left" ]; then \
 	  echo "make test: the tests left these behind in $$tmp (each test must remove what it creates):"; \
 	  echo "$$left"; rm -rf $$tmp; exit 1; \
 	fi; rm -rf $$tmp; exit $$status
+
+# `enclava proxy` through the real `openai` Python package (Tests/OpenAIProxy, pytest), from a virtual environment
+# of its own under .build (never the system Python), made and filled on first use. Part of `make test`.
+OPENAI_VENV ?= .build/openai-venv
+OPENAI_PY = $(OPENAI_VENV)/bin/python
+openai-venv:
+	@$(OPENAI_PY) -c "import openai, pytest" 2>/dev/null || { \
+	  python3 -m venv --help >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }; \
+	  echo "==> installing openai and pytest into $(OPENAI_VENV)"; \
+	  python3 -m venv $(OPENAI_VENV) && $(OPENAI_PY) -m pip install -q --upgrade pip && \
+	  $(OPENAI_PY) -m pip install -q openai pytest && $(OPENAI_PY) -c "import openai, pytest"; }
+test-openai: openai-venv
+	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
+	ENCLAVA_BIN="$$($(SWIFT) build --show-bin-path)" $(OPENAI_PY) -m pytest -q -p no:cacheprovider Tests/OpenAIProxy
 
 # The end-to-end demo (debug build: the demo model is tiny, and it shares the build with `make test`).
 # SIM_FORMAT picks the evidence the simulated enclave produces: snp (default), tdx or sgx.
