@@ -160,6 +160,8 @@ var targets: [Target] = [
     .testTarget(name: "EnclavaClientTests",
                 dependencies: ["EnclavaClient", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", protobuf],
                 path: "Tests/EnclavaClientTests"),
+    .testTarget(name: "EnclavaProxyTests", dependencies: ["EnclavaProxy", "EnclavaClient", "EnclavaWire"],
+                path: "Tests/EnclavaProxyTests"),
     .testTarget(name: "IntegrationTests",
                 dependencies: ["EnclavaClient", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation",
                                "EnclavaImage", "EnclavaTesting", "EnclavaKeyBroker", "EnclavePlatform", nio, nioPosix],
