@@ -119,4 +119,41 @@ import Testing
         #expect(cli.status != 0)
         #expect(cli.stdout.contains("UNKNOWN_MODEL"))
     }
+
+    /// A host whose bridge labels an enclave with the wrong name: `enclava serve --enclave unix:… --image fraud.eimg` in
+    /// front of an `enclava-runtime` that runs `fraud-detector-b`. The bridge routes `--model fraud-detector` there
+    /// as told; the client sends the name, sees b's manifest digest and refuses before any session or input.
+    @Test func aBridgeThatLabelsAnotherImagesEnclaveWithTheNameIsRefused() throws {
+        let second = try Self.secondImage.get()
+        let policy = try bothPolicy()
+        defer { try? FileManager.default.removeItem(at: policy) }
+        let folder = try TestPaths.makeTemporaryDirectory(prefix: "enclava-swap")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let socket = folder.appendingPathComponent("b.sock").path
+        let runtime = TestProcess(fixture.runtime, ["--backend", "sim", "--listen", "unix:\(socket)", "--image", second.path,
+                                                    "--sim-home", fixture.home.path], environment: fixture.environment)
+        try runtime.start()
+        defer { runtime.signal(SIGTERM); _ = runtime.wait(timeout: 30) }
+        let port = TestProcess.freeTCPPort()
+        let record = folder.appendingPathComponent("traffic")
+        let serve = try fixture.startServe(["serve", "--enclave", "unix:\(socket)", "--image", fixture.image.path,
+                                            "--listen", "127.0.0.1:\(port)", "--record-traffic", record.path], port: port)
+        defer { serve.signal(SIGTERM); _ = serve.wait(timeout: 30) }
+        #expect(serve.stdoutSoFar.contains("fraud-detector 1.0.0"))
+
+        let swapped = try infer(port: port, policy: policy, model: "fraud-detector")
+        #expect(swapped.status != 0)
+        #expect(swapped.stdout.contains("MODEL_MISMATCH"))
+        #expect(swapped.stderr.contains("asked for model `fraud-detector` but the enclave runs `fraud-detector-b`"))
+        let traffic = (try? Data(contentsOf: record)) ?? Data()
+        #expect(traffic.range(of: Data("GetEvidence".utf8)) != nil)
+        #expect(traffic.range(of: Data("OpenSession".utf8)) == nil)
+        #expect(traffic.range(of: Data("Infer".utf8)) == nil)
+
+        // The bridge knows that enclave only by the label it was given, so the real name is unknown to it.
+        let honest = try infer(port: port, policy: policy, model: "fraud-detector-b")
+        #expect(honest.status != 0)
+        #expect(honest.stdout.contains("UNKNOWN_MODEL"))
+    }
 }
+
