@@ -8,7 +8,7 @@ APT_PACKAGES := libssl-dev libprotobuf-c-dev libsqlite3-dev pkg-config
 APT_PROTO_PACKAGES := protobuf-compiler protobuf-c-compiler
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 
-.PHONY: all setup deps build release test test-openai openai-venv demo bench bench-venv conformance fuzz protos check clean
+.PHONY: all setup deps build release test test-openai openai-venv openai-run demo bench bench-venv conformance fuzz protos check clean
 
 all: build
 
@@ -36,12 +36,12 @@ release:
 # start real processes and block a thread while they wait for them, one at a time. Together in one process those
 # waits took both of Swift concurrency's threads on a 2-core machine for minutes, and the in-process suites'
 # servers, relays and key broker clients starved past their deadlines.
-test: deps
+test: deps openai-venv
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	@tmp=$$(mktemp -d /tmp/enclava-test-run.XXXXXX); \
 	TMPDIR=$$tmp $(SWIFT) test --skip-build --skip IntegrationTests; status=$$?; \
 	TMPDIR=$$tmp $(SWIFT) test --skip-build --filter IntegrationTests --no-parallel || status=1; \
-	TMPDIR=$$tmp $(MAKE) --no-print-directory test-openai || status=1; \
+	TMPDIR=$$tmp ENCLAVA_BIN="$(BIN)" $(MAKE) --no-print-directory openai-run || status=1; \
 	left=$$(find $$tmp -mindepth 1 -maxdepth 1 ! -name '_*.lock' ! -name 'TemporaryDirectory.*' 2>/dev/null | head -20); \
 	if [ -n "$$left" ]; then \
 	  echo "make test: the tests left these behind in $$tmp (each test must remove what it creates):"; \
@@ -61,7 +61,10 @@ openai-venv:
 	  $(OPENAI_PY) -m pip install -q openai pytest && $(OPENAI_PY) -c "import openai, pytest"; }
 test-openai: openai-venv
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
-	ENCLAVA_BIN="$$($(SWIFT) build --show-bin-path)" $(OPENAI_PY) -m pytest -q -p no:cacheprovider Tests/OpenAIProxy
+	ENCLAVA_BIN="$(BIN)" $(MAKE) --no-print-directory openai-run
+# The pytest run alone (ENCLAVA_BIN: the folder of the built binaries); `make test` runs it inside its TMPDIR check.
+openai-run:
+	$(OPENAI_PY) -m pytest -q -p no:cacheprovider Tests/OpenAIProxy
 
 # The end-to-end demo (debug build: the demo model is tiny, and it shares the build with `make test`).
 # SIM_FORMAT picks the evidence the simulated enclave produces: snp (default), tdx or sgx.
