@@ -311,26 +311,11 @@ final class ClientRelayHandler: ChannelInboundHandler {
 
     // MARK: multi-model health
 
-    /// Answers an unnamed `Health` on a bridge with several enclaves: ready only when every enclave is, the
-    /// model names joined, and one line per enclave in `message` (no secrets: what the bridge itself knows).
+    /// Answers an unnamed `Health` on a bridge with several enclaves with ``ModelRouter/healthSummary(_:)``.
     private func answerHealthSummary(_ streamID: UInt32) {
         self.release(streamID)
         guard let context = self.context else { return }
-        var health = Enclava_V1_HealthResponse()
-        var lines: [String] = []
-        var allReady = true
-        for (route, name) in self.router.names.enumerated() {
-            let availability = self.state.availability(of: route)
-            let label = name ?? "(unnamed)"
-            switch availability {
-            case .ready: lines.append("\(label): serving")
-            case .starting: lines.append("\(label): starting"); allReady = false
-            case .down(let reason): lines.append("\(label): \(reason)"); allReady = false
-            }
-        }
-        health.state = allReady ? .ready : .starting
-        health.modelName = self.router.names.map { $0 ?? "(unnamed)" }.joined(separator: ",")
-        health.message = "serving \(self.router.names.count) models (name one for its own Health): " + lines.joined(separator: "; ")
+        let health = self.router.healthSummary(self.router.names.indices.map { self.state.availability(of: $0) })
         var response = Ttrpc_Response()
         response.status = Google_Rpc_Status()
         response.payload = (try? health.serializedData()) ?? Data()
