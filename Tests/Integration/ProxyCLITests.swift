@@ -77,6 +77,10 @@ import Testing
             #expect((answer["enclave"] as? [String: Any])?["manifest_digest"] as? String == pinned.models?[name]?.manifestDigest)
         }
 
+        let (listed, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/v1/models")!)
+        let models = try #require(try JSONSerialization.jsonObject(with: listed) as? [String: Any])
+        #expect((models["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["fraud-detector", "fraud-detector-b"])
+
         let (unknownStatus, unknown) = try await post(port, "/v1/infer", json: try fraudRequest(model: "gpt-5"))
         #expect(unknownStatus == 404)
         #expect(errorCode(unknown) == "model_not_found")
