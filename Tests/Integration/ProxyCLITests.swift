@@ -100,6 +100,24 @@ import Testing
         #expect(bigStatus == 413)
         #expect(errorCode(big) == "body_too_large")
 
+        // Sixteen clients at once over both models: each gets its own model's answer (one session per model, in order).
+        let answers = try await withThrowingTaskGroup(of: (String, Int, String?).self) { group in
+            for index in 0..<16 {
+                let name = index % 2 == 0 ? "fraud-detector" : "fraud-detector-b"
+                let request = try fraudRequest(model: name)
+                group.addTask {
+                    let (status, answer) = try await self.post(port, "/v1/infer", json: request)
+                    return (name, status, (answer["enclave"] as? [String: Any])?["manifest_digest"] as? String)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(answers.count == 16)
+        for (name, status, digest) in answers {
+            #expect(status == 200)
+            #expect(digest == pinned.models?[name]?.manifestDigest)
+        }
+
         // The bridge restarts (its enclaves get new keys): the proxy's next call attests again and succeeds.
         serve.signal(SIGTERM)
         _ = serve.wait(timeout: 30)
