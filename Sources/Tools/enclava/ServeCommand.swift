@@ -143,7 +143,7 @@ struct ServeCommand: AsyncParsableCommand {
         if allowUnlockedMemory { extra.append("--allow-unlocked-memory") }
         let sharedExtra = extra
         if let pinnedSigner { extra += ["--signer-fingerprint", pinnedSigner] }
-        if let stateDirectory, let opened {
+        if let stateDirectory, let opened, images.count <= 1 {   // several images: each gets its own (modelRoutes)
             extra += ["--sealed-state", stateDirectory.statePath]
             CLI.note(stateDirectory.note(keys: opened.manifest.keys))
         }
