@@ -14,7 +14,7 @@ APT_PACKAGES += qemu-system-x86
 VM_KERNEL_DIR ?= .build/vm-kernel
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 
-.PHONY: all setup deps build release test demo bench bench-venv conformance fuzz protos check clean vm-kernel
+.PHONY: all setup deps build release test test-openai openai-venv openai-run demo bench bench-venv conformance fuzz protos check clean vm-kernel
 
 all: build
 
@@ -53,11 +53,12 @@ release:
 # start real processes and block a thread while they wait for them, one at a time. Together in one process those
 # waits took both of Swift concurrency's threads on a 2-core machine for minutes, and the in-process suites'
 # servers, relays and key broker clients starved past their deadlines.
-test: deps vm-kernel
+test: deps vm-kernel openai-venv
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	@tmp=$$(mktemp -d /tmp/enclava-test-run.XXXXXX); \
 	TMPDIR=$$tmp $(SWIFT) test --skip-build --skip IntegrationTests; status=$$?; \
 	TMPDIR=$$tmp $(SWIFT) test --skip-build --filter IntegrationTests --no-parallel || status=1; \
+	TMPDIR=$$tmp ENCLAVA_BIN="$(BIN)" $(MAKE) --no-print-directory openai-run || status=1; \
 	left=$$(find $$tmp -mindepth 1 -maxdepth 1 ! -name '_*.lock' ! -name 'TemporaryDirectory.*' 2>/dev/null | head -20); \
 	if [ -n "$$left" ]; then \
 	  echo "make test: the tests left these behind in $$tmp (each test must remove what it creates):"; \
@@ -77,6 +78,23 @@ measure-venv:
 	  echo "==> installing sev-snp-measure $(SEV_SNP_MEASURE_VERSION) into $(MEASURE_VENV)"; \
 	  python3 -m venv $(MEASURE_VENV) && \
 	  $(MEASURE_VENV)/bin/python -m pip install -q --disable-pip-version-check sev-snp-measure==$(SEV_SNP_MEASURE_VERSION); }
+# `enclava proxy` through the real `openai` Python package (Tests/OpenAIProxy, pytest), from a virtual environment
+# of its own under .build (never the system Python), made and filled on first use. Part of `make test`.
+OPENAI_VENV ?= .build/openai-venv
+OPENAI_PY = $(OPENAI_VENV)/bin/python
+openai-venv:
+	@$(OPENAI_PY) -c "import openai, pytest" 2>/dev/null || { \
+	  python3 -m venv --help >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }; \
+	  echo "==> installing openai and pytest into $(OPENAI_VENV)"; \
+	  python3 -m venv $(OPENAI_VENV) && $(OPENAI_PY) -m pip install -q --upgrade pip && \
+	  $(OPENAI_PY) -m pip install -q openai pytest && $(OPENAI_PY) -c "import openai, pytest"; }
+test-openai: openai-venv
+	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
+	ENCLAVA_BIN="$(BIN)" $(MAKE) --no-print-directory openai-run
+# The pytest run alone (ENCLAVA_BIN: the folder of the built binaries); `make test` runs it inside its TMPDIR check.
+openai-run:
+	$(OPENAI_PY) -m pytest -q -p no:cacheprovider Tests/OpenAIProxy
 
 # The end-to-end demo (debug build: the demo model is tiny, and it shares the build with `make test`).
 # SIM_FORMAT picks the evidence the simulated enclave produces: snp (default), tdx or sgx.

@@ -24,6 +24,7 @@ let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let toml: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
@@ -109,10 +110,16 @@ var targets: [Target] = [
             dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage", nio, nioPosix, protobuf],
             path: "Sources/Client/EnclavaClient", swiftSettings: strict),
 
+    // MARK: Client proxy (issue 12): an OpenAI-compatible HTTP front on the client's machine over a verified session.
+    .target(name: "EnclavaProxy",
+            dependencies: ["EnclavaClient", "EnclavaAttestation", "EnclavaWire", hummingbird, nio, nioPosix, logging],
+            path: "Sources/Client/EnclavaProxy", swiftSettings: strict),
+
     // MARK: Tools
     .executableTarget(name: "enclava",
                       dependencies: ["EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", "EnclavaImage",
                                      "HostBridge", "EnclavaClient", "EnclaveInference", "KeyBroker", "EnclavaKeyBroker", "EnclavaMeasure",
+                                     "EnclavaProxy",
                                      argumentParser, logging, nio, nioPosix],
                       path: "Sources/Tools/enclava", swiftSettings: strict),
     .executableTarget(name: "enclava-runtime",
@@ -161,6 +168,8 @@ var targets: [Target] = [
     .testTarget(name: "EnclavaClientTests",
                 dependencies: ["EnclavaClient", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation", protobuf],
                 path: "Tests/EnclavaClientTests"),
+    .testTarget(name: "EnclavaProxyTests", dependencies: ["EnclavaProxy", "EnclavaClient", "EnclavaWire"],
+                path: "Tests/EnclavaProxyTests"),
     .testTarget(name: "IntegrationTests",
                 dependencies: ["EnclavaClient", "EnclavaWire", "EnclavaCrypto", "EnclavaAttestation",
                                "EnclavaImage", "EnclavaTesting", "EnclavaKeyBroker", "EnclavePlatform", nio, nioPosix],
@@ -228,6 +237,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

@@ -54,18 +54,24 @@ public actor ConfidentialSession {
     ///     with collateral, from there or relayed by the host).
     ///   - time: the time at which certificates must be valid.
     ///   - timeout: the deadline of each call.
-    /// - Throws: ``ClientError`` (`attestationFailed` with the verifier's code, `remote`, …).
+    ///   - model: the model to reach on a bridge that serves several (its image's `[image] name`), sent with every
+    ///     call; the enclave must then run the image the policy's `models` pins for that name. `nil`: the bridge's
+    ///     only model.
+    /// - Throws: ``ClientError`` (`attestationFailed` with the verifier's code — `MODEL_MISMATCH` when the host
+    ///   routed `model` to another image, `MODEL_NOT_PINNED` when the policy names no such model — `remote`, …).
     public static func connect(to endpoint: TTRPCEndpoint, policy: AttestationPolicy,
                                verifier: EvidenceVerifier = EvidenceVerifier(), at time: Date = Date(),
-                               timeout: Duration = .seconds(60)) async throws -> ConfidentialSession {
+                               timeout: Duration = .seconds(60), model: String? = nil) async throws -> ConfidentialSession {
+        if let model { try Self.checkNamed(model, in: policy) }
         let client: TTRPCClient
         do {
-            client = try await TTRPCClient.connect(to: endpoint)
+            client = try await TTRPCClient.connect(to: endpoint, metadata: model.map { [modelMetadataKey: $0] } ?? [:])
         } catch let error as RPCError {
             throw ClientError.remote(error)
         }
         do {
-            return try await connect(using: client, policy: policy, verifier: verifier, at: time, timeout: timeout)
+            return try await connect(using: client, policy: policy, verifier: verifier, at: time, timeout: timeout,
+                                     model: model)
         } catch {
             await client.close()
             throw error
@@ -73,13 +79,21 @@ public actor ConfidentialSession {
     }
 
     /// Attests an enclave and opens a session over an existing transport (tests wrap one to tamper).
-    /// The session closes the transport in ``close()``.
+    /// The session closes the transport in ``close()``. With `model`, the transport must send the name itself
+    /// (``TTRPCClient/connect(to:maxFrameBytes:group:connectTimeout:logger:metadata:)``); the enclave must run the
+    /// image the policy pins for that name, checked before the session is opened.
     /// - Throws: ``ClientError``.
     public static func connect(using transport: any EnclaveTransport, policy: AttestationPolicy,
                                verifier: EvidenceVerifier = EvidenceVerifier(), at time: Date = Date(),
-                               timeout: Duration = .seconds(60)) async throws -> ConfidentialSession {
+                               timeout: Duration = .seconds(60), model: String? = nil) async throws -> ConfidentialSession {
+        if let model { try Self.checkNamed(model, in: policy) }
         let (verified, answer) = try await attest(using: transport, policy: policy, verifier: verifier, at: time,
                                                   timeout: timeout)
+        if let model {
+            do { try policy.checkModel(model, in: verified) } catch let error as AttestationError {
+                throw ClientError.attestationFailed(error)
+            }
+        }
         let info = SessionKeySchedule.info(evidenceDigest: verified.evidenceDigest)
         let sender: HPKE.Sender
         let schedule: SessionKeySchedule
@@ -162,6 +176,16 @@ public actor ConfidentialSession {
             return try await transport.call(method, request, as: type, timeout: timeout)
         } catch let error as RPCError {
             throw ClientError.remote(error)
+        }
+    }
+
+    /// The ttrpc metadata key that names the model a call is for (the bridge routes by it).
+    public static let modelMetadataKey = "enclava-model"
+
+    /// Refuses, before anything is sent, a model name the policy does not pin.
+    static func checkNamed(_ model: String, in policy: AttestationPolicy) throws {
+        do { try policy.requireModel(model) } catch let error as AttestationError {
+            throw ClientError.attestationFailed(error)
         }
     }
 }

@@ -34,20 +34,24 @@ public enum KeyProvisioner {
     ///   - verifier: the evidence verifier (as for ``ConfidentialSession/connect(to:policy:verifier:at:timeout:)``).
     ///   - time: the time at which certificates must be valid.
     ///   - timeout: the deadline of each call.
+    ///   - model: on a bridge serving several models, the one to reach (sent with every call); the enclave must run
+    ///     the image the policy pins for that name.
     /// - Throws: ``ClientError``: `invalidInput` (key size, policy pinning), `attestationFailed` (nothing about the
     ///   key was sent), `remote` with the enclave's reason (`KEY_MISMATCH`, `NOT_WAITING_FOR_KEY`, …).
     public static func provision(_ dek: SecureBytes, to endpoint: TTRPCEndpoint, policy: AttestationPolicy,
                                  verifier: EvidenceVerifier = EvidenceVerifier(), at time: Date = Date(),
-                                 timeout: Duration = .seconds(60)) async throws -> Outcome {
+                                 timeout: Duration = .seconds(60), model: String? = nil) async throws -> Outcome {
         try check(dek, policy: policy)
+        if let model { try ConfidentialSession.checkNamed(model, in: policy) }
         let client: TTRPCClient
         do {
-            client = try await TTRPCClient.connect(to: endpoint)
+            client = try await TTRPCClient.connect(to: endpoint, metadata: model.map { [ConfidentialSession.modelMetadataKey: $0] } ?? [:])
         } catch let error as RPCError {
             throw ClientError.remote(error)
         }
         do {
-            let outcome = try await provision(dek, using: client, policy: policy, verifier: verifier, at: time, timeout: timeout)
+            let outcome = try await provision(dek, using: client, policy: policy, verifier: verifier, at: time, timeout: timeout,
+                                              model: model)
             await client.close()
             return outcome
         } catch {
@@ -60,10 +64,15 @@ public enum KeyProvisioner {
     /// - Throws: as ``provision(_:to:policy:verifier:at:timeout:)``.
     public static func provision(_ dek: SecureBytes, using transport: any EnclaveTransport, policy: AttestationPolicy,
                                  verifier: EvidenceVerifier = EvidenceVerifier(), at time: Date = Date(),
-                                 timeout: Duration = .seconds(60)) async throws -> Outcome {
+                                 timeout: Duration = .seconds(60), model: String? = nil) async throws -> Outcome {
         try check(dek, policy: policy)
         let (verified, answer) = try await ConfidentialSession.attest(using: transport, policy: policy, verifier: verifier,
                                                                       at: time, timeout: timeout)
+        if let model {
+            do { try policy.checkModel(model, in: verified) } catch let error as AttestationError {
+                throw ClientError.attestationFailed(error)
+            }
+        }
         // Only now, with evidence that verified against the policy, is anything derived from the key made.
         let sealed: KeyReleaseSealing.Sealed
         do {

@@ -46,6 +46,10 @@ public struct AttestationError: Error, CustomStringConvertible, Sendable, Equata
         case tcbBelowMinimum = "TCB_BELOW_MINIMUM"
         /// The Intel TCB status is not in the policy's `allowed_tcb_statuses`.
         case tcbStatusNotAllowed = "TCB_STATUS_NOT_ALLOWED"
+        /// The client named a model that the policy's `models` does not pin.
+        case modelNotPinned = "MODEL_NOT_PINNED"
+        /// The enclave reached for a named model runs another image than the policy pins for that name.
+        case modelMismatch = "MODEL_MISMATCH"
     }
 
     /// The stable code.

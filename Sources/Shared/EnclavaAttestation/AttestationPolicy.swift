@@ -68,6 +68,10 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
     /// Redundant: Intel evidence is refused without collateral, so its TCB status is always computed. Still
     /// read from (and written to) policy files so that older ones load.
     public var requireTCBStatus = false
+    /// The images this policy accepts, by their `[image] name` (`enclava policy create --image a --image b`): a
+    /// client that names a model (`--model NAME`) accepts only the enclave whose manifest digest is that name's
+    /// entry, so a host cannot answer a call for one model with another. `nil`: no names (an older policy).
+    public var models: [String: PinnedModel]?
 
     /// The TCB statuses accepted when a policy does not say.
     public static let defaultTCBStatuses: [TCBStatus] = [.upToDate, .swHardeningNeeded]
@@ -101,6 +105,7 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
         case minimumTCB = "minimum_tcb"
         case allowedTCBStatuses = "allowed_tcb_statuses"
         case requireTCBStatus = "require_tcb_status"
+        case models = "models"
     }
 
     /// Decodes a policy, refusing unknown keys and non-hex digests, and a TDX session policy that does not pin
@@ -128,6 +133,8 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
                     + "leave the key out for the default")
         }
         requireTCBStatus = try c.decodeIfPresent(Bool.self, forKey: .requireTCBStatus) ?? false
+        models = try c.decodeIfPresent([String: PinnedModel].self, forKey: .models)
+        try checkModelPins()
         if isSessionPolicy { try checkTDXSessionPins() }
     }
 

@@ -20,13 +20,17 @@ public final class TTRPCClient: Sendable {
     public let maxFrameBytes: Int
     /// The endpoint this client is connected to.
     public let endpoint: TTRPCEndpoint
+    /// Sent in `Request.metadata` with every call (e.g. `enclava-model` for a bridge serving several models);
+    /// never secret: the host reads it.
+    public let metadata: [String: String]
 
     private init(channel: any Channel, handler: NIOLoopBound<TTRPCClientHandler>, maxFrameBytes: Int,
-                 endpoint: TTRPCEndpoint) {
+                 endpoint: TTRPCEndpoint, metadata: [String: String]) {
         self.channel = channel
         self.handler = handler
         self.maxFrameBytes = maxFrameBytes
         self.endpoint = endpoint
+        self.metadata = metadata
     }
 
     /// Connects to a ttrpc server.
@@ -37,11 +41,13 @@ public final class TTRPCClient: Sendable {
     ///   - group: the event loops to run on.
     ///   - connectTimeout: how long to wait for the connection.
     ///   - logger: receives connection-level problems.
+    ///   - metadata: key/value pairs sent in `Request.metadata` with every call (not secret).
     /// - Throws: ``RPCError`` `UNAVAILABLE` (reason `CONNECT_FAILED`) naming the endpoint and the cause.
     public static func connect(to endpoint: TTRPCEndpoint, maxFrameBytes: Int = WireLimits.defaultMaxFrameBytes,
                                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                                connectTimeout: Duration = .seconds(10),
-                               logger: Logger = Logger(label: "enclava.ttrpc.client")) async throws -> TTRPCClient {
+                               logger: Logger = Logger(label: "enclava.ttrpc.client"),
+                               metadata: [String: String] = [:]) async throws -> TTRPCClient {
         let initializer = Self.pipeline(maxFrameBytes: maxFrameBytes, logger: logger)
         let channel: any Channel
         if case .hvsock = endpoint {
@@ -67,7 +73,8 @@ public final class TTRPCClient: Sendable {
             throw RPCError.unavailable("CONNECT_FAILED", "cannot connect to \(endpoint): the server closed the connection at once "
                                        + "(it may be at its connection limit or stopping); retry shortly")
         }
-        return TTRPCClient(channel: channel, handler: handler, maxFrameBytes: maxFrameBytes, endpoint: endpoint)
+        return TTRPCClient(channel: channel, handler: handler, maxFrameBytes: maxFrameBytes, endpoint: endpoint,
+                           metadata: metadata)
     }
 
     /// The client pipeline: frame decoder, encoder, ttrpc client handler.
@@ -138,6 +145,12 @@ public final class TTRPCClient: Sendable {
         request.method = method
         request.payload = Data(payload)
         request.timeoutNano = Self.nanoseconds(timeout)
+        request.metadata = self.metadata.sorted { $0.key < $1.key }.map { key, value in
+            var pair = Ttrpc_KeyValue()
+            pair.key = key
+            pair.value = value
+            return pair
+        }
         let bytes: [UInt8] = try request.serializedBytes()
         guard bytes.count <= self.maxFrameBytes else {
             throw RPCError.frameTooLarge(length: bytes.count, limit: self.maxFrameBytes)

@@ -23,7 +23,7 @@ struct Enclava: AsyncParsableCommand {
             VersionCommand.self,
             SimCommand.self, KeygenCommand.self, PackageCommand.self, InspectCommand.self, MeasureCommand.self,
             PolicyCommand.self, VerifyEvidenceCommand.self, CollateralCommand.self, ServeCommand.self, ProvisionCommand.self,
-            InferCommand.self, RunCommand.self, KeyBrokerCommand.self, VMCommand.self,
+            InferCommand.self, RunCommand.self, KeyBrokerCommand.self, VMCommand.self, ProxyCommand.self,
         ]
     )
 

@@ -36,6 +36,9 @@ struct InferCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for each call.")
     var timeout: Int = 60
 
+    @Option(help: "The model to call on a bridge serving several (its image's [image] name); the enclave must run the image the policy pins for that name. Default: the bridge's only model.")
+    var model: String?
+
     @OptionGroup var options: InferenceInputOptions
 
     mutating func run() async throws {
@@ -46,7 +49,7 @@ struct InferCommand: AsyncParsableCommand {
         let intel = try EvidenceFileFormat.intelCollateral(file: collateral, cache: collateralCache)
         let verifier = try Self.verifier(for: loaded, simHome: simHome, intelCollateral: intel)
         let session = try await ConfidentialSession.connect(to: target, policy: loaded, verifier: verifier,
-                                                            timeout: .seconds(max(1, timeout)))
+                                                            timeout: .seconds(max(1, timeout)), model: model)
         do {
             let outputs = try await session.infer(inputs, texts: texts)
             await session.close()

@@ -32,8 +32,8 @@ struct PolicyCreate: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The signed enclave image whose manifest digest to pin.")
-    var image: String?
+    @Option(name: .customLong("image"), help: "The signed enclave image whose manifest digest to pin, under its [image] name in `models` (repeat for a bridge serving several models; a client picks one with --model NAME).")
+    var images: [String] = []
 
     @Option(help: "The enclava-runtime executable whose measurement to pin (default: the one beside enclava).")
     var runtime: String?
@@ -122,11 +122,8 @@ struct PolicyCreate: AsyncParsableCommand {
         if let fromEvidence { try copy(from: fromEvidence, into: &policy, lines: &lines) }
         try addPins(&policy)
         if launch.requested { lines += try launch.pin(into: &policy) }
-        if let image {
-            try CLI.requireReadableFile(image, what: "image")
-            let opened = try EnclaveImage.open(path: image)
-            policy.expectedManifestDigests = [Hex.encode(opened.manifestDigest)]
-            lines.append("  manifest digest  \(Hex.encode(opened.manifestDigest))")
+        if !images.isEmpty {
+            try pinImages(&policy, lines: &lines)
             if Self.pinsNoMeasurement(policy) {
                 try format.pin(runtimeAt: try CLI.runtimePath(runtime), in: &policy)
                 if format == .tdx { lines.append("  MRTD, RTMR0–2    pinned (simulated firmware; RTMR1 = this runtime)") }
@@ -236,5 +233,26 @@ struct PolicyCreate: AsyncParsableCommand {
         } catch let error as AttestationError {
             throw CLIError("the policy is invalid: \(error)")
         }
+    }
+
+    /// Pins each `--image`'s manifest digest, and names it in `models` by its `[image] name`.
+    private func pinImages(_ policy: inout AttestationPolicy, lines: inout [String]) throws {
+        var models: [String: PinnedModel] = [:]
+        var paths: [String: String] = [:]
+        for image in images {
+            try CLI.requireReadableFile(image, what: "image")
+            let opened = try EnclaveImage.open(path: image)
+            let name = opened.manifest.image.name
+            if let other = paths[name] {
+                throw CLIError("\(other) and \(image) are both named `\(name)`; a client picks a model by name, so each "
+                               + "image the policy pins needs its own [image] name")
+            }
+            paths[name] = image
+            let digest = Hex.encode(opened.manifestDigest)
+            if !policy.expectedManifestDigests.contains(digest) { policy.expectedManifestDigests.append(digest) }
+            models[name] = PinnedModel(manifestDigest: digest)
+            lines.append("  manifest digest  \(digest)" + (images.count > 1 ? " (\(name))" : ""))
+        }
+        policy.models = models
     }
 }

@@ -46,6 +46,9 @@ struct ProvisionCommand: AsyncParsableCommand {
     @Flag(help: "Print what was verified and the enclave's new state as JSON.")
     var json = false
 
+    @Option(help: "On a bridge serving several models, the one whose key this is (its [image] name). Default: the bridge's only model.")
+    var model: String?
+
     mutating func run() async throws {
         let target = try TTRPCEndpoint(parsing: endpoint)
         let loaded = try AttestationPolicy.load(path: policy)
@@ -55,7 +58,8 @@ struct ProvisionCommand: AsyncParsableCommand {
         let outcome: KeyProvisioner.Outcome
         do {
             outcome = try await KeyProvisioner.provision(dek, to: target, policy: loaded, verifier: verifier,
-                                                         timeout: .seconds(max(1, timeout)))
+                                                         timeout: .seconds(max(1, timeout)),
+                                                         model: model)
         } catch let error as ClientError where error.code == .attestationFailed || error.code == .invalidEvidenceResponse {
             CLI.note("enclava provision: the key was not sent")
             throw error

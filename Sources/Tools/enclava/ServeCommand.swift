@@ -14,8 +14,11 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: "The bridge never holds a key: it relays ttrpc frames and sees only ciphertext. SIGTERM or SIGINT stops it gracefully."
     )
 
-    @Option(help: "The signed enclave image (without --enclave: the image to launch; with it: optional, for its frame limit and name).")
-    var image: String?
+    @Option(name: .customLong("image"), help: "The signed enclave image (without --enclave: the image to launch; with it: optional, for its frame limit and name). Repeat it to serve several models, one enclave each, which clients pick by the image's [image] name (`--model NAME`).")
+    var images: [String] = []
+
+    /// The first (or only) image.
+    var image: String? { images.first }
 
     @Option(help: "Attach to an enclave launched by someone else (nitro-cli, QEMU, libvirt, Kata, Firecracker) instead of launching one: vsock:CID:PORT, hvsock:UDS_PATH:PORT (Firecracker / Cloud Hypervisor hybrid vsock) or unix:PATH. It is followed through restarts.")
     var enclave: String?
@@ -141,8 +144,9 @@ struct ServeCommand: AsyncParsableCommand {
         var extra = ["--sim-home", CLI.simHome(simHome)]
         if format != .snp { extra += ["--sim-format", format.rawValue] }
         if allowUnlockedMemory { extra.append("--allow-unlocked-memory") }
+        let sharedExtra = extra
         if let pinnedSigner { extra += ["--signer-fingerprint", pinnedSigner] }
-        if let stateDirectory, let opened {
+        if let stateDirectory, let opened, images.count <= 1 {   // several images: each gets its own (modelRoutes)
             extra += ["--sealed-state", "host"]   // the bridge offers and takes it over the control socket
             CLI.note(stateDirectory.note(keys: opened.manifest.keys))
         }
@@ -165,11 +169,19 @@ struct ServeCommand: AsyncParsableCommand {
                                                     extraArguments: extra))
         }
         var configuration = HostBridgeConfiguration(listenHost: host, listenPort: port, enclave: enclaveConfiguration)
+        configuration.routes[0].name = opened?.manifest.image.name
+        var served = [opened].compactMap { $0 }
+        if images.count > 1 {
+            let models = try modelRoutes(runtimePath: runtimePath, sharedExtra: sharedExtra + (broker != nil ? ["--key-broker", "unix:\(EnclaveLaunchConfiguration.keyBrokerPlaceholder)"] : []),
+                                         attached: attached != nil)
+            configuration.routes = models.map(\.route)
+            served = models.map(\.image)
+        }
         configuration.connectTimeout = .seconds(connectTimeout)
         configuration.readyTimeout = .seconds(readyTimeout)
         configuration.shutdownGracePeriod = .seconds(shutdownGrace)
         configuration.logRequests = logRequests
-        configuration.maxFrameBytes = maxFrameBytes
+        configuration.maxFrameBytes = served.map(\.manifest.runtime.maxFrameBytes).max() ?? maxFrameBytes
         configuration.maxConnections = maxConnections
         configuration.idleTimeout = .seconds(idleTimeout)
         configuration.maxInFlightBytesPerConnection = maxInflightBytes
@@ -178,14 +190,15 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.serveWhileWaitingForKey = true
         if let recordTraffic { configuration.trafficRecorder = try FileTrafficRecorder(path: recordTraffic) }
         configuration.keyBroker = broker
-        configuration.sealedStateFile = stateDirectory?.statePath
+        if images.count <= 1 { configuration.sealedStateFile = stateDirectory?.statePath }   // several: per route
         configuration.keyBrokerVsockPort = keyBrokerPort
 
         let bridge = HostBridgeServer(configuration: configuration)
         try await bridge.start()
         let address = bridge.listeningPort.map { "\(host):\($0)" } ?? listen
         // The ready line goes to standard output (logs go to standard error), so a script can wait for it.
-        let serving = opened.map { "\($0.manifest.image.name) \($0.manifest.image.version)" } ?? "the enclave"
+        let serving = served.isEmpty ? "the enclave"
+            : served.map { "\($0.manifest.image.name) \($0.manifest.image.version)" }.joined(separator: ", ")
         let how = attached.map { "attached to \($0)" } ?? "backend \(backend) (\(format.rawValue) evidence)"
         let waiting: String
         if await !bridge.enclaveStartedWaitingForKey {

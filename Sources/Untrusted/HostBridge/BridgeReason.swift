@@ -19,4 +19,10 @@ public enum BridgeReason {
     public static let reconnectQueueFull = "RECONNECT_QUEUE_FULL"
     /// The enclave's response is larger than the bridge's frame limit.
     public static let responseTooLarge = "RESPONSE_TOO_LARGE"
+    /// A multi-model bridge was called without a model name (`INVALID_ARGUMENT`); the message lists the models.
+    public static let modelRequired = "MODEL_REQUIRED"
+    /// The named model is not served here (`NOT_FOUND`); the message and `models` metadata list the served ones.
+    public static let unknownModel = "UNKNOWN_MODEL"
+    /// The `enclava-model` metadata is given twice or is too long (`INVALID_ARGUMENT`).
+    public static let malformedModelName = "MALFORMED_MODEL_NAME"
 }

@@ -16,18 +16,32 @@ enum EnclaveAvailability: Sendable, Equatable {
 /// open client connections and the number of requests in flight.
 final class BridgeState: Sendable {
     private struct Values {
-        var availability: EnclaveAvailability = .starting
+        /// One per enclave (route), in the order of ``HostBridgeConfiguration/routes``.
+        var availability: [EnclaveAvailability]
         var draining = false
         var clients: [UInt64: any Channel] = [:]
         var inFlight = 0
         var nextConnectionID: UInt64 = 1
     }
 
-    private let values = NIOLockedValueBox(Values())
+    private let values: NIOLockedValueBox<Values>
 
-    var availability: EnclaveAvailability {
-        get { self.values.withLockedValue { $0.availability } }
-        set { self.values.withLockedValue { $0.availability = newValue } }
+    /// State for a bridge with `routeCount` enclaves, all starting.
+    init(routeCount: Int = 1) {
+        self.values = NIOLockedValueBox(Values(availability: Array(repeating: .starting, count: max(1, routeCount))))
+    }
+
+    /// Whether the enclave of route `route` can take connections now.
+    func availability(of route: Int) -> EnclaveAvailability {
+        self.values.withLockedValue { $0.availability.indices.contains(route) ? $0.availability[route] : .down(reason: "no such enclave") }
+    }
+
+    /// Sets the availability of the enclave of route `route`.
+    func setAvailability(_ availability: EnclaveAvailability, of route: Int) {
+        self.values.withLockedValue { values in
+            guard values.availability.indices.contains(route) else { return }
+            values.availability[route] = availability
+        }
     }
 
     /// `true` once shutdown has begun: new requests are refused with `UNAVAILABLE`.

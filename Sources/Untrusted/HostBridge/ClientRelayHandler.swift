@@ -1,3 +1,4 @@
+import Foundation
 import EnclavaWire
 import Logging
 import NIOCore
@@ -5,7 +6,9 @@ import NIOPosix
 
 /// The client side of one relay: frames from a TCP client go to the enclave over a connection of their
 /// own (so stream ids, sessions and issued evidence stay per connection), frames from the enclave come
-/// back. Nothing is decrypted; only the ttrpc envelope (service, method, stream id) is looked at.
+/// back. Nothing is decrypted; only the ttrpc envelope (service, method, stream id, the `enclava-model`
+/// metadata) is looked at. A bridge with several enclaves keeps one link per enclave for this client and
+/// relays each request, unchanged, on the link of the enclave its model name picks (``ModelRouter``).
 ///
 /// * only client calls are relayed, within the connection's byte budget (the rules are
 ///   ``ClientRelayLedger``'s): `Shutdown` → `PERMISSION_DENIED` (`HOST_ONLY_METHOD`), an unknown service or
@@ -31,20 +34,26 @@ final class ClientRelayHandler: ChannelInboundHandler {
     private let connectionID: UInt64
     private let state: BridgeState
     private let limits: ClientRelayLimits
+    private let router: ModelRouter
     private let idle: ClientIdleHandler
     private let recorder: (any TrafficRecorder)?
     private var logger: Logger
     private var context: ChannelHandlerContext?
-    private var link: Link = .idle
+    /// One link per enclave (route).
+    private var links: [Link]
+    /// The route of each admitted request not yet answered.
+    private var routeOfStream: [UInt32: Int] = [:]
     /// Requests relayed (or queued) and not yet answered.
     private var ledger: ClientRelayLedger
     private var requestLog: RequestLog?
 
-    init(connectionID: UInt64, state: BridgeState, limits: ClientRelayLimits, idle: ClientIdleHandler,
-         recorder: (any TrafficRecorder)?, logger: Logger) {
+    init(connectionID: UInt64, state: BridgeState, limits: ClientRelayLimits, router: ModelRouter = ModelRouter(names: [nil]),
+         idle: ClientIdleHandler, recorder: (any TrafficRecorder)?, logger: Logger) {
         self.connectionID = connectionID
         self.state = state
         self.limits = limits
+        self.router = router
+        self.links = Array(repeating: .idle, count: max(1, router.names.count))
         self.ledger = ClientRelayLedger(maxInFlightBytes: limits.maxInFlightBytes)
         self.requestLog = limits.logRequests ? RequestLog() : nil
         self.idle = idle
@@ -68,8 +77,9 @@ final class ClientRelayHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.state.adjustInFlight(by: -self.ledger.releaseAll())
         self.idle.callsInFlight = 0
-        if case .connected(let enclave) = self.link { enclave.close(promise: nil) }
-        self.link = .closed
+        for case .connected(let enclave) in self.links { enclave.close(promise: nil) }
+        self.links = self.links.map { _ in .closed }
+        self.routeOfStream = [:]
         self.logger.debug("client disconnected")
         context.fireChannelInactive()
     }
@@ -81,7 +91,7 @@ final class ClientRelayHandler: ChannelInboundHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // Back-pressure: stop reading from the enclave while the client cannot keep up.
-        if case .connected(let enclave) = self.link {
+        for case .connected(let enclave) in self.links {
             enclave.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
         }
         context.fireChannelWritabilityChanged()
@@ -130,11 +140,19 @@ final class ClientRelayHandler: ChannelInboundHandler {
         }
         self.idle.callsInFlight = self.ledger.inFlight.count
         self.state.adjustInFlight(by: 1)
-        self.forward(frame)
+        switch self.router.route(request) {
+        case .enclave(let route):
+            self.routeOfStream[frame.streamID] = route
+            self.forward(frame, route: route)
+        case .healthSummary:
+            self.answerHealthSummary(frame.streamID)
+        case .refuse(let error):
+            self.fail(frame.streamID, error)
+        }
     }
 
-    private func forward(_ frame: Frame) {
-        switch self.link {
+    private func forward(_ frame: Frame, route: Int) {
+        switch self.links[route] {
         case .connected(let enclave):
             self.write(frame, to: enclave)
         case .connecting(var queued):
@@ -145,16 +163,16 @@ final class ClientRelayHandler: ChannelInboundHandler {
                 return
             }
             queued.append(frame)
-            self.link = .connecting(queued: queued)
+            self.links[route] = .connecting(queued: queued)
         case .idle:
-            switch self.state.availability {
+            switch self.state.availability(of: route) {
             case .ready(let endpoint):
-                self.link = .connecting(queued: [frame])
+                self.links[route] = .connecting(queued: [frame])
                 // Connect once the current read burst has been admitted (bounded by the queue), never from
                 // inside it: a connect that completes at once must not re-enter this handler.
                 guard let context = self.context else { return }
                 let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                context.eventLoop.execute { bound.value.connect(endpoint) }
+                context.eventLoop.execute { bound.value.connect(endpoint, route: route) }
             case .starting:
                 self.fail(frame.streamID, .unavailable(BridgeReason.enclaveUnavailable, "the enclave is starting; retry shortly"))
             case .down(let reason):
@@ -171,8 +189,8 @@ final class ClientRelayHandler: ChannelInboundHandler {
         enclave.writeAndFlush(bytes, promise: nil)
     }
 
-    private func connect(_ endpoint: TTRPCEndpoint) {
-        guard let context = self.context, case .connecting = self.link else { return }
+    private func connect(_ endpoint: TTRPCEndpoint, route: Int) {
+        guard let context = self.context, case .connecting = self.links[route] else { return }
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let maxFrameBytes = self.limits.maxFrameBytes
         let eventLoop = context.eventLoop
@@ -183,22 +201,22 @@ final class ClientRelayHandler: ChannelInboundHandler {
                 try sync.addHandler(EnclaveLinkHandler(client: bound))
             }
         }.hop(to: eventLoop).whenComplete { result in
-            bound.value.linkResult(result)
+            bound.value.linkResult(result, route: route)
         }
     }
 
-    private func linkResult(_ result: Result<any Channel, any Error>) {
-        guard case .connecting(let queued) = self.link else {
+    private func linkResult(_ result: Result<any Channel, any Error>, route: Int) {
+        guard case .connecting(let queued) = self.links[route] else {
             if case .success(let channel) = result { channel.close(promise: nil) }   // client left meanwhile
             return
         }
         switch result {
         case .success(let enclave):
-            self.link = .connected(enclave)
+            self.links[route] = .connected(enclave)
             for frame in queued { self.write(frame, to: enclave) }
         case .failure(let error):
-            self.logger.warning("cannot reach the enclave: \(error)")
-            self.link = .idle
+            self.logger.warning("cannot reach the enclave: \(error)", metadata: self.modelMetadata(route))
+            self.links[route] = .idle
             for frame in queued {
                 self.fail(frame.streamID, .unavailable(BridgeReason.enclaveUnavailable, "the enclave cannot be reached; retry shortly"))
             }
@@ -207,10 +225,27 @@ final class ClientRelayHandler: ChannelInboundHandler {
 
     // MARK: enclave → client
 
+    /// The route whose current link is `enclave`, if any.
+    private func route(of enclave: any Channel) -> Int? {
+        self.links.firstIndex { if case .connected(let current) = $0 { current === enclave } else { false } }
+    }
+
+    private func modelMetadata(_ route: Int) -> Logger.Metadata {
+        guard self.router.names.count > 1, let name = self.router.names[route] else { return [:] }
+        return ["model": "\(name)"]
+    }
+
     func enclaveSent(_ event: FrameDecoderEvent, from enclave: any Channel) {
-        guard case .connected(let current) = self.link, current === enclave else { return }
+        guard let route = self.route(of: enclave) else { return }
         switch event {
         case .frame(let frame):
+            // A response from this link answers only a request relayed on it (a hostile enclave must not answer,
+            // and so release, another enclave's call).
+            guard frame.type != .response || self.routeOfStream[frame.streamID] == route else {
+                self.logger.warning("dropped an enclave response for a stream not relayed to it",
+                                    metadata: ["stream": "\(frame.streamID)"])
+                return
+            }
             if frame.type == .response { self.release(frame.streamID) }
             self.send(frame, direction: .enclaveToClient)
         case .oversized(let streamID, let type, let length):
@@ -227,12 +262,14 @@ final class ClientRelayHandler: ChannelInboundHandler {
     }
 
     func enclaveLinkClosed(_ enclave: any Channel, reason: String) {
-        guard case .connected(let current) = self.link, current === enclave else { return }
-        self.link = .idle
+        guard let route = self.route(of: enclave) else { return }
+        self.links[route] = .idle
         self.context?.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
-        guard !self.ledger.inFlight.isEmpty else { return }
-        self.logger.warning("enclave connection lost with \(self.ledger.inFlight.count) request(s) in flight: \(reason)")
-        for streamID in self.ledger.inFlight.keys.sorted() {
+        let lost = self.ledger.inFlight.keys.filter { self.routeOfStream[$0] == route }.sorted()
+        guard !lost.isEmpty else { return }
+        self.logger.warning("enclave connection lost with \(lost.count) request(s) in flight: \(reason)",
+                            metadata: self.modelMetadata(route))
+        for streamID in lost {
             self.fail(streamID, .unavailable(BridgeReason.enclaveUnavailable,
                                              "the enclave connection was lost (\(reason)); retry once the enclave has restarted"))
         }
@@ -240,6 +277,7 @@ final class ClientRelayHandler: ChannelInboundHandler {
 
     /// Forgets the accounting of an admitted request (answered by the enclave or by the bridge).
     private func release(_ streamID: UInt32) {
+        self.routeOfStream[streamID] = nil
         guard self.ledger.release(streamID) else { return }
         self.idle.callsInFlight = self.ledger.inFlight.count
         self.state.adjustInFlight(by: -1)
@@ -269,5 +307,19 @@ final class ClientRelayHandler: ChannelInboundHandler {
         }
         self.recorder?.record(bytes, direction: direction, connection: self.connectionID)
         context.writeAndFlush(self.wrapOutboundOut(bytes), promise: nil)
+    }
+
+    // MARK: multi-model health
+
+    /// Answers an unnamed `Health` on a bridge with several enclaves with ``ModelRouter/healthSummary(_:)``.
+    private func answerHealthSummary(_ streamID: UInt32) {
+        self.release(streamID)
+        guard let context = self.context else { return }
+        let health = self.router.healthSummary(self.router.names.indices.map { self.state.availability(of: $0) })
+        var response = Ttrpc_Response()
+        response.status = Google_Rpc_Status()
+        response.payload = (try? health.serializedData()) ?? Data()
+        guard let frame = try? Frame.response(streamID: streamID, response, allocator: context.channel.allocator) else { return }
+        self.send(frame, direction: .bridgeToClient)
     }
 }

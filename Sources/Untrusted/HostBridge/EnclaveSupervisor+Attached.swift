@@ -40,7 +40,7 @@ extension EnclaveSupervisor {
             if let problem, !serving || failures >= Self.failuresBeforeDown {
                 if serving {
                     serving = false
-                    self.state.availability = .down(reason: "the enclave at \(endpoint) is not answering")
+                    self.availability = .down(reason: "the enclave at \(endpoint) is not answering")
                     self.logger.error("the attached enclave stopped answering; relaying again once it is ready",
                                       metadata: ["enclave": "\(endpoint)", "problem": "\(problem)"])
                 }
@@ -51,7 +51,7 @@ extension EnclaveSupervisor {
             } else {
                 if !serving {
                     serving = true
-                    self.state.availability = .ready(endpoint: endpoint)
+                    self.availability = .ready(endpoint: endpoint)
                     self.logger.notice("the attached enclave is ready again", metadata: ["enclave": "\(endpoint)"])
                 }
                 delay = configuration.healthPollInterval

@@ -9,8 +9,13 @@ import NIOCore
 /// Host-control calls (`Health` polls, `Shutdown`) travel on the enclave's private control socket when the
 /// launch has one (``EnclaveLaunchConfiguration/controlPlaceholder``); client connections never reach it.
 actor EnclaveSupervisor {
+    /// The bridge's configuration, with ``HostBridgeConfiguration/enclave`` set to this supervisor's enclave.
     let configuration: HostBridgeConfiguration
     let state: BridgeState
+    /// Which of the bridge's routes (enclaves) this supervisor owns.
+    let route: Int
+    /// Where the host keeps this enclave's sealed state (its route's ``HostBridgeConfiguration/ModelRoute/sealedStateFile``).
+    var sealedStateFile: String? { self.configuration.routes.first?.sealedStateFile }
     let group: any EventLoopGroup
     let logger: Logger
     private let onGiveUp: @Sendable (HostBridgeError) -> Void
@@ -31,13 +36,25 @@ actor EnclaveSupervisor {
     private var consecutiveFailures = 0
     private var stopTask: Task<Void, Never>?
 
-    init(configuration: HostBridgeConfiguration, state: BridgeState, group: any EventLoopGroup, logger: Logger,
+    /// Creates the supervisor of route `route` of `configuration` (each enclave of a multi-model bridge has its own).
+    init(configuration: HostBridgeConfiguration, route: Int = 0, state: BridgeState, group: any EventLoopGroup, logger: Logger,
          onGiveUp: @escaping @Sendable (HostBridgeError) -> Void) {
-        self.configuration = configuration
+        var own = configuration
+        own.routes = [configuration.routes[route]]
+        self.configuration = own
+        self.route = route
         self.state = state
         self.group = group
+        var logger = logger
+        if configuration.routes.count > 1, let name = configuration.routes[route].name { logger[metadataKey: "model"] = "\(name)" }
         self.logger = logger
         self.onGiveUp = onGiveUp
+    }
+
+    /// Whether this supervisor's enclave can take connections (what the relay reads).
+    var availability: EnclaveAvailability {
+        get { self.state.availability(of: self.route) }
+        set { self.state.setAvailability(newValue, of: self.route) }
     }
 
     /// The socket the enclave listens on (once started).
@@ -67,7 +84,7 @@ actor EnclaveSupervisor {
             }
             let reported = try await self.waitUntilReady(endpoint: controlEndpoint ?? endpoint, process: nil)
             self.startedWaitingForKey = reported == .waitingForKey
-            self.state.availability = .ready(endpoint: endpoint)
+            self.availability = .ready(endpoint: endpoint)
             self.logger.info("the attached enclave is ready", metadata: ["enclave": "\(endpoint)"])
             self.watchAttached(endpoint: endpoint, health: controlEndpoint ?? endpoint)
         case .launch(let launch):
@@ -116,14 +133,14 @@ actor EnclaveSupervisor {
             await self.terminate(process, grace: .zero)   // it never became ready: no Shutdown to wait for
             throw error
         }
-        if let path = self.configuration.sealedStateFile, let control = self.controlSocketPath {
+        if let path = self.sealedStateFile, let control = self.controlSocketPath {
             let file = KeptSealedState(path: path)
             if reported == .waitingForKey, await self.offerSealedState(file, control: .unix(control)) { reported = .ready }
             self.sealedStateTaker?.cancel()
             self.sealedStateTaker = self.keepTakingSealedState(file, control: .unix(control))
         }
         self.startedWaitingForKey = reported == .waitingForKey
-        self.state.availability = .ready(endpoint: .unix(socketPath))
+        self.availability = .ready(endpoint: .unix(socketPath))
         if reported == .waitingForKey, let broker = self.configuration.keyBroker {
             self.logger.notice("the enclave is waiting for its model key: it asks the key broker at \(broker.host):\(broker.port) through the forwarding socket; relaying GetEvidence and Health to it meanwhile",
                                metadata: ["pid": "\(process.pid)", "socket": "\(socketPath)"])
@@ -150,7 +167,7 @@ actor EnclaveSupervisor {
         let how = process.exitDescription ?? "exited"
         self.sealedStateTaker?.cancel()
         self.sealedStateTaker = nil
-        self.state.availability = .down(reason: "the enclave \(how) and is restarting")
+        self.availability = .down(reason: "the enclave \(how) and is restarting")
         self.logger.error("the enclave \(how); restarting it",
                           metadata: ["stderr": "\(process.stderrTail.suffix(5).joined(separator: " | "))"])
         let backoff = self.configuration.restartBackoff
@@ -163,7 +180,7 @@ actor EnclaveSupervisor {
                                                 + "(see its stderr below, and fix the enclave or its image)",
                                             enclaveStderr: self.process?.stderrTail ?? [])
                 self.logger.critical("\(error)")
-                self.state.availability = .down(reason: "the enclave keeps failing")
+                self.availability = .down(reason: "the enclave keeps failing")
                 self.onGiveUp(error)
                 return
             }
@@ -203,8 +220,8 @@ actor EnclaveSupervisor {
         self.stopping = true
         self.monitor?.cancel()
         self.attachMonitor?.cancel()
-        self.state.availability = .down(reason: "the host bridge is shutting down")
-        if let taker = self.sealedStateTaker, let path = self.configuration.sealedStateFile, let control = self.controlSocketPath,
+        self.availability = .down(reason: "the host bridge is shutting down")
+        if let taker = self.sealedStateTaker, let path = self.sealedStateFile, let control = self.controlSocketPath,
            let process = self.process, !process.hasExited {
             // A blob sealed just now is kept before the enclave stops.
             taker.cancel()

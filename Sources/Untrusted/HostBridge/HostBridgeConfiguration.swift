@@ -20,12 +20,40 @@ public struct HostBridgeConfiguration: Sendable {
         }
     }
 
+    /// One enclave of the bridge and the model name clients call it by (its image's `[image] name`).
+    public struct ModelRoute: Sendable {
+        /// The image's `[image] name`; `nil` only for a single enclave whose image the bridge does not know.
+        public var name: String?
+        /// How to reach this enclave.
+        public var enclave: Enclave
+        /// Where the host keeps this launched enclave's sealed state (`enclava serve --state-dir`; the enclave runs
+        /// with `--sealed-state host`): offered to it at each start over the control socket, replaced by each new
+        /// one it seals after a key release. Nil: none kept.
+        public var sealedStateFile: String?
+
+        /// Creates a route.
+        public init(name: String?, enclave: Enclave) {
+            self.name = name
+            self.enclave = enclave
+        }
+    }
+
+    /// The most enclaves one bridge serves (`--image` given more often is refused).
+    public static let maxModels = 16
+
     /// The TCP address clients connect to, e.g. `127.0.0.1`.
     public var listenHost: String
     /// The TCP port clients connect to; 0 lets the system choose (see ``HostBridgeServer/listeningPort``).
     public var listenPort: Int
-    /// How to reach the enclave.
-    public var enclave: Enclave
+    /// The enclaves served, each with its own supervisor and process; a client call goes to the one its
+    /// `enclava-model` metadata names (``ModelRouter``). Every limit below applies to each enclave, and per
+    /// client connection over all of them (one link per client per enclave).
+    public var routes: [ModelRoute]
+    /// How to reach the (first) enclave.
+    public var enclave: Enclave {
+        get { self.routes[0].enclave }
+        set { self.routes[0].enclave = newValue }
+    }
     /// How long the enclave may take to answer `Health` with `STATE_READY` after a launch.
     public var readyTimeout: Duration = .seconds(60)
     /// How often `Health` is polled while waiting for the enclave.
@@ -71,10 +99,11 @@ public struct HostBridgeConfiguration: Sendable {
     /// The host vsock port an **attached** enclave dials to reach its key broker (`--key-broker-port`): its
     /// connections arrive on `UDS_PATH_<port>` (hvsock, unix) or on that AF_VSOCK port (vsock, from its CID only).
     public var keyBrokerVsockPort: UInt32 = 1025
-    /// Where the host keeps the launched enclave's sealed state (`enclava serve --state-dir`; the enclave runs with
-    /// `--sealed-state host`): offered to it at each start over the control socket, replaced by each new one it seals
-    /// after a key release. Nil: none kept.
-    public var sealedStateFile: String?
+    /// The single enclave's ``ModelRoute/sealedStateFile`` (a bridge serving one image).
+    public var sealedStateFile: String? {
+        get { routes.first?.sealedStateFile }
+        set { if !routes.isEmpty { routes[0].sealedStateFile = newValue } }
+    }
     /// Key broker connections forwarded at once, at most.
     public var maxKeyBrokerConnections = 8
 
@@ -87,8 +116,23 @@ public struct HostBridgeConfiguration: Sendable {
     public init(listenHost: String = "127.0.0.1", listenPort: Int, enclave: Enclave) {
         self.listenHost = listenHost
         self.listenPort = listenPort
-        self.enclave = enclave
+        self.routes = [ModelRoute(name: nil, enclave: enclave)]
     }
+
+    /// Creates a configuration that serves several enclaves, routed by model name.
+    ///
+    /// - Parameters:
+    ///   - listenHost: the TCP address to listen on.
+    ///   - listenPort: the TCP port (0: any free port).
+    ///   - models: the enclaves and their names (1…``maxModels``, names distinct).
+    public init(listenHost: String = "127.0.0.1", listenPort: Int, models: [ModelRoute]) {
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.routes = models
+    }
+
+    /// The router over the served names.
+    public var router: ModelRouter { ModelRouter(names: self.routes.map(\.name)) }
 
     /// Checks values a user can get wrong.
     ///
@@ -119,7 +163,9 @@ public struct HostBridgeConfiguration: Sendable {
             throw HostBridgeError(.invalidConfiguration,
                                   "max queued requests per connection must be 1…65536, got \(self.maxQueuedRequestsPerConnection)")
         }
-        if case .launch(let launch) = self.enclave {
+        try self.validateRoutes()
+        for route in self.routes {
+            guard case .launch(let launch) = route.enclave else { continue }
             guard !launch.executablePath.isEmpty else {
                 throw HostBridgeError(.invalidConfiguration, "the enclave executable path is empty")
             }
@@ -127,6 +173,24 @@ public struct HostBridgeConfiguration: Sendable {
                 throw HostBridgeError(.invalidConfiguration,
                                       "no enclave argument contains \(EnclaveLaunchConfiguration.socketPlaceholder); "
                                           + "the enclave would not know where to listen (e.g. --listen unix:{socket})")
+            }
+        }
+    }
+
+    private func validateRoutes() throws {
+        guard (1...Self.maxModels).contains(self.routes.count) else {
+            throw HostBridgeError(.invalidConfiguration, "a bridge serves 1…\(Self.maxModels) enclaves, got \(self.routes.count)")
+        }
+        guard self.routes.count > 1 else { return }
+        var seen = Set<String>()
+        for route in self.routes {
+            guard let name = route.name, !name.isEmpty, name.utf8.count <= ModelRouter.maxNameBytes else {
+                throw HostBridgeError(.invalidConfiguration, "with several enclaves each needs a model name of "
+                                          + "1…\(ModelRouter.maxNameBytes) bytes (its image's [image] name) for clients to call it by")
+            }
+            guard seen.insert(name).inserted else {
+                throw HostBridgeError(.invalidConfiguration, "two enclaves are named `\(name)`; clients could not tell "
+                                          + "them apart: give each image its own [image] name")
             }
         }
     }

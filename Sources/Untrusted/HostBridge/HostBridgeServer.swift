@@ -31,8 +31,11 @@ public final class HostBridgeServer: Sendable {
     public let configuration: HostBridgeConfiguration
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let state = BridgeState()
-    private let supervisor: EnclaveSupervisor
+    private let state: BridgeState
+    /// One per enclave (route), in the order of ``HostBridgeConfiguration/routes``.
+    private let supervisors: [EnclaveSupervisor]
+    /// The first enclave's supervisor (the only one of a single-model bridge).
+    private var supervisor: EnclaveSupervisor { self.supervisors[0] }
     private let lifecycle = NIOLockedValueBox(Lifecycle())
 
     /// Creates a bridge; nothing starts until ``start()`` or ``run()``.
@@ -48,10 +51,23 @@ public final class HostBridgeServer: Sendable {
         self.group = group
         self.logger = logger
         let lifecycle = self.lifecycle
-        self.supervisor = EnclaveSupervisor(configuration: configuration, state: self.state, group: group, logger: logger,
-                                            onGiveUp: { error in
-            lifecycle.withLockedValue { $0.failure = $0.failure ?? error }
-        })
+        let state = BridgeState(routeCount: configuration.routes.count)
+        self.state = state
+        self.supervisors = configuration.routes.indices.map { route in
+            EnclaveSupervisor(configuration: configuration, route: route, state: state, group: group, logger: logger,
+                              onGiveUp: { error in
+                lifecycle.withLockedValue { $0.failure = $0.failure ?? error }
+            })
+        }
+    }
+
+    /// The process ids of the launched enclaves, in route order (nil for one not running).
+    public var enclaveProcessIDs: [Int32?] {
+        get async {
+            var ids: [Int32?] = []
+            for supervisor in self.supervisors { ids.append(await supervisor.enclaveProcessID) }
+            return ids
+        }
     }
 
     /// The TCP address clients connect to, once listening.
@@ -71,7 +87,12 @@ public final class HostBridgeServer: Sendable {
 
     /// Whether the enclave waited for its model key (`STATE_WAITING_FOR_KEY`) rather than being ready when it was
     /// last (re)started; only with ``HostBridgeConfiguration/serveWhileWaitingForKey``.
-    public var enclaveStartedWaitingForKey: Bool { get async { await self.supervisor.startedWaitingForKey } }
+    public var enclaveStartedWaitingForKey: Bool {
+        get async {
+            for supervisor in self.supervisors where await supervisor.startedWaitingForKey { return true }
+            return false
+        }
+    }
 
     /// How many times the enclave was restarted after dying.
     public var enclaveRestartCount: Int { get async { await self.supervisor.restartCount } }
@@ -101,7 +122,11 @@ public final class HostBridgeServer: Sendable {
             let listener = try await self.bind()
             bound = listener
             self.lifecycle.withLockedValue { $0.listener = listener }
-            try await self.supervisor.start()
+            // Every enclave starts at once; the bridge serves once all are ready (one that fails stops them all).
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for supervisor in self.supervisors { group.addTask { try await supervisor.start() } }
+                try await group.waitForAll()
+            }
             try await listener.setOption(ChannelOptions.autoRead, value: true).get()
             listener.read()
             let proceed = self.lifecycle.withLockedValue { lifecycle -> Bool in
@@ -202,7 +227,11 @@ public final class HostBridgeServer: Sendable {
         for client in self.state.clients {
             try? await client.close()
         }
-        if enclave { await self.supervisor.stop() }
+        if enclave {
+            await withTaskGroup(of: Void.self) { group in
+                for supervisor in self.supervisors { group.addTask { await supervisor.stop() } }
+            }
+        }
         self.configuration.trafficRecorder?.close()
         let waiters = self.lifecycle.withLockedValue { lifecycle in
             lifecycle.phase = .stopped
@@ -229,6 +258,7 @@ public final class HostBridgeServer: Sendable {
     private func bind() async throws -> any Channel {
         let state = self.state
         let limits = ClientRelayLimits(self.configuration)
+        let router = self.configuration.router
         let maxConnections = self.configuration.maxConnections
         let recorder = self.configuration.trafficRecorder
         let logger = self.logger
@@ -250,8 +280,8 @@ public final class HostBridgeServer: Sendable {
                     let idle = ClientIdleHandler(timeout: limits.idleTimeout)
                     try sync.addHandler(idle)
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: limits.maxFrameBytes)))
-                    try sync.addHandler(ClientRelayHandler(connectionID: id, state: state, limits: limits, idle: idle,
-                                                           recorder: recorder, logger: logger))
+                    try sync.addHandler(ClientRelayHandler(connectionID: id, state: state, limits: limits, router: router,
+                                                           idle: idle, recorder: recorder, logger: logger))
                 }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
