@@ -31,6 +31,8 @@ public actor ConfidentialSession {
     var unusableReason: String?
     var memoryUnlockedReported = false
     var busy = false
+    /// The model's input names, once ``modelInputNames()`` asked for them.
+    var inputNames: [String]?
     var waiters: [CheckedContinuation<Void, Never>] = []
 
     init(transport: any EnclaveTransport, verifiedEvidence: VerifiedEvidence, sessionID: [UInt8],
