@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -109,8 +110,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
             files.append((f"{NAME}/{path.relative_to(PACKAGE).as_posix()}", path.read_bytes()))
     files.append((f"{NAME}/{LIBRARY_NAME}", library.read_bytes()))
     files.append((f"{dist_info}/METADATA", _metadata().encode()))
-    files.append((f"{dist_info}/WHEEL", "\n".join([
-        "Wheel-Version: 1.0", "Generator: enclava_build", "Root-Is-Purelib: false", f"Tag: {_tag()}", ""]).encode()))
+    files.append((f"{dist_info}/WHEEL", _wheel_file().encode()))
     files.append((f"{dist_info}/top_level.txt", f"{NAME}\n".encode()))
     record = [_record_line(name, data) for name, data in files] + [f"{dist_info}/RECORD,,"]
     files.append((f"{dist_info}/RECORD", ("\n".join(record) + "\n").encode()))
@@ -124,6 +124,20 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     return wheel_name
 
 
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    """PEP 517: the wheel's metadata without building the Swift library (pip asks for it first)."""
+    dist_info = Path(metadata_directory) / f"{NAME}-{_version()}.dist-info"
+    dist_info.mkdir(parents=True, exist_ok=True)
+    (dist_info / "METADATA").write_text(_metadata(), encoding="utf-8")
+    (dist_info / "WHEEL").write_text(_wheel_file(), encoding="utf-8")
+    (dist_info / "top_level.txt").write_text(f"{NAME}\n", encoding="utf-8")
+    return dist_info.name
+
+
+def _wheel_file() -> str:
+    return "\n".join(["Wheel-Version: 1.0", "Generator: enclava_build", "Root-Is-Purelib: false", f"Tag: {_tag()}", ""])
+
+
 def build_sdist(sdist_directory, config_settings=None):
     """PEP 517: the Python sources only; building a wheel from it needs the Swift package (ENCLAVA_SWIFT_PACKAGE)."""
     base = f"{NAME}-{_version()}"
@@ -135,7 +149,6 @@ def build_sdist(sdist_directory, config_settings=None):
         pkg_info = _metadata().encode()
         info = tarfile.TarInfo(f"{base}/PKG-INFO")
         info.size = len(pkg_info)
-        import io
         archive.addfile(info, io.BytesIO(pkg_info))
     return name
 

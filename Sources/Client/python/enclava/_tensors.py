@@ -31,7 +31,9 @@ def to_c(inputs: Mapping[str, object]) -> Tuple["ctypes.Array[CTensor]", List[ob
         if code is None:
             hint = " (convert with .astype(numpy.float32))" if tensor.dtype.kind == "f" else ""
             raise InputError(f"input `{name}` has dtype {tensor.dtype}; the enclave takes float32, int64, int32 or bool{hint}")
-        tensor = np.ascontiguousarray(tensor, dtype=_DTYPES[code])
+        tensor = np.asarray(tensor, dtype=_DTYPES[code])  # little-endian (keeps 0-d arrays 0-d)
+        if not tensor.flags.c_contiguous:
+            tensor = tensor.copy(order="C")
         shape = (ctypes.c_int64 * max(1, tensor.ndim))(*tensor.shape)
         encoded = name.encode("utf-8")
         keep += [tensor, shape, encoded]
