@@ -75,14 +75,19 @@ class ConfidentialSession:
         self._finalizer = weakref.finalize(self, _close_handle, lib, handle.value)
         self.endpoint = settings.endpoint
         self.timeout = settings.timeout
-        self._attestation = self._read_attestation()
+        self._attestation = self._read_attestation(self._handle)
 
     @property
     def attestation(self) -> Dict[str, Any]:
         """What the enclave proved, verified against the policy: ``platform`` (e.g. ``"sev-snp"``), ``simulated``
         (True: no hardware protects this enclave), ``measurement`` and ``manifest_digest`` (hex), ``tcb`` (SEV-SNP
         levels or Intel's TCB status), ``root_fingerprint``, ``model`` and ``backend`` (as the enclave reported them),
-        ``memory_unlocked`` and ``claims`` (every claim, for display)."""
+        ``memory_unlocked`` (True once a result said the enclave's secrets may be in unlocked memory: development
+        only) and ``claims`` (every claim, for display)."""
+        try:
+            self._attestation = self._call(lambda handle: self._read_attestation(handle))
+        except SessionClosedError:
+            pass  # a closed session keeps the claims it verified
         return json.loads(json.dumps(self._attestation))
 
     @property
@@ -192,10 +197,10 @@ class ConfidentialSession:
         finally:
             self._lib.enclava_tensors_free(outputs, count)
 
-    def _read_attestation(self) -> Dict[str, Any]:
+    def _read_attestation(self, handle: int) -> Dict[str, Any]:
         text = ctypes.c_void_p()
         error = ctypes.POINTER(_native.CError)()
-        status = self._lib.enclava_session_attestation_json(self._handle, ctypes.byref(text), ctypes.byref(error))
+        status = self._lib.enclava_session_attestation_json(handle, ctypes.byref(text), ctypes.byref(error))
         _native.raise_if_failed(self._lib, status, error)
         try:
             return json.loads(ctypes.string_at(text.value).decode("utf-8"))

@@ -84,6 +84,9 @@ def test_attestation_is_the_verified_claims(platform, fraud_bridge, client_env):
     policy = json.loads(platform.policies["fraud"].read_text())
     with ConfidentialSession(endpoint=fraud_bridge.endpoint, policy=policy) as session:  # policy as a dict
         claims = session.attestation
+        session.run_inference(model="fraud-detector", data={"features": np.zeros((1, 8), dtype=np.float32)})
+        assert session.attestation["memory_unlocked"] is False  # re-read after a result: the enclave locks its memory
+    assert session.attestation == claims  # a closed session keeps what it verified
     assert claims["platform"] == "sev-snp"
     assert claims["simulated"] is True
     assert claims["measurement"] in policy["expected_measurements"]
