@@ -62,7 +62,12 @@ def _library() -> Path:
         raise RuntimeError("`swift` is not on PATH; install the Swift toolchain (https://swift.org/install) and retry")
     command = [swift, "build", "-c", "release", "--product", "EnclavaClientC"]
     print("enclava: building the Swift client:", " ".join(command), file=sys.stderr, flush=True)
-    subprocess.run(command, cwd=root, check=True)
+    try:
+        subprocess.run(command, cwd=root, check=True)
+    except subprocess.CalledProcessError as error:
+        raise RuntimeError(
+            f"`{' '.join(command)}` failed in {root} (exit {error.returncode}); the Swift client needs the system packages "
+            "that `make deps` installs there (libssl-dev, pkg-config on Debian/Ubuntu): run `make deps` and retry") from None
     bin_path = subprocess.run([swift, "build", "-c", "release", "--show-bin-path"], cwd=root, check=True,
                               capture_output=True, text=True).stdout.strip()
     path = Path(bin_path) / LIBRARY_NAME
