@@ -212,3 +212,17 @@ def test_the_package_is_typed():
     from pathlib import Path
     assert (Path(enclava.__file__).parent / "py.typed").is_file()
     assert issubclass(AttestationError, EnclavaError) and issubclass(ModelError, EnclavaError)
+
+
+def test_nothing_configured_says_what_to_set(client_env):
+    with pytest.raises(EnclavaError) as raised:
+        ConfidentialSession()
+    assert raised.value.reason == "NO_ENDPOINT" and "ENCLAVA_ENDPOINT" in raised.value.message
+
+
+def test_the_policy_may_be_given_as_json_in_the_environment(platform, fraud_bridge, sample_features, client_env, monkeypatch):
+    monkeypatch.setenv("ENCLAVA_ENDPOINT", fraud_bridge.endpoint)
+    monkeypatch.setenv("ENCLAVA_POLICY", platform.policies["fraud"].read_text())
+    with ConfidentialSession(timeout=30) as session:
+        assert session.timeout == 30
+        assert session.run_inference(model="fraud-detector", data=sample_features).shape == (2, 2)
