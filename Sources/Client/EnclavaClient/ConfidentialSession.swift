@@ -11,6 +11,9 @@ import SwiftProtobuf
 /// evidence, and opens the session. ``infer(_:texts:)`` then encrypts each request under the next sequence
 /// number and decrypts its response.
 ///
+/// ``runInference(model:inputs:)`` (and its `texts:` and single-`input:` forms) is the call in the user's terms:
+/// a model name and ``Tensor`` values; `infer(_:texts:)` is the wire-level call it rests on.
+///
 /// A session that fails to decrypt (a tampered request the enclave refused, or a response this side
 /// refused) cannot be used again: open a new one.
 public actor ConfidentialSession {
