@@ -14,7 +14,7 @@ APT_PACKAGES += qemu-system-x86
 VM_KERNEL_DIR ?= .build/vm-kernel
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 
-.PHONY: all setup deps build release test test-openai openai-venv openai-run demo bench bench-venv conformance fuzz protos check clean vm-kernel
+.PHONY: all setup deps build release test test-openai openai-venv openai-run demo bench bench-venv conformance fuzz protos check clean vm-kernel python pytest pytest-venv
 
 all: build
 
@@ -64,6 +64,41 @@ test: deps vm-kernel openai-venv
 	  echo "make test: the tests left these behind in $$tmp (each test must remove what it creates):"; \
 	  echo "$$left"; rm -rf $$tmp; exit 1; \
 	fi; rm -rf $$tmp; exit $$status
+	$(MAKE) pytest
+
+# The Python package (Sources/Client/python): `make python` builds its wheel into .build/python-dist (the in-tree
+# build backend runs `swift build -c release --product EnclavaClientC` and puts libEnclavaClientC.so in the wheel).
+PYTHON_DIST ?= .build/python-dist
+PYTHON_BUILD_VENV ?= .build/python-build-venv
+python: deps
+	@$(PYTHON_BUILD_VENV)/bin/python -m pip --version >/dev/null 2>&1 || python3 -m venv $(PYTHON_BUILD_VENV)
+	@mkdir -p $(PYTHON_DIST)
+	$(PYTHON_BUILD_VENV)/bin/python -m pip wheel --no-deps -w $(PYTHON_DIST) ./Sources/Client/python
+
+# The Python client's tests (pytest) against real served enclaves, from a virtual environment under .build (never the
+# system Python; numpy and pytest from PyPI). The package is installed through its build backend, given the debug
+# library that `make test` built (ENCLAVA_CLIENT_LIBRARY) rather than a second, release build.
+PYTEST_VENV ?= .build/pytest-venv
+PYTEST_PY = $(PYTEST_VENV)/bin/python
+pytest-venv:
+	@$(PYTEST_PY) -c "import numpy, pytest" 2>/dev/null || { \
+	  python3 -m venv --help >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }; \
+	  echo "==> installing numpy and pytest into $(PYTEST_VENV)"; \
+	  python3 -m venv $(PYTEST_VENV) && $(PYTEST_PY) -m pip install -q numpy pytest && \
+	  $(PYTEST_PY) -c "import numpy, pytest"; }
+pytest: deps pytest-venv
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --product EnclavaClientC
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --product enclava
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --product enclava-runtime
+	@bin="$$($(SWIFT) build --show-bin-path)"; \
+	ENCLAVA_CLIENT_LIBRARY="$$bin/libEnclavaClientC.so" $(PYTEST_PY) -m pip install -q --no-deps --force-reinstall \
+	  ./Sources/Client/python || exit 1; \
+	tmp=$$(mktemp -d /tmp/enclava-pytest-run.XXXXXX); \
+	TMPDIR=$$tmp ENCLAVA_BIN="$$bin" $(PYTEST_PY) -m pytest -q -p no:cacheprovider Sources/Client/python/tests; \
+	status=$$?; left=$$(find $$tmp -mindepth 1 -maxdepth 1 2>/dev/null | head -20); rm -rf $$tmp; \
+	if [ -n "$$left" ]; then echo "make pytest: the tests left these behind (each test must remove what it creates):"; \
+	  echo "$$left"; exit 1; fi; exit $$status
 
 # virtee's sev-snp-measure, the reference the SEV-SNP launch digest tests compare with byte for byte: pinned, in
 # a virtual environment of its own under .build (never the system Python). The tests run this target themselves

@@ -200,6 +200,15 @@ if Context.environment["ENCLAVA_FUZZ"] == "1" {
     }
 }
 
+// The client's C ABI (CShims/CEnclavaClient/include/enclava_client.h): `@_cdecl` functions over opaque handles in
+// libEnclavaClientC.so, for other languages (the Python package in Sources/Client/python). It only calls EnclavaClient.
+targets += [
+    .target(name: "CEnclavaClient", path: "CShims/CEnclavaClient"),
+    .target(name: "EnclavaClientC",
+            dependencies: ["EnclavaClient", "EnclavaAttestation", "EnclavaCrypto", "EnclavaWire", "CEnclavaClient"],
+            path: "Sources/Client/EnclavaClientC", swiftSettings: strict),
+]
+
 // Keep only the targets named in ENCLAVA_ONLY (plus their dependencies and test targets).
 if let only = Context.environment["ENCLAVA_ONLY"], !only.isEmpty {
     let byName = Dictionary(uniqueKeysWithValues: targets.map { ($0.name, $0) })
@@ -225,6 +234,9 @@ if keptNames.contains("enclava-runtime") {
     products.append(.executable(name: "enclava-runtime", targets: ["enclava-runtime"]))
 }
 if keptNames.contains("enclava-bench") { products.append(.executable(name: "enclava-bench", targets: ["enclava-bench"])) }
+if keptNames.contains("EnclavaClientC") {
+    products.append(.library(name: "EnclavaClientC", type: .dynamic, targets: ["EnclavaClientC"]))
+}
 
 let package = Package(
     name: "Enclava",

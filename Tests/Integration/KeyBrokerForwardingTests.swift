@@ -25,7 +25,7 @@ struct KeyBrokerForwardingTests {
         let log = serve.stderrSoFar
         // The runtime is told where the socket is, as unix:PATH inside the bridge's private folder.
         #expect(log.contains("--key-broker unix:"))
-        let socket = try #require(log.firstMatch(of: /socket=(\S+keybroker\.sock)/)?.1)
+        let socket = try #require(log.firstMatch(of: /listen=unix:(\S+keybroker\.sock)/)?.1)
         let path = String(socket)
         #expect(path.hasSuffix("/keybroker.sock"))
         let platform = try broker.platform()

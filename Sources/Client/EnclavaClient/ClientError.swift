@@ -28,6 +28,10 @@ public struct ClientError: Error, CustomStringConvertible, Sendable {
         case remote
         /// Input the client was given is invalid (e.g. a tensor JSON).
         case invalidInput
+        /// The enclave does not serve the model the caller named (the message names the one it serves).
+        case unknownModel
+        /// The policy text given to the client is not a policy (see ``ConfidentialSession/policy(json:)``).
+        case invalidPolicy
     }
 
     /// The stable code.

@@ -11,6 +11,9 @@ import SwiftProtobuf
 /// evidence, and opens the session. ``infer(_:texts:)`` then encrypts each request under the next sequence
 /// number and decrypts its response.
 ///
+/// ``runInference(model:inputs:)`` (and its `texts:` and single-`input:` forms) is the call in the user's terms:
+/// a model name and ``Tensor`` values; `infer(_:texts:)` is the wire-level call it rests on.
+///
 /// A session that fails to decrypt (a tampered request the enclave refused, or a response this side
 /// refused) cannot be used again: open a new one.
 public actor ConfidentialSession {
@@ -20,6 +23,9 @@ public actor ConfidentialSession {
     public nonisolated let sessionID: [UInt8]
     /// The model name the enclave reported (unverified display text).
     public nonisolated let modelName: String
+    /// The model this session was opened for by name (`connect(…, model:)`): the enclave runs the image the policy
+    /// pins under that name (checked before the session was opened). Nil: the bridge's only model.
+    public nonisolated let verifiedModel: String?
     /// The backend the enclave reported (unverified display text; trust ``verifiedEvidence``).
     public nonisolated let backend: String
 
@@ -31,11 +37,15 @@ public actor ConfidentialSession {
     var unusableReason: String?
     var memoryUnlockedReported = false
     var busy = false
+    /// The model's input names, once ``modelInputNames()`` asked for them.
+    var inputNames: [String]?
     var waiters: [CheckedContinuation<Void, Never>] = []
 
     init(transport: any EnclaveTransport, verifiedEvidence: VerifiedEvidence, sessionID: [UInt8],
-         sender: HPKE.Sender, schedule: SessionKeySchedule, modelName: String, backend: String, timeout: Duration) {
+         sender: HPKE.Sender, schedule: SessionKeySchedule, modelName: String, backend: String, timeout: Duration,
+         verifiedModel: String? = nil) {
         self.transport = transport
+        self.verifiedModel = verifiedModel
         self.verifiedEvidence = verifiedEvidence
         self.sessionID = sessionID
         self.sender = sender
@@ -114,7 +124,7 @@ public actor ConfidentialSession {
         }
         return ConfidentialSession(transport: transport, verifiedEvidence: verified, sessionID: [UInt8](opened.sessionID),
                                    sender: sender, schedule: schedule, modelName: answer.modelName,
-                                   backend: answer.backend, timeout: timeout)
+                                   backend: answer.backend, timeout: timeout, verifiedModel: model)
     }
 
     /// Closes the transport. The session cannot be used afterwards.

@@ -65,10 +65,6 @@ struct InferCommand: AsyncParsableCommand {
     static func verifier(
         for policy: AttestationPolicy, simHome: String?, intelCollateral: IntelCollateralSource = IntelCollateralSource()
     ) throws -> EvidenceVerifier {
-        guard policy.allowSimulation, policy.simulatedRootFingerprints.isEmpty else {
-            return EvidenceVerifier(intelCollateral: intelCollateral)
-        }
-        let platform = try SimulatedPlatform.load(home: CLI.simHome(simHome))
-        return EvidenceVerifier(simulatedRoots: platform.simulatedRoots(), intelCollateral: intelCollateral)
+        try ConfidentialSession.verifier(for: policy, simHome: CLI.simHome(simHome), intelCollateral: intelCollateral)
     }
 }
