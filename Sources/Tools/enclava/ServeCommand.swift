@@ -17,7 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The signed enclave image (without --enclave: the image to launch; with it: optional, for its frame limit and name).")
     var image: String?
 
-    @Option(help: "Attach to an enclave launched by someone else (nitro-cli, QEMU, libvirt, Kata, Firecracker) instead of launching one: vsock:CID:PORT, hvsock:UDS_PATH:PORT (Firecracker / Cloud Hypervisor hybrid vsock) or unix:PATH. It is followed through restarts.")
+    @Option(help: "Attach to an enclave launched by someone else (nitro-cli, QEMU, libvirt, Kata, Firecracker) instead of launching one: vsock:CID:PORT, hvsock:UDS_PATH:PORT (Firecracker / Cloud Hypervisor hybrid vsock) or unix:PATH. It is followed through restarts. Or ocall:LIB: load the enclave library (libEnclavaEnclave.so) into this process with --image and relay through its ecall edge.")
     var enclave: String?
 
     @Option(name: .customLong("connect-timeout"), help: "With --enclave: seconds one connection to the enclave may take (hvsock retries a guest that is not listening yet within it).")
@@ -99,7 +99,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...65_536).contains(maxQueuedRequests) else {
             throw CLIError("--max-queued-requests must be 1…65536, got \(maxQueuedRequests)")
         }
-        let attached = try enclave.map(Self.attachEndpoint)
+        let ocallLibrary = try enclave.flatMap(Self.ocallLibrary)
+        let attached = try (ocallLibrary == nil ? enclave : nil).map(Self.attachEndpoint)
         if attached != nil {
             let launchOnly = [("--runtime", runtime != nil), ("--sim-home", simHome != nil), ("--allow-unlocked-memory", allowUnlockedMemory),
                               ("--signer-fingerprint", signerFingerprint != nil), ("--sim-format", simFormat != "snp")]
@@ -107,13 +108,13 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CLIError("\(flag) applies only when serve launches the enclave; with --enclave the enclave is launched by someone else")
             }
             guard (1...600).contains(connectTimeout) else { throw CLIError("--connect-timeout must be 1…600 seconds, got \(connectTimeout)") }
-        } else if image == nil {
+        } else if image == nil && ocallLibrary == nil {
             throw CLIError("say which enclave to serve: --image X.eimg (launch it) or --enclave ADDRESS (attach to a running one)")
         }
         if let image { try CLI.requireReadableFile(image, what: "image") }
         let opened = try image.map { try EnclaveImage.open(path: $0) }
         let pinnedSigner = try signerFingerprint.map { fingerprint in try opened.map { try CLI.signerFingerprint(fingerprint, image: $0) } } ?? nil
-        let runtimePath = attached == nil ? try CLI.runtimePath(runtime) : ""
+        let runtimePath = attached == nil && ocallLibrary == nil ? try CLI.runtimePath(runtime) : ""
         let endpoint = try TTRPCEndpoint(parsing: listen)
         guard case .tcp(let host, let port) = endpoint else {
             throw CLIError("--listen takes HOST:PORT, e.g. 127.0.0.1:7000")
@@ -154,7 +155,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if broker != nil { extra += ["--key-broker", "unix:\(EnclaveLaunchConfiguration.keyBrokerPlaceholder)"] }
         let enclaveConfiguration: HostBridgeConfiguration.Enclave
-        if let attached {
+        if let ocallLibrary {
+            enclaveConfiguration = try ocallConfiguration(library: ocallLibrary, format: format)
+        } else if let attached {
             enclaveConfiguration = .attach(endpoint: attached)
         } else {
             let imagePath = URL(fileURLWithPath: image ?? "").standardizedFileURL.path
@@ -181,7 +184,8 @@ struct ServeCommand: AsyncParsableCommand {
         let address = bridge.listeningPort.map { "\(host):\($0)" } ?? listen
         // The ready line goes to standard output (logs go to standard error), so a script can wait for it.
         let serving = opened.map { "\($0.manifest.image.name) \($0.manifest.image.version)" } ?? "the enclave"
-        let how = attached.map { "attached to \($0)" } ?? "backend \(backend) (\(format.rawValue) evidence)"
+        let how = attached.map { "attached to \($0)" } ?? ocallLibrary.map { "in-process (ocall:\($0), \(format.rawValue) evidence)" }
+            ?? "backend \(backend) (\(format.rawValue) evidence)"
         let waiting: String
         if await !bridge.enclaveStartedWaitingForKey {
             waiting = ""

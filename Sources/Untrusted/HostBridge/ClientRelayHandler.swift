@@ -21,21 +21,23 @@ final class ClientRelayHandler: ChannelInboundHandler {
     typealias InboundIn = FrameDecoderEvent
     typealias OutboundOut = ByteBuffer
 
-    private enum Link {
+    enum Link {
         case idle
         case connecting(queued: [Frame])
         case connected(any Channel)
+        /// An in-process enclave's connection (``OcallEnclaveLink``).
+        case ocall(OcallEnclaveLink)
         case closed
     }
 
-    private let connectionID: UInt64
+    let connectionID: UInt64
     private let state: BridgeState
-    private let limits: ClientRelayLimits
+    let limits: ClientRelayLimits
     private let idle: ClientIdleHandler
-    private let recorder: (any TrafficRecorder)?
-    private var logger: Logger
+    let recorder: (any TrafficRecorder)?
+    var logger: Logger
     private var context: ChannelHandlerContext?
-    private var link: Link = .idle
+    var link: Link = .idle
     /// Requests relayed (or queued) and not yet answered.
     private var ledger: ClientRelayLedger
     private var requestLog: RequestLog?
@@ -69,6 +71,7 @@ final class ClientRelayHandler: ChannelInboundHandler {
         self.state.adjustInFlight(by: -self.ledger.releaseAll())
         self.idle.callsInFlight = 0
         if case .connected(let enclave) = self.link { enclave.close(promise: nil) }
+        if case .ocall(let link) = self.link { link.close() }
         self.link = .closed
         self.logger.debug("client disconnected")
         context.fireChannelInactive()
@@ -84,6 +87,7 @@ final class ClientRelayHandler: ChannelInboundHandler {
         if case .connected(let enclave) = self.link {
             enclave.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
         }
+        if case .ocall(let link) = self.link { link.pause(!context.channel.isWritable) }
         context.fireChannelWritabilityChanged()
     }
 
@@ -137,6 +141,8 @@ final class ClientRelayHandler: ChannelInboundHandler {
         switch self.link {
         case .connected(let enclave):
             self.write(frame, to: enclave)
+        case .ocall(let link):
+            self.write(frame, to: link)
         case .connecting(var queued):
             guard queued.count < self.limits.maxQueuedRequests else {
                 self.fail(frame.streamID, .unavailable(BridgeReason.reconnectQueueFull,
@@ -155,6 +161,11 @@ final class ClientRelayHandler: ChannelInboundHandler {
                 guard let context = self.context else { return }
                 let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
                 context.eventLoop.execute { bound.value.connect(endpoint) }
+            case .readyInProcess(let enclave):
+                guard let context = self.context else { return }
+                let link = self.openOcallLink(enclave, eventLoop: context.eventLoop)
+                self.link = .ocall(link)
+                self.write(frame, to: link)
             case .starting:
                 self.fail(frame.streamID, .unavailable(BridgeReason.enclaveUnavailable, "the enclave is starting; retry shortly"))
             case .down(let reason):
@@ -209,6 +220,11 @@ final class ClientRelayHandler: ChannelInboundHandler {
 
     func enclaveSent(_ event: FrameDecoderEvent, from enclave: any Channel) {
         guard case .connected(let current) = self.link, current === enclave else { return }
+        self.enclaveSent(event)
+    }
+
+    /// One frame (or oversized frame) from the enclave, whatever the link.
+    func enclaveSent(_ event: FrameDecoderEvent) {
         switch event {
         case .frame(let frame):
             if frame.type == .response { self.release(frame.streamID) }
@@ -246,7 +262,7 @@ final class ClientRelayHandler: ChannelInboundHandler {
     }
 
     /// Answers an admitted request with `error` from the bridge itself.
-    private func fail(_ streamID: UInt32, _ error: RPCError) {
+    func fail(_ streamID: UInt32, _ error: RPCError) {
         self.release(streamID)
         self.refuse(streamID, error)
     }
