@@ -35,10 +35,10 @@ public func fuzzEnclaveEdge(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     let status: enclava_edge_status
     switch bytes[2] % 3 {
     case 1 where !frame.isEmpty:
-        // The input inside the output buffer: refused as overlapping, nothing processed.
+        // The output inside the input (an empty output overlaps nothing): refused, nothing processed.
         out.replaceSubrange(0..<frame.count, with: frame)
         status = out.withUnsafeMutableBufferPointer { buffer in
-            enclava_edge_call(edge, buffer.baseAddress, frame.count, buffer.baseAddress! + frame.count / 2, capacity, &length)
+            enclava_edge_call(edge, buffer.baseAddress, frame.count, buffer.baseAddress! + frame.count / 2, max(capacity, 1), &length)
         }
         precondition(status == ENCLAVA_EDGE_INVALID_ARGUMENT || status == ENCLAVA_EDGE_TOO_LARGE, "overlap accepted: \(status)")
         return 0
@@ -83,7 +83,7 @@ private func checkResponse(_ response: [UInt8], to frame: [UInt8]) {
     let length = response[0..<4].reduce(0) { $0 << 8 | Int($1) }
     precondition(length == response.count - 10, "a response whose header disagrees with its length")
     precondition(response[8] == FrameType.response.rawValue, "an answer that is not a response frame")
-    if frame.count >= 8 { precondition(response[4..<8] == frame[4..<8], "an answer on another stream") }
+    if frame.count >= 10 { precondition(response[4..<8] == frame[4..<8], "an answer on another stream") }
     precondition((try? Ttrpc_Response(serializedBytes: response[10...])) != nil, "a response that does not decode")
 }
 

@@ -36,42 +36,42 @@ public struct EnclaveFrameProcessor: Sendable {
     ///   frame from the host, which the socket server ignores too).
     public func process(_ frame: [UInt8], connection: TTRPCConnectionID) async -> [UInt8] {
         guard frame.count >= WireLimits.headerByteCount else {
-            return Self.answer(streamID: 0, .failure(Self.malformed("a frame needs its 10-byte header, got \(frame.count) bytes")))
+            return answer(streamID: 0, .failure(Self.malformed("a frame needs its 10-byte header, got \(frame.count) bytes")))
         }
         let length = frame[0..<4].reduce(0) { $0 << 8 | Int($1) }
         let streamID = frame[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         let type = frame[8]
         let flags = FrameFlags(rawValue: frame[9])
         guard length == frame.count - WireLimits.headerByteCount else {
-            return Self.answer(streamID: streamID, .failure(Self.malformed(
+            return answer(streamID: streamID, .failure(Self.malformed(
                 "the header says \(length) payload bytes but the frame carries \(frame.count - WireLimits.headerByteCount)")))
         }
         guard FrameFlags.all.isSuperset(of: flags) else {
-            return Self.answer(streamID: streamID, .failure(Self.malformed("unknown frame flags 0x\(String(flags.rawValue, radix: 16))")))
+            return answer(streamID: streamID, .failure(Self.malformed("unknown frame flags 0x\(String(flags.rawValue, radix: 16))")))
         }
         guard length <= maxFrameBytes else {
             return type == FrameType.request.rawValue
-                ? Self.answer(streamID: streamID, .failure(.frameTooLarge(length: length, limit: maxFrameBytes))) : []
+                ? answer(streamID: streamID, .failure(.frameTooLarge(length: length, limit: maxFrameBytes))) : []
         }
         guard type == FrameType.request.rawValue else { return [] }
         let request: Ttrpc_Request
         do {
-            request = try Ttrpc_Request(serializedBytes: frame[WireLimits.headerByteCount...])
+            request = try Ttrpc_Request(serializedBytes: Array(frame[WireLimits.headerByteCount...]))
         } catch {
-            return Self.answer(streamID: streamID, .failure(RPCError(.invalidArgument, reason: "MALFORMED_REQUEST",
+            return answer(streamID: streamID, .failure(RPCError(.invalidArgument, reason: "MALFORMED_REQUEST",
                                                                      message: "the request frame does not hold a ttrpc.Request: \(error)")))
         }
         guard streamID % 2 == 1 else {
-            return Self.answer(streamID: streamID, .failure(RPCError(.invalidArgument, reason: "INVALID_STREAM_ID",
+            return answer(streamID: streamID, .failure(RPCError(.invalidArgument, reason: "INVALID_STREAM_ID",
                                                                      message: "client stream ids must be odd, got \(streamID)")))
         }
         guard handler.supports(service: request.service, method: request.method) else {
-            return Self.answer(streamID: streamID, .failure(RPCError(.unimplemented, reason: "UNKNOWN_METHOD",
+            return answer(streamID: streamID, .failure(RPCError(.unimplemented, reason: "UNKNOWN_METHOD",
                                                                      message: "\(request.service)/\(request.method) is not served here")))
         }
         let run = await handler.admit(method: request.method, service: request.service, payload: [UInt8](request.payload),
                                       connection: connection)
-        return Self.answer(streamID: streamID, await run(), maxFrameBytes: maxFrameBytes)
+        return answer(streamID: streamID, await run())
     }
 
     /// Forgets what `connection` held (its sessions and unused evidence): the edge's disconnect.
@@ -83,9 +83,11 @@ public struct EnclaveFrameProcessor: Sendable {
         RPCError(.invalidArgument, reason: "MALFORMED_FRAME", message: "\(why); send one whole ttrpc frame per ecall")
     }
 
-    /// The response frame for `result` on `streamID` (the socket server's `reply`).
-    static func answer(streamID: UInt32, _ result: Result<[UInt8], RPCError>, maxFrameBytes: Int = .max) -> [UInt8] {
-        let frame: Frame
+    /// The response frame for `result` on `streamID` (the socket server's `reply`), never over the frame limit: a
+    /// response that would be is answered `RESOURCE_EXHAUSTED` (`RESPONSE_TOO_LARGE`), an error whose message would be
+    /// is sent with its code alone, and when even that does not fit (a limit of a few bytes) nothing is answered.
+    func answer(streamID: UInt32, _ result: Result<[UInt8], RPCError>) -> [UInt8] {
+        var frame: Frame
         switch result {
         case .success(let payload):
             var response = Ttrpc_Response()
@@ -100,6 +102,14 @@ public struct EnclaveFrameProcessor: Sendable {
             }
         case .failure(let error):
             frame = .errorResponse(streamID: streamID, error)
+        }
+        if frame.payload.readableBytes > maxFrameBytes {
+            var bare = Ttrpc_Response()
+            bare.status.code = (try? Ttrpc_Response(serializedBytes: Array(frame.payload.readableBytesView)))?.status.code ?? 13
+            guard let encoded = try? Frame.response(streamID: streamID, bare), encoded.payload.readableBytes <= maxFrameBytes else {
+                return []
+            }
+            frame = encoded
         }
         guard let bytes = try? frame.encoded() else { return [] }
         return Array(bytes.readableBytesView)

@@ -74,11 +74,15 @@ final class OcallEnclaveLink: @unchecked Sendable {
     }
 
     private func scheduleDrain() {
-        self.enclave.threads.submit { [self] _ in self.drain() }
+        self.enclave.threads.submit { [self] work in
+            guard work == .active else { return }   // the bridge is stopping: the enclave is being destroyed
+            self.drain()
+        }
     }
 
     private func scheduleDisconnect() {
-        self.enclave.threads.submit { [self] _ in
+        self.enclave.threads.submit { [self] work in
+            guard work == .active else { return }
             while !self.enclave.disconnect(self.connection) { usleep(1000) }
         }
     }
