@@ -1,3 +1,4 @@
+import CEnclaveEdge
 import EnclavaTesting
 import Foundation
 import Testing
@@ -47,6 +48,7 @@ import Testing
         serve.signal(SIGTERM)
         let served = serve.wait(timeout: 30)
         #expect(served.status == 0, "\(served.stderr)")
+        #expect(served.stdout.contains("in-process (ocall:\(library.path), snp evidence)"), "\(served.stdout)")
         #expect(served.stderr.contains("the in-process enclave is ready"), "\(served.stderr)")
         #expect(served.stderr.contains("enclave: image verified"), "the enclave's log comes through the log ocall")
         #expect(served.stderr.contains("the in-process enclave acknowledged Shutdown"), "\(served.stderr)")
@@ -57,7 +59,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let text = folder.appendingPathComponent("not-a-library.so")
         try Data("hello\n".utf8).write(to: text)
-        let libc = try #require(Self.loadedLibrary(named: "libc.so.6"))
+        let libc = try #require(Self.libcPath())
         let cases: [([String], String)] = [
             (["--enclave", "ocall:\(folder.path)/missing.so", "--image", fixture.image.path], "no readable file there"),
             (["--enclave", "ocall:", "--image", fixture.image.path], "--enclave ocall:LIB needs the enclave library's path"),
@@ -84,10 +86,11 @@ import Testing
         #expect(result.stderr.contains("sealed for runtime measurement"), "\(result.stderr)")
     }
 
-    /// The path of a shared library this process has mapped.
-    static func loadedLibrary(named name: String) -> String? {
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
-        return maps.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
-            .first { $0.hasSuffix("/" + name) }
+    /// The file of the C library this process runs on (found from one of its symbols: /proc/self/maps is closed
+    /// once a test has loaded the enclave library, which makes this process non-dumpable).
+    static func libcPath() -> String? {
+        guard let strlen = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "strlen"),
+              let path = enclava_edge_library_path(strlen) else { return nil }
+        return String(cString: path)
     }
 }
