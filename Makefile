@@ -206,7 +206,7 @@ conformance: deps
 FUZZ_SCRATCH ?= .build-fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?= FuzzSNPReport FuzzTDXQuote FuzzSGXQuote FuzzNitroDocument FuzzQuoteCollateral \
-	FuzzTTRPCFrames FuzzEnclaveMessages FuzzImage FuzzONNX FuzzTokenizer FuzzCLIJSON FuzzKeyBrokerMessages
+	FuzzTTRPCFrames FuzzEnclaveMessages FuzzImage FuzzONNX FuzzTokenizer FuzzCLIJSON FuzzKeyBrokerMessages FuzzEnclaveEdge
 FUZZ_SWIFT = ENCLAVA_FUZZ=1 ENCLAVA_ONLY=$(shell echo $(FUZZ_TARGETS) | tr ' ' ',') $(SWIFT)
 FUZZ_FLAGS = --manifest-cache local --scratch-path $(FUZZ_SCRATCH) -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library
 fuzz: deps

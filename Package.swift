@@ -176,6 +176,23 @@ var targets: [Target] = [
                 path: "Tests/Integration"),
 ]
 
+// MARK: The in-process ocall edge (issue 11)
+// The trusted runtime as a shared library exporting CShims/CEnclaveEdge's ABI (libEnclavaEnclave.so): `enclava serve
+// --enclave ocall:LIB` loads it into the bridge, which calls it through the edge's host side (enclava_edge_host.c).
+targets.append(.target(name: "EnclavaEnclave",
+                       dependencies: ["EnclaveRuntime", "EnclavePlatform", "EnclavaWire", "EnclavaImage", "EnclavaAttestation",
+                                      "CEnclaveEdge", logging],
+                       path: "Sources/Trusted/EnclavaEnclave", swiftSettings: strict))
+for target in targets where ["HostBridge", "HostBridgeTests", "IntegrationTests", "enclava-bench"].contains(target.name) {
+    target.dependencies.append("CEnclaveEdge")
+}
+for target in targets where target.name == "HostBridge" { target.dependencies.append(protobuf) }
+if Context.environment["ENCLAVA_FUZZ"] == "1" {
+    targets.append(.executableTarget(name: "FuzzEnclaveEdge",
+                                     dependencies: ["CEnclaveEdge", "EnclaveRuntime", "EnclavaWire", "FuzzSupport"],
+                                     path: "Sources/Fuzz/FuzzEnclaveEdge", swiftSettings: strict))
+}
+
 // Fuzz targets, one per evidence format and one per other parser, only for `make fuzz` (ENCLAVA_FUZZ=1):
 // each is a libFuzzer executable (`LLVMFuzzerTestOneInput` run by libFuzzer's driver), built with `-sanitize=fuzzer` in `.build-fuzz`.
 if Context.environment["ENCLAVA_FUZZ"] == "1" {
@@ -237,6 +254,7 @@ if keptNames.contains("enclava-bench") { products.append(.executable(name: "encl
 if keptNames.contains("EnclavaClientC") {
     products.append(.library(name: "EnclavaClientC", type: .dynamic, targets: ["EnclavaClientC"]))
 }
+if keptNames.contains("EnclavaEnclave") { products.append(.library(name: "EnclavaEnclave", type: .dynamic, targets: ["EnclavaEnclave"])) }
 
 let package = Package(
     name: "Enclava",

@@ -47,6 +47,7 @@ generated() {  # generated TARGET [VAR=VALUE…]: the target writes its own seed
 if wants FuzzTTRPCFrames; then generated FuzzTTRPCFrames; fi
 if wants FuzzEnclaveMessages; then generated FuzzEnclaveMessages; fi
 if wants FuzzKeyBrokerMessages; then generated FuzzKeyBrokerMessages; fi
+if wants FuzzEnclaveEdge; then generated FuzzEnclaveEdge; fi
 if wants FuzzImage; then
     generated FuzzImage ENCLAVA_FUZZ_MANIFEST=Manifests/fraud-detector/manifest.toml
     seed FuzzImage Manifests/*.toml Manifests/fraud-detector/manifest.toml

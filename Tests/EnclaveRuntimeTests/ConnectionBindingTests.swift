@@ -34,8 +34,10 @@ import Testing
         return payload
     }
 
-    @Test func aSessionIsRefusedOnAnotherConnectionAndEndsWithItsOwn() async throws {
-        let (runtime, endpoint) = try await world.startRuntime()
+    /// Over every transport: through the hvsock VMM and across the ocall edge (one edge connection per client) too.
+    @Test(arguments: EndToEndWorld.Transport.allCases)
+    func aSessionIsRefusedOnAnotherConnectionAndEndsWithItsOwn(over transport: EndToEndWorld.Transport) async throws {
+        let (runtime, endpoint) = try await world.startRuntime(transport: transport)
         let session = try await ConfidentialSession.connect(to: endpoint, policy: world.policy(), verifier: world.verifier)
         let request = try await session.makeRequest(payload: try payload())
         let thief = try await TTRPCClient.connect(to: endpoint)

@@ -68,6 +68,9 @@ final class EndToEndWorld: Sendable {
         case unix
         /// Through a fake Firecracker-style VMM: `hvsock:VMM_SOCKET:1024` (issue 11).
         case hvsock
+        /// Across the in-process ocall edge: each frame copied through `enclava_edge_call` into the frame processor
+        /// (``OcallEdgeRelay``, issue 11).
+        case ocall
 
         var description: String { rawValue }
     }
@@ -93,6 +96,10 @@ final class EndToEndWorld: Sendable {
             return (runtime, .unix(socket))
         case .hvsock:
             return (runtime, try Self.vmm(relayingTo: socket))
+        case .ocall:
+            let maxFrameBytes = try EnclaveImage.open(path: options.imagePath).manifest.runtime.maxFrameBytes
+            return (runtime, try await OcallEdgeRelay.serve(core: runtime.core, maxFrameBytes: maxFrameBytes,
+                                                            path: socket + Self.ocallSuffix))
         }
     }
 
@@ -116,9 +123,13 @@ extension EndToEndWorld {
     /// client socket is `socket`.
     static func controlPath(of socket: String) -> String { socket + ".ctl" }
 
+    /// What the ``Transport/ocall`` relay's socket adds to the runtime's.
+    static let ocallSuffix = ".ocall"
+
     /// The control endpoint of a runtime started on `endpoint`.
     static func control(of endpoint: TTRPCEndpoint) -> TTRPCEndpoint {
         switch endpoint {
+        case .unix(let path) where path.hasSuffix(ocallSuffix): .unix(controlPath(of: String(path.dropLast(ocallSuffix.count))))
         case .unix(let path): .unix(controlPath(of: path))
         case .hvsock(let vmm, _) where vmm.hasSuffix(".vmm"): .unix(controlPath(of: String(vmm.dropLast(4))))
         default: endpoint

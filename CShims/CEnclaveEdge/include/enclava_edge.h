@@ -38,6 +38,10 @@ typedef enum {
     ENCLAVA_EDGE_HOSTILE_OCALL = 7,
     /* The trusted side failed (out of memory, refused to start). */
     ENCLAVA_EDGE_INTERNAL = 8,
+    /* The enclave's connection table is full (enclava_enclave_options.max_connections); disconnect one. */
+    ENCLAVA_EDGE_TOO_MANY_CONNECTIONS = 9,
+    /* The library speaks another ABI version than its host (ENCLAVA_ENCLAVE_ABI_VERSION). */
+    ENCLAVA_EDGE_WRONG_ABI = 10,
 } enclava_edge_status;
 
 /* The header every ttrpc frame starts with (DESIGN.md §2). */
@@ -83,6 +87,100 @@ enclava_edge_status enclava_edge_read_image(enclava_edge *edge, uint64_t offset,
 
 /* For the trusted side: whether [a, a+a_len) and [b, b+b_len) overlap, or either end overflows (then 1). */
 int enclava_edge_ranges_overlap(uintptr_t a, size_t a_len, uintptr_t b, size_t b_len);
+
+
+/* ---- The enclave library's exports (libEnclavaEnclave.so, issue 11) -------------------------------------------
+ * The trusted runtime built as a shared library exports exactly these symbols (Swift @_cdecl, in
+ * Sources/Trusted/EnclavaEnclave). A host loads it with enclava_host_load below, never by hand.
+ *
+ * Connections: every ecall names a connection chosen by the host. The enclave gives each connection its own edge
+ * (so one busy connection never makes another's ecall BUSY) and its own ttrpc connection identity: sessions and
+ * issued evidence are bound to it and end with enclava_enclave_disconnect. Connection 0 is the host's private
+ * control channel (Health and Shutdown only, like the control socket); every other id is a client connection,
+ * which never reaches Shutdown. At most options.max_connections client connections are open at once; one more is
+ * TOO_MANY_CONNECTIONS. A connection id used again after its disconnect is a new connection (nothing carries over).
+ */
+#define ENCLAVA_ENCLAVE_ABI_VERSION 1u
+/* The host's private control channel. */
+#define ENCLAVA_ENCLAVE_CONTROL_CONNECTION 0u
+/* The largest image a host may offer (bytes read through read_image). */
+#define ENCLAVA_ENCLAVE_MAX_IMAGE_BYTES 17179869184ull   /* 16 GiB */
+/* Bounds of options.max_connections. */
+#define ENCLAVA_ENCLAVE_MAX_CONNECTIONS 65536u
+/* The longest NUL-terminated option string (sim_home, signer_fingerprint), terminator included. */
+#define ENCLAVA_ENCLAVE_MAX_OPTION_BYTES 4096u
+/* options.flags: keep sealed memory that cannot be mlock'ed (development only). */
+#define ENCLAVA_ENCLAVE_ALLOW_UNLOCKED_MEMORY 1u
+
+/* How the host starts the enclave; every field is checked by the enclave (hostile until then). */
+typedef struct enclava_enclave_options {
+    uint32_t abi_version;          /* ENCLAVA_ENCLAVE_ABI_VERSION */
+    uint32_t flags;                /* ENCLAVA_ENCLAVE_ALLOW_UNLOCKED_MEMORY or 0 */
+    uint64_t image_size;           /* the image's size in bytes: 1…ENCLAVA_ENCLAVE_MAX_IMAGE_BYTES */
+    uint32_t max_connections;      /* client connections open at once: 1…ENCLAVA_ENCLAVE_MAX_CONNECTIONS */
+    uint32_t sim_format;           /* simulated evidence: 0 SEV-SNP, 1 TDX, 2 SGX */
+    const char *sim_home;          /* the simulated platform's home (NUL-terminated) */
+    const char *signer_fingerprint;/* NULL, or the pinned image signer (64 hex digits) */
+} enclava_enclave_options;
+
+typedef struct enclava_enclave enclava_enclave;
+
+/* The exported symbols are named after these types without `_fn` (enclava_enclave_abi_version,
+   enclava_enclave_create, …); ENCLAVA_ENCLAVE_SYMBOLS lists them for loaders. */
+#define ENCLAVA_ENCLAVE_SYMBOLS "enclava_enclave_abi_version", "enclava_enclave_create", "enclava_enclave_destroy", \
+    "enclava_enclave_call", "enclava_enclave_collect", "enclava_enclave_disconnect"
+
+/* The ABI version the library was built for. */
+typedef uint32_t (*enclava_enclave_abi_version_fn)(void);
+/* Copies the image in through ocalls->read_image (offsets 0…image_size), verifies it, starts the runtime and
+   returns once it is ready or waiting for its key. On failure *out is NULL and `error` holds one NUL-terminated
+   line (at most error_cap bytes) naming the problem. */
+typedef enclava_edge_status (*enclava_enclave_create_fn)(const enclava_enclave_options *options,
+                                                         const enclava_edge_ocalls *ocalls, enclava_enclave **out,
+                                                         char *error, size_t error_cap);
+/* Stops the runtime (refuses new calls, finishes the ones running) and frees it. */
+typedef enclava_edge_status (*enclava_enclave_destroy_fn)(enclava_enclave *enclave);
+/* The ecall of one connection: one request frame in, one response frame out (*out_len 0: the frame needs no
+   answer). The enclave_edge_call rules apply per connection. */
+typedef enclava_edge_status (*enclava_enclave_call_fn)(enclava_enclave *enclave, uint64_t connection,
+                                                       const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                                                       size_t *out_len);
+/* enclava_edge_collect for one connection. */
+typedef enclava_edge_status (*enclava_enclave_collect_fn)(enclava_enclave *enclave, uint64_t connection, uint8_t *out,
+                                                          size_t out_cap, size_t *out_len);
+/* Ends a connection: its sessions and unused evidence are forgotten. BUSY while one of its ecalls runs. */
+typedef enclava_edge_status (*enclava_enclave_disconnect_fn)(enclava_enclave *enclave, uint64_t connection);
+
+/* ---- The host side (the bridge): loading a library and calling it with the same checks -------------------------
+ * enclava_host_load dlopens `path`, resolves every export above, checks the ABI version and calls create. Each
+ * call below checks its arguments as enclava_edge_call does (nulls, overlap, lengths against max_frame_bytes + 10
+ * with overflow-safe arithmetic) before it enters the library, and the library's answer after: a status outside
+ * the enum, an OK length above out_cap, or a SHORT_BUFFER length that fits or exceeds the cap is HOSTILE_OCALL.
+ */
+typedef struct enclava_host_enclave enclava_host_enclave;
+
+/* Loads and creates. On failure `error` (error_cap bytes, NUL-terminated) holds one line naming the problem:
+   the file that cannot be loaded, the missing symbol, the ABI versions, or the enclave's own reason. */
+enclava_edge_status enclava_host_load(const char *path, size_t max_frame_bytes, const enclava_enclave_options *options,
+                                      const enclava_edge_ocalls *ocalls, enclava_host_enclave **out, char *error,
+                                      size_t error_cap);
+enclava_edge_status enclava_host_call(enclava_host_enclave *host, uint64_t connection, const uint8_t *in, size_t in_len,
+                                      uint8_t *out, size_t out_cap, size_t *out_len);
+enclava_edge_status enclava_host_collect(enclava_host_enclave *host, uint64_t connection, uint8_t *out, size_t out_cap,
+                                         size_t *out_len);
+enclava_edge_status enclava_host_disconnect(enclava_host_enclave *host, uint64_t connection);
+/* Destroys the enclave. The library stays mapped (a Swift library cannot be unloaded safely). */
+enclava_edge_status enclava_host_unload(enclava_host_enclave *host);
+
+/* ---- For the trusted side: the image, copied in ---------------------------------------------------------------
+ * Reads `size` bytes of the image through the edge's read_image ocall into a fresh memfd, then seals it against
+ * every change (F_SEAL_WRITE, SHRINK, GROW, SEAL): what the enclave verifies is what it later decrypts, whatever
+ * the host does to its file. *fd_out is the memfd (close-on-exec). A short or over-long answer is refused. */
+enclava_edge_status enclava_edge_copy_image(enclava_edge *edge, uint64_t size, int *fd_out);
+
+/* For the trusted side: the file of the loaded object that holds `address` (what the simulated platform measures),
+   or NULL. */
+const char *enclava_edge_library_path(const void *address);
 
 #ifdef __cplusplus
 }

@@ -104,6 +104,10 @@ public struct ProxyError: Error, CustomStringConvertible, Sendable {
             default:
                 return ProxyError(.enclaveError, error.message)
             }
+        case .unknownModel:
+            return ProxyError(.modelNotFound, error.message)
+        case .invalidPolicy:
+            return ProxyError(.invalidConfiguration, error.message)
         case .responseDecryptionFailed, .responseSequenceMismatch, .sessionUnusable:
             return ProxyError(.enclaveError, "the session with the enclave failed (\(error.message)); the next request opens a new one")
         }

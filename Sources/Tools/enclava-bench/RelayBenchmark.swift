@@ -8,7 +8,8 @@ import Foundation
 /// `enclava serve --enclave hvsock:…` and the fake Firecracker VMM, and through a minimal C relay (the peer,
 /// peers/c_relay.c: TCP → Unix copying, no parsing). Per path: 64-byte Health round trips per second on 1 and
 /// 32 connections, and a stream of 1 MiB Infer frames echoed back, in GB/s of payload both ways. The ratio
-/// column is the bridge over the C relay measured in the same run (the goal: at least 0.70).
+/// column is the bridge over the C relay measured in the same run (the goal: at least 0.70). The last row is
+/// the same echo across the in-process ocall edge (``ocallRates(seconds:streamMiB:)``), against the direct socket.
 enum RelayBenchmark {
     struct Path {
         let name: String
@@ -88,12 +89,14 @@ enum RelayBenchmark {
         print("# enclava-bench relay: \(seconds) s per figure; Health = 64-byte round trips/s; stream = \(streamMiB) × 1 MiB Infer echoed, GB/s of payload both ways")
         print("# path                                   health×1   health×32   stream GB/s   (ratio to the C relay)")
         var peer: (Double, Double, Double)?
+        var direct = (1.0, 1.0, 1.0)
         for path in paths {
             FileHandle.standardError.write(Data("# relay: measuring \(path.name)…\n".utf8))
             let one = try await healthRate(path.endpoint, connections: 1, seconds: seconds)
             let many = try await healthRate(path.endpoint, connections: 32, seconds: seconds)
             let stream = try await streamRate(path.endpoint, mebibytes: streamMiB)
             if path.name.hasPrefix("C relay") { peer = (one, many, stream) }
+            if path.name.hasPrefix("direct") { direct = (one, many, stream) }
             var line = path.name.padding(toLength: 40, withPad: " ", startingAt: 0)
                 + String(format: "%9.0f   %9.0f   %11.2f", one, many, stream)
             if let peer, path.name.hasPrefix("enclava") {
@@ -102,6 +105,12 @@ enum RelayBenchmark {
             print("relay " + line)
             fflush(nil)
         }
+        FileHandle.standardError.write(Data("# relay: measuring the ocall edge…\n".utf8))
+        let (one, many, stream) = try ocallRates(seconds: seconds, streamMiB: streamMiB)
+        print("relay " + "ocall edge (in-process, same echo)".padding(toLength: 40, withPad: " ", startingAt: 0)
+              + String(format: "%9.0f   %9.0f   %11.2f", one, many, stream)
+              + String(format: "   (%.1f×, %.1f× the direct unix socket's round trips)", one / direct.0, many / direct.1))
+        fflush(nil)
         stopAll()
         await enclave.close()
         try? FileManager.default.removeItem(atPath: directory)
@@ -160,7 +169,7 @@ enum RelayBenchmark {
 }
 
 /// The stand-in enclave of the relay benchmark: Health answers READY; Infer echoes its ciphertext.
-private struct EchoEnclave: TTRPCServiceHandler {
+struct EchoEnclave: TTRPCServiceHandler {
     func handle(method: String, service: String, payload: [UInt8]) async -> Result<[UInt8], RPCError> {
         switch EnclaveService.Method(rawValue: method) {
         case .health:

@@ -20,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// The first (or only) image.
     var image: String? { images.first }
 
-    @Option(help: "Attach to an enclave launched by someone else (nitro-cli, QEMU, libvirt, Kata, Firecracker) instead of launching one: vsock:CID:PORT, hvsock:UDS_PATH:PORT (Firecracker / Cloud Hypervisor hybrid vsock) or unix:PATH. It is followed through restarts.")
+    @Option(help: "Attach to an enclave launched by someone else (nitro-cli, QEMU, libvirt, Kata, Firecracker) instead of launching one: vsock:CID:PORT, hvsock:UDS_PATH:PORT (Firecracker / Cloud Hypervisor hybrid vsock) or unix:PATH. It is followed through restarts. Or ocall:LIB: load the enclave library (libEnclavaEnclave.so) into this process with --image and relay through its ecall edge.")
     var enclave: String?
 
     @Option(name: .customLong("connect-timeout"), help: "With --enclave: seconds one connection to the enclave may take (hvsock retries a guest that is not listening yet within it).")
@@ -105,7 +105,11 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...65_536).contains(maxQueuedRequests) else {
             throw CLIError("--max-queued-requests must be 1…65536, got \(maxQueuedRequests)")
         }
-        let attached = try enclave.map(Self.attachEndpoint)
+        let ocallLibrary = try enclave.flatMap(Self.ocallLibrary)
+        if ocallLibrary != nil, images.count > 1 {
+            throw CLIError("--enclave ocall: loads one enclave library for one image; serve several images without --enclave")
+        }
+        let attached = try (ocallLibrary == nil ? enclave : nil).map(Self.attachEndpoint)
         if attached != nil {
             let launchOnly = [("--runtime", runtime != nil), ("--sim-home", simHome != nil), ("--allow-unlocked-memory", allowUnlockedMemory),
                               ("--signer-fingerprint", signerFingerprint != nil), ("--sim-format", simFormat != "snp")]
@@ -113,13 +117,13 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CLIError("\(flag) applies only when serve launches the enclave; with --enclave the enclave is launched by someone else")
             }
             guard (1...600).contains(connectTimeout) else { throw CLIError("--connect-timeout must be 1…600 seconds, got \(connectTimeout)") }
-        } else if image == nil {
+        } else if image == nil && ocallLibrary == nil {
             throw CLIError("say which enclave to serve: --image X.eimg (launch it) or --enclave ADDRESS (attach to a running one)")
         }
         if let image { try CLI.requireReadableFile(image, what: "image") }
         let opened = try image.map { try EnclaveImage.open(path: $0) }
         let pinnedSigner = try signerFingerprint.map { fingerprint in try opened.map { try CLI.signerFingerprint(fingerprint, image: $0) } } ?? nil
-        let runtimePath = attached == nil ? try CLI.runtimePath(runtime) : ""
+        let runtimePath = attached == nil && ocallLibrary == nil ? try CLI.runtimePath(runtime) : ""
         let endpoint = try TTRPCEndpoint(parsing: listen)
         guard case .tcp(let host, let port) = endpoint else {
             throw CLIError("--listen takes HOST:PORT, e.g. 127.0.0.1:7000")
@@ -161,7 +165,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if broker != nil { extra += ["--key-broker", "unix:\(EnclaveLaunchConfiguration.keyBrokerPlaceholder)"] }
         let enclaveConfiguration: HostBridgeConfiguration.Enclave
-        if let attached {
+        if let ocallLibrary {
+            enclaveConfiguration = try ocallConfiguration(library: ocallLibrary, format: format)
+        } else if let attached {
             enclaveConfiguration = .attach(endpoint: attached)
         } else {
             let imagePath = URL(fileURLWithPath: image ?? "").standardizedFileURL.path
@@ -199,7 +205,8 @@ struct ServeCommand: AsyncParsableCommand {
         // The ready line goes to standard output (logs go to standard error), so a script can wait for it.
         let serving = served.isEmpty ? "the enclave"
             : served.map { "\($0.manifest.image.name) \($0.manifest.image.version)" }.joined(separator: ", ")
-        let how = attached.map { "attached to \($0)" } ?? "backend \(backend) (\(format.rawValue) evidence)"
+        let how = attached.map { "attached to \($0)" } ?? ocallLibrary.map { "in-process (ocall:\($0), \(format.rawValue) evidence)" }
+            ?? "backend \(backend) (\(format.rawValue) evidence)"
         let waiting: String
         if await !bridge.enclaveStartedWaitingForKey {
             waiting = ""

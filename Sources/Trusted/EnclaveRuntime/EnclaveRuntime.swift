@@ -33,7 +33,7 @@ public actor EnclaveRuntime {
     /// nil after a requested stop. The process exits non-zero with this message.
     public private(set) var exitFailure: RuntimeError?
 
-    private init(core: EnclaveCore, listenAddress: RuntimeOptions.ListenAddress, logger: Logger) {
+    init(core: EnclaveCore, listenAddress: RuntimeOptions.ListenAddress, logger: Logger) {
         self.core = core
         self.listenAddress = listenAddress
         self.logger = logger

@@ -8,6 +8,8 @@ enum EnclaveAvailability: Sendable, Equatable {
     case starting
     /// Ready at this endpoint (the private socket of a launched enclave, or the address of an attached one).
     case ready(endpoint: TTRPCEndpoint)
+    /// Ready in this process, behind the ocall edge (``OcallEnclave``).
+    case readyInProcess(OcallEnclave)
     /// Dead or restarting, with the reason to give clients.
     case down(reason: String)
 }

@@ -24,23 +24,25 @@ final class ClientRelayHandler: ChannelInboundHandler {
     typealias InboundIn = FrameDecoderEvent
     typealias OutboundOut = ByteBuffer
 
-    private enum Link {
+    enum Link {
         case idle
         case connecting(queued: [Frame])
         case connected(any Channel)
+        /// An in-process enclave's connection (``OcallEnclaveLink``).
+        case ocall(OcallEnclaveLink)
         case closed
     }
 
-    private let connectionID: UInt64
+    let connectionID: UInt64
     private let state: BridgeState
-    private let limits: ClientRelayLimits
+    let limits: ClientRelayLimits
     private let router: ModelRouter
     private let idle: ClientIdleHandler
-    private let recorder: (any TrafficRecorder)?
-    private var logger: Logger
+    let recorder: (any TrafficRecorder)?
+    var logger: Logger
     private var context: ChannelHandlerContext?
     /// One link per enclave (route).
-    private var links: [Link]
+    var links: [Link]
     /// The route of each admitted request not yet answered.
     private var routeOfStream: [UInt32: Int] = [:]
     /// Requests relayed (or queued) and not yet answered.
@@ -78,6 +80,7 @@ final class ClientRelayHandler: ChannelInboundHandler {
         self.state.adjustInFlight(by: -self.ledger.releaseAll())
         self.idle.callsInFlight = 0
         for case .connected(let enclave) in self.links { enclave.close(promise: nil) }
+        for case .ocall(let link) in self.links { link.close() }
         self.links = self.links.map { _ in .closed }
         self.routeOfStream = [:]
         self.logger.debug("client disconnected")
@@ -94,6 +97,7 @@ final class ClientRelayHandler: ChannelInboundHandler {
         for case .connected(let enclave) in self.links {
             enclave.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
         }
+        for case .ocall(let link) in self.links { link.pause(!context.channel.isWritable) }
         context.fireChannelWritabilityChanged()
     }
 
@@ -155,6 +159,8 @@ final class ClientRelayHandler: ChannelInboundHandler {
         switch self.links[route] {
         case .connected(let enclave):
             self.write(frame, to: enclave)
+        case .ocall(let link):
+            self.write(frame, to: link)
         case .connecting(var queued):
             guard queued.count < self.limits.maxQueuedRequests else {
                 self.fail(frame.streamID, .unavailable(BridgeReason.reconnectQueueFull,
@@ -173,6 +179,11 @@ final class ClientRelayHandler: ChannelInboundHandler {
                 guard let context = self.context else { return }
                 let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
                 context.eventLoop.execute { bound.value.connect(endpoint, route: route) }
+            case .readyInProcess(let enclave):
+                guard let context = self.context else { return }
+                let link = self.openOcallLink(enclave, eventLoop: context.eventLoop)
+                self.links[route] = .ocall(link)
+                self.write(frame, to: link)
             case .starting:
                 self.fail(frame.streamID, .unavailable(BridgeReason.enclaveUnavailable, "the enclave is starting; retry shortly"))
             case .down(let reason):
@@ -237,6 +248,11 @@ final class ClientRelayHandler: ChannelInboundHandler {
 
     func enclaveSent(_ event: FrameDecoderEvent, from enclave: any Channel) {
         guard let route = self.route(of: enclave) else { return }
+        self.enclaveSent(event, route: route)
+    }
+
+    /// One frame (or oversized frame) from the enclave of `route`, whatever the link.
+    func enclaveSent(_ event: FrameDecoderEvent, route: Int) {
         switch event {
         case .frame(let frame):
             // A response from this link answers only a request relayed on it (a hostile enclave must not answer,
@@ -284,7 +300,7 @@ final class ClientRelayHandler: ChannelInboundHandler {
     }
 
     /// Answers an admitted request with `error` from the bridge itself.
-    private func fail(_ streamID: UInt32, _ error: RPCError) {
+    func fail(_ streamID: UInt32, _ error: RPCError) {
         self.release(streamID)
         self.refuse(streamID, error)
     }

@@ -24,6 +24,8 @@ actor EnclaveSupervisor {
     private var socketPath: String?
     private var controlSocketPath: String?
     var attachMonitor: Task<Void, Never>?
+    /// The enclave loaded into this process (``HostBridgeConfiguration/Enclave/ocall(_:)``).
+    var ocallEnclave: OcallEnclave?
     private var keyBrokerForwarder: KeyBrokerForwarder?
     /// Takes each new sealed state from the running enclave (``HostBridgeConfiguration/sealedStateFile``).
     private var sealedStateTaker: Task<Void, Never>?
@@ -32,7 +34,7 @@ actor EnclaveSupervisor {
     private(set) var stopping = false
     private(set) var restartCount = 0
     /// Whether the enclave reported `STATE_WAITING_FOR_KEY` (rather than ready) when it was last (re)started.
-    private(set) var startedWaitingForKey = false
+    var startedWaitingForKey = false
     private var consecutiveFailures = 0
     private var stopTask: Task<Void, Never>?
 
@@ -87,6 +89,8 @@ actor EnclaveSupervisor {
             self.availability = .ready(endpoint: endpoint)
             self.logger.info("the attached enclave is ready", metadata: ["enclave": "\(endpoint)"])
             self.watchAttached(endpoint: endpoint, health: controlEndpoint ?? endpoint)
+        case .ocall(let ocall):
+            try await self.loadInProcess(ocall)
         case .launch(let launch):
             let directory = try Self.makePrivateDirectory(parent: launch.socketDirectoryParent)
             self.socketDirectory = directory
@@ -238,6 +242,9 @@ actor EnclaveSupervisor {
             }
         case .attach(let endpoint, let send, let controlEndpoint):
             shutdownEndpoint = send ? (controlEndpoint ?? endpoint) : nil
+        case .ocall:
+            shutdownEndpoint = nil
+            await self.unloadInProcess()
         }
         if let shutdownEndpoint {
             do {

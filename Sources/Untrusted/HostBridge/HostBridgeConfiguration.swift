@@ -13,6 +13,9 @@ public struct HostBridgeConfiguration: Sendable {
         /// once it is ready. `sendShutdown` says whether the bridge sends `Shutdown` to it when the bridge stops,
         /// on `controlEndpoint` (the enclave's private control socket) or, when that is nil, on `endpoint`.
         case attach(endpoint: TTRPCEndpoint, sendShutdown: Bool = false, controlEndpoint: TTRPCEndpoint? = nil)
+        /// Load the enclave into this process through the ocall edge (`ocall:LIB`, issue 11) and relay each client
+        /// frame as one ecall. Not restarted: an enclave that fails takes the bridge down with it.
+        case ocall(OcallEnclaveConfiguration)
 
         /// Attaches to an enclave listening on a Unix socket.
         public static func attach(socketPath: String, sendShutdown: Bool = false, controlSocketPath: String? = nil) -> Enclave {

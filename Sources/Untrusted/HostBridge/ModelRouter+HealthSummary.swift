@@ -12,7 +12,7 @@ extension ModelRouter {
         for (route, name) in self.names.enumerated() {
             let label = name ?? "(unnamed)"
             switch availability.indices.contains(route) ? availability[route] : .starting {
-            case .ready: lines.append("\(label): serving")
+            case .ready, .readyInProcess: lines.append("\(label): serving")
             case .starting: lines.append("\(label): starting"); allReady = false
             case .down(let reason): lines.append("\(label): \(reason)"); allReady = false
             }
