@@ -46,6 +46,9 @@ public struct AttestationError: Error, CustomStringConvertible, Sendable, Equata
         case tcbBelowMinimum = "TCB_BELOW_MINIMUM"
         /// The Intel TCB status is not in the policy's `allowed_tcb_statuses`.
         case tcbStatusNotAllowed = "TCB_STATUS_NOT_ALLOWED"
+        /// An Arm CCA platform token's challenge is not the hash of the realm token's RAK: the platform does not
+        /// vouch for the key that signed the realm token.
+        case platformChallengeMismatch = "PLATFORM_CHALLENGE_MISMATCH"
     }
 
     /// The stable code.
