@@ -194,7 +194,7 @@ conformance: deps
 	$(SWIFT) test --skip-build --filter Conformance
 
 # Coverage-guided fuzzing (libFuzzer via `swiftc -sanitize=fuzzer`): one target per evidence format — SEV-SNP
-# report (and certificate table), TDX quote, SGX quote, Nitro document (CBOR, COSE_Sign1, fields) — plus Intel
+# report (and certificate table), TDX quote, SGX quote, Nitro document (CBOR, COSE_Sign1, fields), Arm CCA/PSA token — plus Intel
 # collateral (dcap-qvl JSON, PCS responses), each parsing and, where it parses, fully verifying its input; and
 # one per other parser: ttrpc frames (FrameDecoder over arbitrary read splits, then ttrpc Request/Response),
 # every enclava.v1 message (then the enclave's tensor conversion), the image container/header and manifest TOML,
@@ -205,7 +205,7 @@ conformance: deps
 # (inputs kept in .build-fuzz/artifacts).
 FUZZ_SCRATCH ?= .build-fuzz
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS ?= FuzzSNPReport FuzzTDXQuote FuzzSGXQuote FuzzNitroDocument FuzzQuoteCollateral \
+FUZZ_TARGETS ?= FuzzSNPReport FuzzTDXQuote FuzzSGXQuote FuzzNitroDocument FuzzCCAToken FuzzQuoteCollateral \
 	FuzzTTRPCFrames FuzzEnclaveMessages FuzzImage FuzzONNX FuzzTokenizer FuzzCLIJSON FuzzKeyBrokerMessages FuzzEnclaveEdge
 FUZZ_SWIFT = ENCLAVA_FUZZ=1 ENCLAVA_ONLY=$(shell echo $(FUZZ_TARGETS) | tr ' ' ',') $(SWIFT)
 FUZZ_FLAGS = --manifest-cache local --scratch-path $(FUZZ_SCRATCH) -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library

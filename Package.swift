@@ -197,7 +197,7 @@ if Context.environment["ENCLAVA_FUZZ"] == "1" {
 // each is a libFuzzer executable (`LLVMFuzzerTestOneInput` run by libFuzzer's driver), built with `-sanitize=fuzzer` in `.build-fuzz`.
 if Context.environment["ENCLAVA_FUZZ"] == "1" {
     targets.append(.target(name: "FuzzSupport", path: "Sources/Fuzz/FuzzSupport", swiftSettings: strict))
-    for name in ["FuzzSNPReport", "FuzzTDXQuote", "FuzzSGXQuote", "FuzzNitroDocument", "FuzzQuoteCollateral"] {
+    for name in ["FuzzSNPReport", "FuzzTDXQuote", "FuzzSGXQuote", "FuzzNitroDocument", "FuzzQuoteCollateral", "FuzzCCAToken"] {
         targets.append(.executableTarget(name: name, dependencies: ["EnclavaAttestation", "FuzzSupport"],
                                          path: "Sources/Fuzz/\(name)", swiftSettings: strict))
     }

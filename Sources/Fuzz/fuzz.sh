@@ -37,6 +37,8 @@ seed FuzzSGXQuote "$shared"/sgx/trustee/occlum_quote.dat "$shared"/sgx/dcap-qvl/
 seed FuzzQuoteCollateral "$shared"/tdx/dcap-qvl/*.json "$shared"/sgx/dcap-qvl/*.json "$shared"/tdx/go-tdx-guest/sample_*
 # Nitro: the two real documents, plus other COSE/CBOR samples for the decoder.
 seed FuzzNitroDocument "$shared"/nitro/*/*.b64 "$shared"/arm-cca-psa/*/*.bin "$shared"/arm-cca-psa/*/*.cbor
+# Arm CCA (tag 399 collection) and PSA (2.0 and IoT-1) tokens.
+seed FuzzCCAToken "$shared"/arm-cca-psa/*/*.cbor "$shared"/arm-cca-psa/*/*.bin
 
 wants() { [[ " ${targets[*]} " == *" $1 "* ]]; }
 generated() {  # generated TARGET [VAR=VALUE…]: the target writes its own seeds from the project's encoders

@@ -50,6 +50,9 @@ public struct AttestationError: Error, CustomStringConvertible, Sendable, Equata
         case modelNotPinned = "MODEL_NOT_PINNED"
         /// The enclave reached for a named model runs another image than the policy pins for that name.
         case modelMismatch = "MODEL_MISMATCH"
+        /// An Arm CCA platform token's challenge is not the hash of the realm token's RAK: the platform does not
+        /// vouch for the key that signed the realm token.
+        case platformChallengeMismatch = "PLATFORM_CHALLENGE_MISMATCH"
     }
 
     /// The stable code.

@@ -34,6 +34,7 @@ extension AttestationPolicy {
                 try Self.pin("PCR\(index)", Int(index).flatMap { a.pcrs[$0] } ?? [], values, key: "expected_pcrs.\(index)")
             }
         }
+        if let arm = a.armToken { try checkArmPins(arm) }
         try checkMinimumTCB(a)
         try checkTCBStatus(a)
     }
@@ -76,10 +77,12 @@ extension AttestationPolicy {
         case .tdx: "MRTD"
         case .sgx: "MRENCLAVE"
         case .nitro: "PCR0"
+        case .cca: "realm.rim"
+        case .psa: "psa (no launch measurement)"
         }
     }
 
-    private static func pin(_ field: String, _ actual: [UInt8], _ accepted: [String], key: String) throws {
+    static func pin(_ field: String, _ actual: [UInt8], _ accepted: [String], key: String) throws {
         guard accepted.contains(where: { Hex.decode($0).map { constantTimeEquals($0, actual) } ?? false }) else {
             let actualHex = actual.isEmpty ? "(absent)" : Hex.encode(actual)
             throw AttestationError(

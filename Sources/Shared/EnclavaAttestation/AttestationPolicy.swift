@@ -60,6 +60,17 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
     public var expectedMRSigner: [String] = []
     /// Accepted Nitro PCR values by index ("0"…"31"), hex (48 bytes each).
     public var expectedPCRs: [String: [String]] = [:]
+    /// Arm CCA CPAK / PSA IAK public keys (PEM) by platform instance id (hex): the only trust anchors of Arm
+    /// evidence (there is no public Arm root). Empty: every CCA and PSA token is refused (`UNTRUSTED_ROOT`).
+    public var armCPAKs: [String: String] = [:]
+    /// Accepted CCA realm initial measurements (RIM), hex (32 or 64 bytes).
+    public var expectedCCARIM: [String] = []
+    /// Accepted CCA realm extensible measurements by index ("0"…"3"), hex (32 or 64 bytes).
+    public var expectedCCAREMs: [String: [String]] = [:]
+    /// Accepted CCA realm personalization values (RPV), hex (64 bytes).
+    public var expectedCCARPV: [String] = []
+    /// Accepted Arm platform software component measurements by component type ("BL", "SPE", …), hex.
+    public var expectedArmSoftwareComponents: [String: [String]] = [:]
     /// Minimum security versions; nil checks none.
     public var minimumTCB: MinimumTCB?
     /// Intel TCB statuses accepted (default UpToDate and SWHardeningNeeded); the collateral every Intel quote
@@ -102,6 +113,11 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
         case expectedMREnclave = "expected_mrenclave"
         case expectedMRSigner = "expected_mrsigner"
         case expectedPCRs = "expected_pcrs"
+        case armCPAKs = "arm_cpaks"
+        case expectedCCARIM = "expected_cca_rim"
+        case expectedCCAREMs = "expected_cca_rems"
+        case expectedCCARPV = "expected_cca_rpv"
+        case expectedArmSoftwareComponents = "expected_arm_sw_components"
         case minimumTCB = "minimum_tcb"
         case allowedTCBStatuses = "allowed_tcb_statuses"
         case requireTCBStatus = "require_tcb_status"
@@ -124,6 +140,7 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
         expectedMREnclave = try Self.hexList(c, .expectedMREnclave, byteCount: 32)
         expectedMRSigner = try Self.hexList(c, .expectedMRSigner, byteCount: 32)
         expectedPCRs = try Self.indexedHex(c, .expectedPCRs, indices: 0...31, byteCount: 48)
+        try decodeArm(c)
         minimumTCB = try c.decodeIfPresent(MinimumTCB.self, forKey: .minimumTCB)
         allowedTCBStatuses = try c.decodeIfPresent([TCBStatus].self, forKey: .allowedTCBStatuses) ?? Self.defaultTCBStatuses
         guard !allowedTCBStatuses.isEmpty else {
@@ -138,8 +155,8 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
         if isSessionPolicy { try checkTDXSessionPins() }
     }
 
-    private static func indexedHex(
-        _ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys, indices: ClosedRange<Int>, byteCount: Int
+    static func indexedHex(
+        _ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys, indices: ClosedRange<Int>, byteCount: Int?
     ) throws -> [String: [String]] {
         let raw = try c.decodeIfPresent([String: [String]].self, forKey: key) ?? [:]
         var result: [String: [String]] = [:]
@@ -150,10 +167,10 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
                     actual: index, "`\(key.rawValue)` keys are register numbers \(indices.lowerBound)…\(indices.upperBound)")
             }
             result[index] = try values.map { value in
-                guard let bytes = Hex.decode(value), bytes.count == byteCount else {
+                guard let bytes = Hex.decode(value), !bytes.isEmpty, byteCount.map({ $0 == bytes.count }) ?? true else {
                     throw AttestationError(
                         .invalidPolicy, field: "\(key.rawValue).\(index)", actual: value,
-                        "`\(key.rawValue)` values must be hex strings of \(byteCount) bytes")
+                        "`\(key.rawValue)` values must be hex strings" + (byteCount.map { " of \($0) bytes" } ?? ""))
                 }
                 return Hex.encode(bytes)
             }
@@ -161,7 +178,7 @@ public struct AttestationPolicy: Codable, Sendable, Equatable {
         return result
     }
 
-    private static func hexList(
+    static func hexList(
         _ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys, byteCount: Int? = nil
     ) throws -> [String] {
         let values = try c.decodeIfPresent([String].self, forKey: key) ?? []

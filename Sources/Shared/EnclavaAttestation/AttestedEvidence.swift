@@ -41,13 +41,15 @@ public struct AttestedEvidence: Sendable {
     public let tcb: TCBEvaluation?
     /// Nitro PCRs by index (empty for other platforms).
     public let pcrs: [Int: [UInt8]]
+    /// The checked Arm CCA or PSA token, for those platforms.
+    public let armToken: CheckedArmToken?
 
     init(
         platform: EvidencePlatform, isSimulated: Bool, measurement: [UInt8], reportData: [UInt8], isDebug: Bool,
         debugField: String, debugValue: String, evidenceDigest: [UInt8], rootFingerprint: [UInt8],
         claims: [(String, String)], snpReport: SNPReport? = nil, snpTCB: SNPTCBLevels? = nil,
         tdxQuote: CheckedTDXQuote? = nil, sgxQuote: CheckedSGXQuote? = nil, tcb: TCBEvaluation? = nil,
-        pcrs: [Int: [UInt8]] = [:]
+        pcrs: [Int: [UInt8]] = [:], armToken: CheckedArmToken? = nil
     ) {
         self.platform = platform
         self.isSimulated = isSimulated
@@ -65,6 +67,7 @@ public struct AttestedEvidence: Sendable {
         self.sgxQuote = sgxQuote
         self.tcb = tcb
         self.pcrs = pcrs
+        self.armToken = armToken
     }
 
     /// The measurement in lower-case hex.
@@ -107,6 +110,6 @@ extension AttestedEvidence {
             platform: platform, isSimulated: isSimulated, measurement: measurement, reportData: reportData,
             isDebug: isDebug, debugField: debugField, debugValue: debugValue, evidenceDigest: evidenceDigest,
             rootFingerprint: rootFingerprint, claims: claims, snpReport: snpReport, snpTCB: snpTCB, tdxQuote: tdxQuote,
-            sgxQuote: sgxQuote, tcb: tcb, pcrs: pcrs)
+            sgxQuote: sgxQuote, tcb: tcb, pcrs: pcrs, armToken: armToken)
     }
 }

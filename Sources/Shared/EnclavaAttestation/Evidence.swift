@@ -9,6 +9,10 @@ public enum EvidencePlatform: String, Codable, Sendable, CaseIterable {
     case sgx
     /// AWS Nitro attestation document.
     case nitro
+    /// Arm CCA attestation token (platform token + realm token).
+    case cca
+    /// Arm PSA initial attestation token (a TrustZone-M platform; verified, not a runtime platform).
+    case psa
 }
 
 /// Evidence as it arrives from an enclave, **not yet verified**: anything here may be forged. Only

@@ -54,6 +54,8 @@ extension EvidenceVerifier {
                 tcb: checked.tcb)
         case .nitro:
             return try attestNitro(evidence, at: time)
+        case .cca, .psa:
+            return try attestArm(evidence, policy: policy)
         }
     }
 

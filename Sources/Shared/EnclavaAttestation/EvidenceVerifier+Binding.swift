@@ -9,7 +9,13 @@ extension EvidenceVerifier {
         _ attested: AttestedEvidence, nonce: [UInt8], manifestDigest: [UInt8], hpkePublicKey: [UInt8],
         policy: AttestationPolicy
     ) throws -> VerifiedEvidence {
-        let field = attested.platform == .sevSNP ? "REPORT_DATA" : attested.platform == .nitro ? "user_data" : "REPORTDATA"
+        let field = switch attested.platform {
+        case .sevSNP: "REPORT_DATA"
+        case .nitro: "user_data"
+        case .cca: "realm.challenge"
+        case .psa: "psa.challenge"
+        case .tdx, .sgx: "REPORTDATA"
+        }
         guard attested.reportData.count == ReportData.byteCount else {
             throw AttestationError(
                 .reportDataMismatch, field: field, expected: "\(ReportData.byteCount) bytes",

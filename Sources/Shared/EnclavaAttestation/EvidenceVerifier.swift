@@ -81,11 +81,17 @@ public struct EvidenceVerifier: Sendable {
             let attested = try attest(evidence, policy: policy, at: time)
             return try Self.bind(
                 attested, nonce: nonce, manifestDigest: manifestDigest, hpkePublicKey: hpkePublicKey, policy: policy)
-        case .nitro:
-            // Nitro binds through `user_data` (Nitro/EvidenceVerifier+Nitro.swift); otherwise as the others.
+        case .nitro, .cca:
+            // Nitro binds through `user_data` (Nitro/EvidenceVerifier+Nitro.swift), CCA through the realm
+            // challenge (CCA/EvidenceVerifier+CCA.swift); otherwise as the others.
             let attested = try attest(evidence, policy: policy, at: time)
             return try Self.bind(
                 attested, nonce: nonce, manifestDigest: manifestDigest, hpkePublicKey: hpkePublicKey, policy: policy)
+        case .psa:
+            throw AttestationError(
+                .unsupportedPlatform, field: "platform", expected: "sev-snp, tdx, sgx, nitro or cca", actual: "psa",
+                "a PSA token attests a TrustZone-M platform, which cannot run the Enclava runtime; verify it with "
+                    + "`enclava verify-evidence --platform psa`, but no session can be opened to it")
         }
     }
 }

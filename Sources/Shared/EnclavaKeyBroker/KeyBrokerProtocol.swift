@@ -55,7 +55,7 @@ public enum KeyBrokerProtocol {
         case .sevSNP: .sevSnp
         case .tdx: .tdxQuote
         case .sgx: .sgxQuote
-        case .nitro: nil
+        case .nitro, .cca, .psa: nil
         }
     }
 

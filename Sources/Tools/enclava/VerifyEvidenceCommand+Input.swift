@@ -8,7 +8,7 @@ import Foundation
 enum EvidenceFileFormat {
     /// `--platform` values.
     enum Platform: String, ExpressibleByArgument, CaseIterable {
-        case snp, tdx, sgx, nitro
+        case snp, tdx, sgx, nitro, cca, psa
 
         /// `snp` or `sev-snp` (the name `--backend` and policies use), case-insensitive.
         init?(argument: String) {
@@ -22,6 +22,8 @@ enum EvidenceFileFormat {
             case .tdx: .tdx
             case .sgx: .sgx
             case .nitro: .nitro
+            case .cca: .cca
+            case .psa: .psa
             }
         }
     }
@@ -62,6 +64,8 @@ enum EvidenceFileFormat {
                 }
             case .nitro:
                 throw CLIError("--collateral does not apply to nitro; the document carries its own certificate chain")
+            case .cca, .psa:
+                throw CLIError("--collateral does not apply to \(platform.rawValue); give the platform key with --cpak or --endorsements")
             }
         }
         let hasCollateral = extra.quote != nil || extra.snpCertificateTable != nil || !extra.certificates.isEmpty
@@ -179,6 +183,7 @@ enum EvidenceFileFormat {
             allowedPlatforms: policy.allowedPlatforms, allowSimulation: policy.allowSimulation, allowDebug: true,
             simulatedRootFingerprints: policy.simulatedRootFingerprints)
         permissive.allowedTCBStatuses = TCBStatus.allCases
+        permissive.armCPAKs = policy.armCPAKs
         return permissive
     }
 }

@@ -12,7 +12,7 @@ import Foundation
 struct VerifyEvidenceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-evidence",
-        abstract: "Verify SEV-SNP, TDX, SGX or Nitro evidence and print its claims and the verdict.",
+        abstract: "Verify SEV-SNP, TDX, SGX, Nitro, Arm CCA or PSA evidence and print its claims and the verdict.",
         discussion: """
             FILE is the evidence as the platform produced it: an SEV-SNP report (1184 bytes raw, or .hex, .b64, or \
             trustee/virtee evidence JSON with its cert_chain), a TDX or SGX quote (raw, .hex or .b64), or a Nitro \
@@ -23,6 +23,9 @@ struct VerifyEvidenceCommand: AsyncParsableCommand {
             are built in. TDX and SGX quotes verify only with Intel's collateral (TCB Info, QE Identity, PCK CRL, \
             Root CA CRL): --collateral with dcap-qvl's collateral JSON, or --collateral-cache DIR filled by \
             `enclava collateral import` from saved Intel PCS/PCCS responses.
+            Arm CCA and PSA tokens verify only under a platform key you pin (there is no public Arm root): \
+            --cpak [INSTANCE_ID=]PEM (CCA CPAK or PSA IAK; without an id it is filed under the id the token claims), \
+            --endorsements JSON ({"instance id hex": "PEM", …}) or the policy's `arm_cpaks`.
             Exit status: 0 when verified, 1 when refused or the input is bad (one line on stderr).
             """
     )
@@ -30,7 +33,7 @@ struct VerifyEvidenceCommand: AsyncParsableCommand {
     @Argument(help: "The evidence file.")
     var file: String
 
-    @Option(help: "snp, tdx, sgx or nitro.")
+    @Option(help: "snp, tdx, sgx, nitro, cca or psa.")
     var platform: EvidenceFileFormat.Platform
 
     @Option(parsing: .upToNextOption, help: "SEV-SNP: VCEK/VLEK, ASK, ARK files, folders of them, or a certificate table.")
@@ -41,6 +44,12 @@ struct VerifyEvidenceCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("collateral-cache"), help: "TDX/SGX: a folder of collateral by FMSPC, filled by `enclava collateral import`.")
     var collateralCache: String?
+
+    @Option(help: "cca/psa: the platform's CPAK (PSA: IAK) public key PEM, as [INSTANCE_ID_HEX=]FILE (repeatable).")
+    var cpak: [String] = []
+
+    @Option(help: "cca/psa: JSON file mapping platform instance ids (hex) to PEM public keys.")
+    var endorsements: String?
 
     @Option(help: "Verification time, RFC 3339 (default: now). Recorded evidence needs its own time.")
     var at: String?
@@ -57,7 +66,8 @@ struct VerifyEvidenceCommand: AsyncParsableCommand {
     mutating func run() async throws {
         let time = try EvidenceFileFormat.time(at)
         let evidence = try EvidenceFileFormat.load(file, platform: platform, certs: certs, collateral: collateral)
-        let policy = try policy.map { try AttestationPolicy.load(path: $0) } ?? .hardware([evidence.platform])
+        var policy = try policy.map { try AttestationPolicy.load(path: $0) } ?? .hardware([evidence.platform])
+        try EvidenceFileFormat.addArmKeys(cpaks: cpak, endorsements: endorsements, evidence: evidence, to: &policy)
         let verifier = EvidenceVerifier(
             simulatedRoots: EvidenceFileFormat.simulatedRoots(simHome, policy: policy),
             intelCollateral: try EvidenceFileFormat.intelCollateral(file: nil, cache: collateralCache))

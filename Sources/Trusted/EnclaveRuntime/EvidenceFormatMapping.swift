@@ -8,7 +8,7 @@ enum EvidenceFormatMapping {
         case .sevSNP: .sevSnp
         case .tdx: .tdxQuote
         case .sgx: .sgxQuote
-        case .nitro: .unspecified
+        case .nitro, .cca, .psa: .unspecified
         }
     }
 }

@@ -32,12 +32,14 @@ public struct CBORDecoder {
     private let bytes: [UInt8]
     private let limits: Limits
     private let structure: String
+    private let format: String
     private var offset = 0
 
-    private init(bytes: [UInt8], limits: Limits, structure: String) {
+    private init(bytes: [UInt8], limits: Limits, structure: String, format: String) {
         self.bytes = bytes
         self.limits = limits
         self.structure = structure
+        self.format = format
     }
 
     /// Decodes exactly one CBOR item that fills all of `bytes`.
@@ -45,11 +47,12 @@ public struct CBORDecoder {
     ///   - bytes: untrusted input.
     ///   - limits: bounds on depth, container size and input size.
     ///   - structure: what the bytes should be ("COSE_Sign1", "attestation document payload"), for errors.
+    ///   - format: the evidence format the bytes should belong to, for errors.
     /// - Throws: ``AttestationError`` `malformedEvidence` with `field` = `structure` and the offset in the message.
     public static func decode(
-        _ bytes: [UInt8], limits: Limits = Limits(), structure: String
+        _ bytes: [UInt8], limits: Limits = Limits(), structure: String, format: String = "an AWS Nitro attestation document"
     ) throws(AttestationError) -> CBORValue {
-        var decoder = CBORDecoder(bytes: bytes, limits: limits, structure: structure)
+        var decoder = CBORDecoder(bytes: bytes, limits: limits, structure: structure, format: format)
         guard bytes.count <= limits.maxInputBytes else {
             throw decoder.error("input too large", expected: "at most \(limits.maxInputBytes) bytes", actual: "\(bytes.count) bytes")
         }
@@ -68,7 +71,7 @@ public struct CBORDecoder {
         AttestationError(
             .malformedEvidence, field: structure, expected: expected, actual: actual,
             "the \(structure) is not valid strict CBOR: \(problem) at offset \(offset); the evidence is corrupt, "
-                + "truncated or not an AWS Nitro attestation document")
+                + "truncated or not \(format)")
     }
 
     private mutating func byte() throws(AttestationError) -> UInt8 {

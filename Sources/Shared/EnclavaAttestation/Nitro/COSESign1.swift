@@ -3,16 +3,19 @@
 /// tag 18, COSE_Sign1's registered tag, is also accepted).
 ///
 /// Parsing checks the structure only; the signature is checked by
-/// ``EvidenceVerifier/verifyNitro(document:at:)`` over ``signatureStructure``.
+/// ``EvidenceVerifier/verifyNitro(document:at:)`` over ``signatureStructure`` (Arm CCA and PSA tokens:
+/// ``isValidSignature(under:)``, with ES256 allowed too).
 public struct COSESign1: Sendable, Equatable {
     /// COSE algorithm ES384: ECDSA with SHA-384 (on P-384 for Nitro).
     public static let es384: Int64 = -35
     /// The only signature size ES384 on P-384 has: `r ‖ s`, 48 bytes each.
     public static let es384SignatureByteCount = 96
+    /// COSE algorithm ES256: ECDSA with SHA-256 on P-256 (Arm PSA tokens).
+    public static let es256: Int64 = -7
 
     /// The protected header exactly as encoded (it is signed as these bytes).
     public let protectedHeader: [UInt8]
-    /// The protected header's algorithm (always ``es384`` after parsing).
+    /// The protected header's algorithm (one of the `algorithms` parsing allowed: ``es384`` for Nitro).
     public let algorithm: Int64
     /// The payload bytes (for Nitro: the CBOR attestation document map).
     public let payload: [UInt8]
@@ -20,40 +23,44 @@ public struct COSESign1: Sendable, Equatable {
     public let signature: [UInt8]
 
     /// Parses a COSE_Sign1 message.
+    /// - Parameters:
+    ///   - algorithms: the COSE algorithms accepted (ES384 and/or ES256); the default is Nitro's ES384 only.
+    ///   - format: the evidence format, for error messages.
     /// - Throws: ``AttestationError`` `malformedEvidence` naming the element that is wrong.
-    public init(parsing bytes: [UInt8], limits: CBORDecoder.Limits = CBORDecoder.Limits()) throws(AttestationError) {
+    public init(
+        parsing bytes: [UInt8], limits: CBORDecoder.Limits = CBORDecoder.Limits(), algorithms: [Int64] = [COSESign1.es384],
+        format: String = "an AWS Nitro attestation document"
+    ) throws(AttestationError) {
         // Tag 18 (0xD2) is the only tag allowed, and only in front of the whole message.
         let untagged = bytes.first == 0xD2 ? Array(bytes.dropFirst()) : bytes
-        let message = try CBORDecoder.decode(untagged, limits: limits, structure: "COSE_Sign1")
+        let malformed = { (field: String, expected: String?, actual: String?, message: String) -> AttestationError in
+            AttestationError(.malformedEvidence, field: field, expected: expected, actual: actual,
+                             message + "; the evidence is corrupt or not \(format)")
+        }
+        let message = try CBORDecoder.decode(untagged, limits: limits, structure: "COSE_Sign1", format: format)
         guard case .array(let items) = message, items.count == 4 else {
-            throw Self.malformed(
-                "COSE_Sign1", expected: "an array of 4 items", actual: Self.describe(message),
-                "the attestation document is not a COSE_Sign1 message")
+            throw malformed("COSE_Sign1", "an array of 4 items", Self.describe(message), "the token is not a COSE_Sign1 message")
         }
         guard case .bytes(let protected) = items[0] else {
-            throw Self.malformed("COSE_Sign1.protected", expected: "byte string", actual: items[0].typeName,
-                                 "the protected header must be a byte string holding a CBOR map")
+            throw malformed("COSE_Sign1.protected", "byte string", items[0].typeName, "the protected header must be a byte string holding a CBOR map")
         }
         guard case .map(let unprotected) = items[1] else {
-            throw Self.malformed("COSE_Sign1.unprotected", expected: "map", actual: items[1].typeName,
-                                 "the unprotected header must be a map")
+            throw malformed("COSE_Sign1.unprotected", "map", items[1].typeName, "the unprotected header must be a map")
         }
         guard unprotected.isEmpty else {
-            throw Self.malformed("COSE_Sign1.unprotected", expected: "{}", actual: "\(unprotected.count) entries",
-                                 "a Nitro document has an empty unprotected header; unsigned header values are refused")
+            throw malformed("COSE_Sign1.unprotected", "{}", "\(unprotected.count) entries", "the unprotected header must be empty; unsigned header values are refused")
         }
         guard case .bytes(let payload) = items[2] else {
-            throw Self.malformed("COSE_Sign1.payload", expected: "byte string", actual: items[2].typeName,
-                                 "the payload must be an attached byte string (detached payloads are not used by Nitro)")
+            throw malformed("COSE_Sign1.payload", "byte string", items[2].typeName, "the payload must be an attached byte string (detached payloads are not accepted)")
         }
         guard case .bytes(let signature) = items[3] else {
-            throw Self.malformed("COSE_Sign1.signature", expected: "byte string", actual: items[3].typeName,
-                                 "the signature must be a byte string")
+            throw malformed("COSE_Sign1.signature", "byte string", items[3].typeName, "the signature must be a byte string")
         }
-        algorithm = try Self.algorithm(protectedHeader: protected, limits: limits)
-        guard signature.count == Self.es384SignatureByteCount else {
-            throw Self.malformed("COSE_Sign1.signature", expected: "\(Self.es384SignatureByteCount) bytes",
-                                 actual: "\(signature.count) bytes", "an ES384 signature is r ‖ s, 48 bytes each")
+        algorithm = try Self.algorithm(protectedHeader: protected, limits: limits, algorithms: algorithms, format: format)
+        let signatureSize = Self.signatureByteCount(algorithm)
+        guard signature.count == signatureSize else {
+            throw malformed("COSE_Sign1.signature", "\(signatureSize) bytes", "\(signature.count) bytes",
+                            "an \(Self.name(algorithm)) signature is r ‖ s, \(signatureSize / 2) bytes each")
         }
         protectedHeader = protected
         self.payload = payload
@@ -65,18 +72,36 @@ public struct COSESign1: Sendable, Equatable {
         CBORValue.array([.text("Signature1"), .bytes(protectedHeader), .bytes([]), .bytes(payload)]).encoded
     }
 
-    /// The protected header must be exactly `{1: -35}` (alg ES384); nothing else, so no `crit` header can hide.
-    private static func algorithm(protectedHeader: [UInt8], limits: CBORDecoder.Limits) throws(AttestationError) -> Int64 {
-        let header = try CBORDecoder.decode(protectedHeader, limits: limits, structure: "COSE protected header")
+    /// The protected header must be exactly `{1: alg}` with an accepted alg; nothing else, so no `crit` header can hide.
+    private static func algorithm(
+        protectedHeader: [UInt8], limits: CBORDecoder.Limits, algorithms: [Int64], format: String
+    ) throws(AttestationError) -> Int64 {
+        let header = try CBORDecoder.decode(protectedHeader, limits: limits, structure: "COSE protected header", format: format)
+        let accepted = algorithms.map { "\($0) (\(name($0)))" }.joined(separator: " or ")
         guard case .map(let entries) = header, entries.count == 1, entries[0].key == .unsigned(1) else {
-            throw malformed("COSE_Sign1.protected", expected: "{1: -35}", actual: describe(header),
-                            "the protected header must hold only the algorithm (label 1)")
+            throw AttestationError(
+                .malformedEvidence, field: "COSE_Sign1.protected",
+                expected: "{1: \(algorithms.map(String.init).joined(separator: " or "))}", actual: describe(header),
+                "the protected header must hold only the algorithm (label 1); the evidence is corrupt or not \(format)")
         }
-        guard let alg = entries[0].value.integerValue, alg == es384 else {
-            throw malformed("COSE_Sign1.protected.alg", expected: "-35 (ES384)", actual: describe(entries[0].value),
-                            "only ES384 (ECDSA P-384 with SHA-384) is accepted for Nitro documents")
+        guard let alg = entries[0].value.integerValue, algorithms.contains(alg) else {
+            throw AttestationError(
+                .malformedEvidence, field: "COSE_Sign1.protected.alg", expected: accepted, actual: describe(entries[0].value),
+                "only \(algorithms.map(name).joined(separator: " and ")) signatures are accepted for \(format)")
         }
         return alg
+    }
+
+    /// `r ‖ s` size of an accepted algorithm's signature.
+    static func signatureByteCount(_ algorithm: Int64) -> Int { algorithm == es256 ? 64 : es384SignatureByteCount }
+
+    /// "ES256", "ES384".
+    static func name(_ algorithm: Int64) -> String {
+        switch algorithm {
+        case es256: "ES256"
+        case es384: "ES384"
+        default: "alg \(algorithm)"
+        }
     }
 
     static func describe(_ value: CBORValue) -> String {
