@@ -170,7 +170,7 @@ bench-venv:
 	  python3 -m venv $(BENCH_VENV) && $(BENCH_PY) -m pip install -q --upgrade pip && \
 	  $(BENCH_PY) -m pip install -q $(BENCH_PEERS) && \
 	  $(BENCH_PY) -c "import numpy, onnxruntime, threadpoolctl"; }
-bench: deps bench-venv
+bench: deps bench-venv vm-kernel
 	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava-bench
 	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava
 	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava-runtime
@@ -187,6 +187,7 @@ bench: deps bench-venv
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" startup --rounds $(BENCH_ROUNDS)
 	$(CC) -O2 -Wall -pthread -o $(BENCH_SCRATCH)/c_relay Sources/Tools/enclava-bench/peers/c_relay.c
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" relay --c-relay $(BENCH_SCRATCH)/c_relay
+	@bash Manifests/bench-vm.sh "$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)" $(VM_KERNEL_DIR) $(BENCH_ROUNDS)
 
 # ONNX operator conformance over ../shared/testdata/onnx-node: prints passed / failed / unsupported per case.
 conformance: deps
