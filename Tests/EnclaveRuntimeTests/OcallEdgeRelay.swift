@@ -67,7 +67,14 @@ final class OcallEdgeRelay: TTRPCServiceHandler, @unchecked Sendable {
 
     func connectionClosed(_ connection: TTRPCConnectionID) async {
         guard let edge = self.edges.withLock({ $0.removeValue(forKey: connection) }) else { return }
-        edge.queue.sync { if let opened = edge.edge { _ = enclava_edge_close(opened) } }
+        // After any ecall still on the queue, without blocking this (cooperative) thread: an ecall waits for the
+        // enclave's task, which needs a cooperative thread to run (a `queue.sync` here starved the pool on 2 cores).
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            edge.queue.async {
+                if let opened = edge.edge { _ = enclava_edge_close(opened) }
+                done.resume()
+            }
+        }
         await edge.processor.connectionClosed(edge.identity)
     }
 

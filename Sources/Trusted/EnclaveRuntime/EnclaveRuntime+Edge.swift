@@ -17,38 +17,9 @@ extension EnclaveRuntime {
     /// - Throws: ``RuntimeError`` naming the first thing that failed.
     public static func startWithoutListening(options: RuntimeOptions, platform: (any TEEPlatform)? = nil,
                                              logger: Logger) async throws -> EnclaveRuntime {
-        if options.hardenProcess {
-            for warning in ProcessHardening.apply() { logger.warning("\(warning)") }
-        }
-        let platform = try platform ?? makeEdgePlatform(options)
-        try protectSecrets(options: options, platform: platform, logger: logger)
-        logger.info("platform ready", metadata: ["backend": "\(platform.backend)",
-                                                 "measurement": "\(hex(platform.measurement))",
-                                                 "simulated": "\(platform.isSimulated)"])
-        let core = EnclaveCore(platform: platform, sessionLimits: options.sessionLimits)
-        await core.setAllowUnlockedMemory(options.allowUnlockedMemory)
-        let image = try ModelLoader.openImage(path: options.imagePath, signerFingerprint: options.signerFingerprint)
-        logger.info("image verified", metadata: ["image": "\(image.manifest.image.name) \(image.manifest.image.version)",
-                                                 "manifest_digest": "\(hex(image.manifestDigest))",
-                                                 "signer": "\(image.signerFingerprint)"])
-        if options.signerFingerprint == nil {
-            logger.warning("no signer fingerprint given: any signer whose signature verifies is accepted")
-        }
-        let keySource = try KeySource.choose(for: image)
-        try requireBroker(for: keySource, options: options)
+        let (platform, core, image, keySource) = try await prepare(options: options, platform: platform, logger: logger)
         let runtime = EnclaveRuntime(core: core, listenAddress: options.listen, logger: logger)
         try await runtime.obtainKey(from: keySource, image: image, platform: platform, options: options, engine: nil)
         return runtime
-    }
-
-    private static func makeEdgePlatform(_ options: RuntimeOptions) throws -> any TEEPlatform {
-        switch options.backend {
-        case .sim:
-            do {
-                return try SimPlatform(home: options.simHome, format: options.simFormat)
-            } catch {
-                throw RuntimeError(.platformUnavailable, "the simulated platform under \(options.simHome) is not usable: \(error)")
-            }
-        }
     }
 }

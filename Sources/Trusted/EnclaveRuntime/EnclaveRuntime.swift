@@ -1,4 +1,5 @@
 import EnclavaCrypto
+import EnclavaImage
 import EnclavaWire
 import EnclavePlatform
 import EnclaveSealing
@@ -53,26 +54,8 @@ public actor EnclaveRuntime {
                              engine: (any InferenceEngine)? = nil,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                              logger: Logger) async throws -> EnclaveRuntime {
-        if options.hardenProcess {
-            for warning in ProcessHardening.apply() { logger.warning("\(warning)") }
-        }
-        let platform = try platform ?? makePlatform(options)
-        try protectSecrets(options: options, platform: platform, logger: logger)
-        logger.info("platform ready", metadata: ["backend": "\(platform.backend)",
-                                                 "measurement": "\(hex(platform.measurement))",
-                                                 "simulated": "\(platform.isSimulated)"])
-        let core = EnclaveCore(platform: platform, sessionLimits: options.sessionLimits)
-        await core.setAllowUnlockedMemory(options.allowUnlockedMemory)
-        let image = try ModelLoader.openImage(path: options.imagePath, signerFingerprint: options.signerFingerprint)
+        let (platform, core, image, keySource) = try await prepare(options: options, platform: platform, logger: logger)
         let manifest = image.manifest
-        logger.info("image verified", metadata: ["image": "\(manifest.image.name) \(manifest.image.version)",
-                                                 "manifest_digest": "\(hex(image.manifestDigest))",
-                                                 "signer": "\(image.signerFingerprint)"])
-        if options.signerFingerprint == nil {
-            logger.warning("no --signer-fingerprint given: any signer whose signature verifies is accepted")
-        }
-        let keySource = try KeySource.choose(for: image)
-        try requireBroker(for: keySource, options: options)
 
         let runtime = EnclaveRuntime(core: core, listenAddress: options.listen, logger: logger)
         let handler = EnclaveRequestHandler(core: core, channel: .client)
@@ -173,6 +156,33 @@ public actor EnclaveRuntime {
         } catch {
             throw RuntimeError(.listenFailed, "cannot listen on \(address): \(error)")
         }
+    }
+
+    /// What every start does before it serves (socket or edge): hardening, the platform, secret protection, the
+    /// core, the verified image and its key source.
+    /// - Throws: ``RuntimeError`` naming the first thing that failed.
+    static func prepare(options: RuntimeOptions, platform: (any TEEPlatform)?, logger: Logger) async throws
+        -> (platform: any TEEPlatform, core: EnclaveCore, image: EnclaveImage, keySource: KeySource) {
+        if options.hardenProcess {
+            for warning in ProcessHardening.apply() { logger.warning("\(warning)") }
+        }
+        let platform = try platform ?? makePlatform(options)
+        try protectSecrets(options: options, platform: platform, logger: logger)
+        logger.info("platform ready", metadata: ["backend": "\(platform.backend)",
+                                                 "measurement": "\(hex(platform.measurement))",
+                                                 "simulated": "\(platform.isSimulated)"])
+        let core = EnclaveCore(platform: platform, sessionLimits: options.sessionLimits)
+        await core.setAllowUnlockedMemory(options.allowUnlockedMemory)
+        let image = try ModelLoader.openImage(path: options.imagePath, signerFingerprint: options.signerFingerprint)
+        logger.info("image verified", metadata: ["image": "\(image.manifest.image.name) \(image.manifest.image.version)",
+                                                 "manifest_digest": "\(hex(image.manifestDigest))",
+                                                 "signer": "\(image.signerFingerprint)"])
+        if options.signerFingerprint == nil {
+            logger.warning("no --signer-fingerprint given: any signer whose signature verifies is accepted")
+        }
+        let keySource = try KeySource.choose(for: image)
+        try requireBroker(for: keySource, options: options)
+        return (platform, core, image, keySource)
     }
 
     private static func makePlatform(_ options: RuntimeOptions) throws -> any TEEPlatform {
