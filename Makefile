@@ -14,7 +14,7 @@ APT_PACKAGES += qemu-system-x86
 VM_KERNEL_DIR ?= .build/vm-kernel
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 
-.PHONY: all setup deps build release test test-openai openai-venv openai-run demo bench bench-venv conformance fuzz protos check clean vm-kernel python pytest pytest-venv
+.PHONY: all setup deps build release test test-openai openai-venv openai-run demo bench bench-venv conformance fuzz protos check clean vm-kernel vm-runtime python pytest pytest-venv
 
 all: build
 
@@ -31,6 +31,16 @@ deps:
 
 build: deps
 	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS)
+
+# The runtime a VM bundle holds: release, the Swift standard library and Foundation linked in statically
+# (--static-swift-stdlib; glibc, OpenSSL and protobuf-c stay shared, and `vm build` packs them from ldd), stripped.
+VM_RUNTIME_SCRATCH ?= .build-static
+VM_RUNTIME ?= $(VM_RUNTIME_SCRATCH)/enclava-runtime-vm
+vm-runtime: deps
+	ENCLAVA_ONLY=enclava-runtime $(SWIFT) build -c release --static-swift-stdlib --product enclava-runtime --scratch-path $(VM_RUNTIME_SCRATCH)
+	@bin=$$(ENCLAVA_ONLY=enclava-runtime $(SWIFT) build -c release --static-swift-stdlib --scratch-path $(VM_RUNTIME_SCRATCH) --show-bin-path); \
+	if [ ! -e $(VM_RUNTIME) ] || [ $$bin/enclava-runtime -nt $(VM_RUNTIME) ]; then \
+	  cp $$bin/enclava-runtime $(VM_RUNTIME).tmp && strip $(VM_RUNTIME).tmp && mv $(VM_RUNTIME).tmp $(VM_RUNTIME); fi
 
 # Debian's cloud kernel and its modules, unpacked under $(VM_KERNEL_DIR) for the VM boot test and `vm build`.
 vm-kernel:
@@ -53,7 +63,7 @@ release:
 # start real processes and block a thread while they wait for them, one at a time. Together in one process those
 # waits took both of Swift concurrency's threads on a 2-core machine for minutes, and the in-process suites'
 # servers, relays and key broker clients starved past their deadlines.
-test: deps vm-kernel openai-venv
+test: deps vm-kernel vm-runtime openai-venv
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	@# sev-snp-measure before the tests: installing it from inside the test process blocked its few threads for a
 	@# minute on a fresh clone. Offline (PyPI unreachable) the comparisons skip, saying so.
@@ -173,7 +183,7 @@ bench-venv:
 	  python3 -m venv $(BENCH_VENV) && $(BENCH_PY) -m pip install -q --upgrade pip && \
 	  $(BENCH_PY) -m pip install -q $(BENCH_PEERS) && \
 	  $(BENCH_PY) -c "import numpy, onnxruntime, threadpoolctl"; }
-bench: deps bench-venv vm-kernel
+bench: deps bench-venv vm-kernel vm-runtime
 	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava-bench
 	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava
 	$(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --product enclava-runtime
@@ -190,7 +200,7 @@ bench: deps bench-venv vm-kernel
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" startup --rounds $(BENCH_ROUNDS)
 	$(CC) -O2 -Wall -pthread -o $(BENCH_SCRATCH)/c_relay Sources/Tools/enclava-bench/peers/c_relay.c
 	@"$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)/enclava-bench" relay --c-relay $(BENCH_SCRATCH)/c_relay
-	@bash Manifests/bench-vm.sh "$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)" $(VM_KERNEL_DIR) $(BENCH_ROUNDS)
+	@bash Manifests/bench-vm.sh "$$($(BENCH_SWIFT) build -c release --manifest-cache local --scratch-path $(BENCH_SCRATCH) --show-bin-path)" $(VM_KERNEL_DIR) $(BENCH_ROUNDS) $(VM_RUNTIME)
 
 # ONNX operator conformance over ../shared/testdata/onnx-node: prints passed / failed / unsupported per case.
 conformance: deps

@@ -3,9 +3,9 @@
 # booted VM), for the fraud detector in a sim bundle on Debian's cloud kernel under QEMU software emulation (these
 # machines cannot run a nested KVM guest). ROUNDS launches; prints each and the median. A missing QEMU or kernel
 # fails the benchmark (`make vm-kernel` provides both).
-# Usage: bench-vm.sh BIN_DIR VM_KERNEL_DIR [ROUNDS]
+# Usage: bench-vm.sh BIN_DIR VM_KERNEL_DIR [ROUNDS] [RUNTIME]   (RUNTIME: the one the bundle holds, e.g. make vm-runtime's)
 set -euo pipefail
-bin=$1; kernel_dir=$2; rounds=${3:-3}
+bin=$1; kernel_dir=$2; rounds=${3:-3}; runtime=${4:-$1/enclava-runtime}
 enclava="$bin/enclava"
 kernel=$(ls "$kernel_dir"/boot/vmlinuz-* 2>/dev/null | head -1 || true)
 modules=$(ls -d "$kernel_dir"/lib/modules/* 2>/dev/null | head -1 || true)
@@ -19,9 +19,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 "$enclava" sim init >/dev/null 2>&1
 "$enclava" keygen --out "$work/signer.pem" >/dev/null
 "$enclava" package --manifest "$here/fraud-detector/manifest.toml" --signer "$work/signer.pem" --out "$work/fraud.eimg" \
-  --seal-for sim --runtime "$bin/enclava-runtime" >/dev/null
+  --seal-for sim --runtime "$runtime" >/dev/null
 "$enclava" vm build --backend sim --sim-home "$ENCLAVA_HOME" --image "$work/fraud.eimg" --kernel "$kernel" \
-  --kernel-modules "$modules" --runtime "$bin/enclava-runtime" --out "$work/bundle" >/dev/null
+  --kernel-modules "$modules" --runtime "$runtime" --out "$work/bundle" >/dev/null
 initrd_mib=$(( $(stat -c %s "$work/bundle/initrd.cpio.gz") >> 20 ))
 times=()
 for round in $(seq 1 "$rounds"); do

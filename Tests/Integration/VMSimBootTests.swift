@@ -23,15 +23,34 @@ import Testing
 
     static var qemuInstalled: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-system-x86_64") }
 
+    /// The runtime a bundle holds (`make vm-runtime`: release, Swift runtime linked in statically, stripped), if built.
+    static let vmRuntime: URL? = {
+        let url = TestPaths.packageRoot().appendingPathComponent(".build-static/enclava-runtime-vm")
+        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
+    }()
+
     @Test(.enabled(if: kernel != nil && qemuInstalled, "no QEMU or guest kernel here: `make vm-kernel` installs both (make test runs it)"))
     func aSimBundleBootsAttestsServesAndStopsWithTheBridge() throws {
         let work = try TestPaths.makeTemporaryDirectory(prefix: "enclava-vm-boot")
         defer { try? FileManager.default.removeItem(at: work) }
         let kernel = try #require(Self.kernel)
         let bundle = work.appendingPathComponent("bundle").path
-        try fixture.expectSuccess(["vm", "build", "--backend", "sim", "--sim-home", fixture.home.path, "--image", fixture.image.path,
-                                   "--kernel", kernel.vmlinuz, "--kernel-modules", kernel.modules, "--runtime", fixture.runtime.path,
+        // The static runtime `make vm-runtime` builds (make test does); without it, the debug one and its libraries.
+        let runtime = Self.vmRuntime ?? fixture.runtime
+        let image = work.appendingPathComponent("fraud-vm.eimg").path
+        let policy = work.appendingPathComponent("policy-vm.json").path
+        try fixture.expectSuccess(["package", "--manifest", fixture.demoDir.appendingPathComponent("manifest.toml").path,
+                                   "--signer", fixture.signer.path, "--out", image, "--seal-for", "sim", "--runtime", runtime.path])
+        try fixture.expectSuccess(["policy", "create", "--image", image, "--allow-simulation", "--runtime", runtime.path,
+                                   "--out", policy])
+        try fixture.expectSuccess(["vm", "build", "--backend", "sim", "--sim-home", fixture.home.path, "--image", image,
+                                   "--kernel", kernel.vmlinuz, "--kernel-modules", kernel.modules, "--runtime", runtime.path,
                                    "--out", bundle])
+        if Self.vmRuntime != nil {
+            // Statically linked Swift: only the C libraries (glibc, OpenSSL, protobuf-c, libstdc++) come from ldd.
+            let manifest = try String(contentsOfFile: bundle + "/bundle.json", encoding: .utf8)
+            #expect(!manifest.contains("libswiftCore") && !manifest.contains("libFoundation"), "\(manifest.prefix(2000))")
+        }
         let port = TestProcess.freeTCPPort()
         let launch = TestProcess(fixture.enclava, ["vm", "launch", "--backend", "sim", "--bundle", bundle, "--vcpus", "1",
                                                    "--memory", "1G", "--listen", "127.0.0.1:\(port)"],
@@ -49,7 +68,7 @@ import Testing
         #expect(console.contains("eth0 is 10.0.2.15/24"), "\(console)")
 
         let golden = try Golden.load(fixture.root)
-        let inferred = try fixture.run(["infer", "--endpoint", "127.0.0.1:\(port)", "--policy", fixture.policy.path,
+        let inferred = try fixture.run(["infer", "--endpoint", "127.0.0.1:\(port)", "--policy", policy,
                                         "--input", "features=\(golden.featuresJSON)", "--json"])
         #expect(inferred.status == 0 && inferred.stdout.contains("\"probabilities\""), "\(inferred.stderr)")
 
