@@ -37,11 +37,11 @@ struct BootBundleBuildTests {
         }
     }
 
-    @Test func theInitrdIsASortedNewcArchiveThatGzipUnpacks() throws {
+    @Test func theInitrdIsASortedNewcArchiveThatGzipUnpacks() async throws {
         let work = try TestPaths.makeTemporaryDirectory(prefix: "enclava-vmbuild")
         defer { try? FileManager.default.removeItem(at: work) }
         let bundle = try BootBundle.build(try Self.inputs(work), into: work.appendingPathComponent("out").path)
-        let gunzip = try TestProcess.run(URL(fileURLWithPath: "/usr/bin/env"), ["sh", "-c", "gzip -dc < '\(bundle.initrdPath)' | od -An -v -tx1"])
+        let gunzip = try await TestProcess.runOffPool(URL(fileURLWithPath: "/usr/bin/env"), ["sh", "-c", "gzip -dc < '\(bundle.initrdPath)' | od -An -v -tx1"])
         #expect(gunzip.status == 0, "\(gunzip.stderr)")
         let cpio = Hex.decode(gunzip.stdout.filter { !$0.isWhitespace })!
         var entries: [(name: String, fields: [UInt32])] = []
@@ -107,13 +107,13 @@ struct BootBundleBuildTests {
     }
 
     /// CRC-32 check value of RFC 1952 / IEEE 802.3 and a stored block over 64 KiB that `gzip` unpacks.
-    @Test func storedGzipIsValidGzip() throws {
+    @Test func storedGzipIsValidGzip() async throws {
         let work = try TestPaths.makeTemporaryDirectory(prefix: "enclava-gzip")
         defer { try? FileManager.default.removeItem(at: work) }
         let data = (0..<150_000).map { UInt8(truncatingIfNeeded: $0 &* 3) }
         let file = work.appendingPathComponent("x.gz")
         try Data(StoredGzip.compress(data)).write(to: file)
-        let result = try TestProcess.run(URL(fileURLWithPath: "/usr/bin/env"), ["sh", "-c", "gzip -dc < '\(file.path)' | sha256sum"])
+        let result = try await TestProcess.runOffPool(URL(fileURLWithPath: "/usr/bin/env"), ["sh", "-c", "gzip -dc < '\(file.path)' | sha256sum"])
         #expect(result.stdout.hasPrefix(Hex.encode(SHA2.sha256(data))), "\(result.stderr)")
         #expect(StoredGzip.compress([]).count == 10 + 5 + 8)
     }

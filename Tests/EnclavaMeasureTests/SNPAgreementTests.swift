@@ -35,9 +35,9 @@ struct SNPAgreementTests {
     /// Debian's OVMF.fd (SEV metadata, no kernel-hashes section): boot from disk, no kernel hashes.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: debianOVMF), "needs Debian's ovmf package (make deps installs it)"),
           arguments: debianConfigs)
-    func debianOVMFAgrees(_ config: Config) throws {
+    func debianOVMFAgrees(_ config: Config) async throws {
         let ours = try Self.measure(firmware: Self.debianOVMF, config, kernel: nil)
-        let theirs = try SevSnpMeasure.digest(["--ovmf", Self.debianOVMF] + config.referenceArguments)
+        let theirs = try await SevSnpMeasure.digest(["--ovmf", Self.debianOVMF] + config.referenceArguments)
         #expect(ours == theirs, "\(config.testDescription)")
     }
 
@@ -76,7 +76,7 @@ struct SNPAgreementTests {
     }()
 
     @Test(arguments: syntheticCases)
-    func syntheticFirmwareAgrees(_ item: SyntheticCase) throws {
+    func syntheticFirmwareAgrees(_ item: SyntheticCase) async throws {
         let work = try TestPaths.makeTemporaryDirectory(prefix: "enclava-measure")
         defer { try? FileManager.default.removeItem(at: work) }
         var image = SyntheticOVMF()
@@ -101,7 +101,7 @@ struct SNPAgreementTests {
             kernel = (kernelURL.path, initrdPath, item.cmdline)
         }
         let ours = try Self.measure(firmware: firmware.path, item.config, kernel: kernel)
-        let theirs = try SevSnpMeasure.digest(reference)
+        let theirs = try await SevSnpMeasure.digest(reference)
         #expect(ours == theirs, "\(item.testDescription)")
     }
 
@@ -119,7 +119,7 @@ struct SNPAgreementTests {
 @Suite(.enabled(if: SevSnpMeasure.shouldRun, "PyPI is unreachable, so sev-snp-measure (the reference) cannot be installed"))
 struct SNPBundleAgreementTests {
     @Test(arguments: [SNPVMM.qemu, .ec2, .gce])
-    func aBuiltBundleAgrees(_ vmm: SNPVMM) throws {
+    func aBuiltBundleAgrees(_ vmm: SNPVMM) async throws {
         let work = try TestPaths.makeTemporaryDirectory(prefix: "enclava-measure-bundle")
         defer { try? FileManager.default.removeItem(at: work) }
         let bundle = try BootBundle.build(try BootBundleBuildTests.inputs(work), into: work.appendingPathComponent("bundle").path)
@@ -128,7 +128,7 @@ struct SNPBundleAgreementTests {
         let ours = try SNPLaunchMeasurement(firmware: try OVMFFirmware(path: firmware.path), vcpus: 2,
                                             cpuType: try SNPCPUType(parsing: "EPYC-Genoa"), vmm: vmm,
                                             kernelHashes: try BootBundle.load(directory: bundle.directory).kernelHashes).digest()
-        let theirs = try SevSnpMeasure.digest(["--ovmf", firmware.path, "--vcpus", "2", "--vcpu-type", "EPYC-Genoa",
+        let theirs = try await SevSnpMeasure.digest(["--ovmf", firmware.path, "--vcpus", "2", "--vcpu-type", "EPYC-Genoa",
                                                "--vmm-type", vmm == .qemu ? "QEMU" : vmm.rawValue, "--kernel", bundle.kernelPath,
                                                "--initrd", bundle.initrdPath, "--append", bundle.manifest.cmdline])
         #expect(Hex.encode(ours) == theirs)

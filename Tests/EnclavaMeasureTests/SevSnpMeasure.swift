@@ -33,11 +33,11 @@ enum SevSnpMeasure {
     static var shouldRun: Bool { availability != .pypiUnreachable }
 
     /// `sev-snp-measure --mode snp --output-format hex ARGS…`'s digest (hex), or a thrown error with its stderr.
-    static func digest(_ arguments: [String]) throws -> String {
+    static func digest(_ arguments: [String]) async throws -> String {
         guard case .installed(let tool) = availability else {
             throw ToolError("sev-snp-measure is not installed: \(availability)")
         }
-        let result = try TestProcess.run(tool, ["--mode", "snp", "--output-format", "hex"] + arguments, timeout: 120)
+        let result = try await TestProcess.runOffPool(tool, ["--mode", "snp", "--output-format", "hex"] + arguments, timeout: 120)
         guard result.status == 0 else { throw ToolError("sev-snp-measure \(arguments) exited \(result.status): \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

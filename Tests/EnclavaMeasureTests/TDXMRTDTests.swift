@@ -45,9 +45,9 @@ print(h.hexdigest())
 
     static var python: URL { SevSnpMeasure.root.appendingPathComponent(".build/measure-venv/bin/python") }
 
-    static func referenceMRTD(_ path: String, order: TDXMeasurement.PageAddOrder) throws -> String {
+    static func referenceMRTD(_ path: String, order: TDXMeasurement.PageAddOrder) async throws -> String {
         _ = SevSnpMeasure.availability   // installs the venv when missing
-        let result = try TestProcess.run(python, ["-c", reference, path, order.rawValue])
+        let result = try await TestProcess.runOffPool(python, ["-c", reference, path, order.rawValue])
         guard result.status == 0 else { throw SevSnpMeasure.ToolError("reference MRTD failed: \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -67,22 +67,22 @@ print(h.hexdigest())
 
     @Test(.enabled(if: SevSnpMeasure.shouldRun, "PyPI is unreachable, so the reference interpreter cannot be installed"),
           arguments: TDXMeasurement.PageAddOrder.allCases)
-    func syntheticTDVFAgreesWithTheReference(_ order: TDXMeasurement.PageAddOrder) throws {
+    func syntheticTDVFAgreesWithTheReference(_ order: TDXMeasurement.PageAddOrder) async throws {
         let work = try TestPaths.makeTemporaryDirectory(prefix: "enclava-tdx")
         defer { try? FileManager.default.removeItem(at: work) }
         let path = work.appendingPathComponent("TDVF.fd")
         try Self.syntheticTDVF().write(to: path)
         let ours = Hex.encode(try TDXMeasurement(firmware: try OVMFFirmware(path: path.path), order: order).mrtd())
-        #expect(ours == (try Self.referenceMRTD(path.path, order: order)))
+        #expect(ours == (try await Self.referenceMRTD(path.path, order: order)))
     }
 
     @Test(.enabled(if: SevSnpMeasure.shouldRun && FileManager.default.fileExists(atPath: "/usr/share/ovmf/OVMF.fd"),
                    "needs Debian's ovmf package and the reference interpreter (PyPI reachable)"),
           arguments: TDXMeasurement.PageAddOrder.allCases)
-    func debianOVMFAgreesWithTheReference(_ order: TDXMeasurement.PageAddOrder) throws {
+    func debianOVMFAgreesWithTheReference(_ order: TDXMeasurement.PageAddOrder) async throws {
         let path = "/usr/share/ovmf/OVMF.fd"
         let ours = Hex.encode(try TDXMeasurement(firmware: try OVMFFirmware(path: path), order: order).mrtd())
-        #expect(ours == (try Self.referenceMRTD(path, order: order)))
+        #expect(ours == (try await Self.referenceMRTD(path, order: order)))
     }
 
     /// The two orders differ whenever a section is both added and extended over more than one page.

@@ -101,6 +101,18 @@ public final class TestProcess: @unchecked Sendable {
         return child.wait(timeout: timeout)
     }
 
+    /// ``run(_:_:environment:timeout:)`` from an async test without holding a Swift concurrency thread while the child
+    /// runs: the wait happens on a thread of its own. (On 2 cores the pool has 2 threads; tests that waited for
+    /// subprocesses on them starved every other suite's servers for a minute.)
+    public static func runOffPool(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+                                  timeout: TimeInterval = 120) async throws -> Result {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            Thread {
+                continuation.resume(with: Swift.Result { try run(executable, arguments, environment: environment, timeout: timeout) })
+            }.start()
+        }
+    }
+
     /// A free TCP port on 127.0.0.1 (bound and released; fine for tests on one machine).
     public static func freeTCPPort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -50,19 +50,19 @@ final class VsockAcceptor: Sendable {
         thread.start()
     }
 
-    /// Stops accepting (connections already admitted are the caller's).
+    /// Stops accepting within a poll interval (connections already admitted are the caller's). The accept thread
+    /// closes the socket as it leaves, so the descriptor number is never reused under it.
     func close() {
-        let first = stopped.withLockedValue { stopped -> Bool in
-            defer { stopped = true }
-            return !stopped
-        }
-        guard first else { return }
+        stopped.withLockedValue { $0 = true }
         shutdown(descriptor, Int32(SHUT_RDWR))
-        _ = Glibc.close(descriptor)
     }
 
     private func acceptLoop(admit: @Sendable (Int32) -> Void, refuse: @Sendable (UInt32) -> Void) {
+        defer { _ = Glibc.close(descriptor) }
         while !stopped.withLockedValue({ $0 }) {
+            // A bounded wait: a blocked accept(2) on a vsock socket is not woken by shutdown(2).
+            var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 200) > 0 else { continue }
             var peer = VsockSocketAddress(cid: 0, port: 0)
             var length = socklen_t(MemoryLayout<VsockSocketAddress>.size)
             let client = withUnsafeMutablePointer(to: &peer) {
